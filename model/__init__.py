@@ -1,0 +1,1 @@
+"""claimstance model package: labels, claim extraction and batched inference."""

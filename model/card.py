@@ -1,0 +1,34 @@
+"""The small card saved beside a model's weights: what it was trained on and how well it did."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CARD_FILE = "claimstance.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCard:
+    base_model: str = "unknown"
+    max_length: int = 128
+    # Softmax temperature fitted on the validation split so probabilities are calibrated.
+    temperature: float = 1.0
+    data_hash: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def save(self, directory: Path) -> Path:
+        path = Path(directory) / CARD_FILE
+        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, directory: Path) -> ModelCard:
+        """Read the card; a plain Hugging Face directory without one gets the defaults."""
+        path = Path(directory) / CARD_FILE
+        if not path.is_file():
+            return cls()
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
+        return cls(**known)

@@ -1,0 +1,322 @@
+"""Text, HTML or scraped pages -> claims with exact character spans.
+
+``clean_text`` turns whatever a scraper handed us into plain text: a Python-list
+literal of HTML fragments becomes paragraphs, markup is stripped, entities are
+decoded, mojibake is repaired and whitespace normalised, keeping each paragraph,
+headline, caption or bullet on a line of its own with a blank line between
+paragraphs. ``extract_claims`` walks those lines, drops page furniture that
+carries no claim (copyright lines, "Read more", comment forms, bylines, credits,
+repeated captions and headlines, stray labels) and splits the rest into
+sentences with pysbd. Every claim is a span of the cleaned text, so callers can
+highlight it in place.
+
+Everything here is rule-based and runs per call without I/O; the pysbd
+segmenter is the only costly object and is built on first use.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import ftfy
+import pysbd
+from bs4 import BeautifulSoup
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    text: str
+    start: int  # offset into ExtractedText.text
+    end: int  # ExtractedText.text[start:end] == text
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedText:
+    text: str  # the cleaned input text (markup stripped, entities decoded)
+    claims: list[Claim]
+
+
+# --- cleaning -----------------------------------------------------------------
+
+# Only treat input as markup when it has something tag-like; running a plain
+# sentence such as "a<b and c>d" through an HTML parser would eat text.
+_MARKUP = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--")
+_DROPPED_TAGS = ("script", "style", "noscript", "template", "head", "svg", "iframe")
+# Block-level tags end a paragraph; inline ones (<a>, <b>, <span>) must not, or
+# a linked phrase would be cut out of its sentence.
+_BLOCK_TAGS = (
+    "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+    "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+)  # fmt: skip
+# Entities are decoded before ftfy runs, so ftfy must not decode them again
+# ("&amp;lt;" would become "<"); curly quotes are kept as the outlet wrote them.
+_FTFY_CONFIG = ftfy.TextFixerConfig(unescape_html=False, uncurl_quotes=False, explain=False)
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_INLINE_SPACE = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+# Bullet characters: • · ▪ ◦ ‣ ● * - and the en and em dashes.
+_BULLET = re.compile(r"[\u2022\u00b7\u25aa\u25e6\u2023\u25cf*\-\u2013\u2014]\s+")
+_SOFT_END = re.compile(r"[,;(]$")
+_LINE = re.compile(r"[^\n]+")
+
+
+def _list_literal_fragments(raw: str) -> list[str] | None:
+    """The fragments of a page stored as the repr of a list of strings, else None."""
+    stripped = raw.strip()
+    if not (stripped.startswith("[") and stripped.endswith("]")):
+        return None
+    try:
+        # literal_eval only builds literals, so a hostile page cannot run code.
+        value = ast.literal_eval(stripped)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+def _strip_markup(markup: str) -> str:
+    soup = BeautifulSoup(markup, "html.parser")
+    for tag in soup.find_all(_DROPPED_TAGS):
+        tag.decompose()
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    return soup.get_text()
+
+
+def _normalise_whitespace(text: str) -> str:
+    """One space between words, one line per paragraph, one blank line between paragraphs.
+
+    Lines are kept because scraped pages put headlines, captions, credits and
+    bullets on lines of their own, and the boilerplate rules work per line.
+    Hard-wrapped prose is rejoined first so a sentence is not cut at a wrap.
+    """
+    lines: list[str] = []
+    for raw_line in _ZERO_WIDTH.sub("", text).split("\n"):
+        line = _INLINE_SPACE.sub(" ", raw_line).strip()
+        previous = lines[-1] if lines else ""
+        is_wrap = (
+            line
+            and previous
+            and not _BULLET.match(line)
+            and (line[0].islower() or _SOFT_END.search(previous) is not None)
+        )
+        if is_wrap:
+            lines[-1] = f"{previous} {line}"
+        else:
+            lines.append(line)
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _decode(fragment: str) -> str:
+    return _strip_markup(fragment) if _MARKUP.search(fragment) else html.unescape(fragment)
+
+
+def clean_text(raw: str) -> str:
+    """Plain text from plain text, HTML, or a Python-list literal of HTML fragments."""
+    fragments = _list_literal_fragments(raw)
+    # Fragments are decoded one by one: the parser would fold the blank line
+    # joining two of them into one newline and merge their paragraphs.
+    parts = fragments if fragments is not None else [raw]
+    text = "\n\n".join(_decode(part) for part in parts)
+    text = ftfy.fix_text(text, _FTFY_CONFIG)
+    return _normalise_whitespace(text)
+
+
+# --- boilerplate ----------------------------------------------------------------
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b"
+)
+_WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\b"
+# Each pattern is matched at the start of a line and of a sentence: a line
+# such as "© 2022 BBC. The BBC is not responsible..." goes as a whole.
+_BOILERPLATE = re.compile(
+    "|".join(
+        (
+            # "(c)" and "Copyright" only with a year or symbol, so "(c) the ..." list
+            # items and sentences about copyright law stay.
+            r"(?:©|(?:\(c\)|copyright)\s*(?:©|\(c\)|\d{4}))",
+            r".{0,80}\ball rights reserved\b\W*$",
+            r"(?:read|see) (?:more|also)\b",
+            r"also read\b",
+            r"related(?: articles?| stories| coverage| content)?\s*:",
+            r"leave a (?:reply|comment)\b",
+            r"cancel reply\b",
+            r"post comment\b",
+            r"your email address will not be published\b",
+            r"required fields are marked\b",
+            r"save my name,? email\b",
+            r"notify me of (?:follow-up comments|new posts)\b",
+            r"you must be logged in to post a comment\b",
+            r"(?:comment|name|e-?mail|website)\s*\*?\s*:?\s*$",
+            r"(?:key points|highlights|in brief|advertisement|listen to this article)\W*$",
+            r"source site-\d+\W*$",
+            # Trailers of outlets that link out (BBC and others).
+            r"the [\w ]{1,40} is not responsible for the content of external sites\b",
+            r"read about our approach to external linking\b",
+            rf"(?:published|updated|posted|last updated)\s*(?::|on\b|at\b|\d|{_MONTH}|{_WEEKDAY})",
+            r"(?:photo|image|picture|video|graphic|photograph)s?(?: credit)?\s*:",
+            r"credits?\s*:",
+            r"\(?(?:reuters|afp|ap|ap photo|ap archive|epa|efe|dpa|getty images|xinhua|yonhap)"
+            r"\)?\W*$",
+        )
+    ),
+    re.IGNORECASE,
+)
+# "By John Smith" or "By Jane Doe and Ali Khan, Reuters": capitalised words only,
+# so a sentence such as "By Thursday, Russia had bought shells." is kept.
+_NAME = r"[A-Z][\w.'\u2019-]*"
+_BYLINE = re.compile(rf"[Bb][Yy]\s+{_NAME}(?:(?:,?\s+|\s+and\s+){_NAME}){{0,6}}[.,]?$")
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+# A few-word line without any of these is a heading, a credit or a stray label
+# ("KEY POINTS", "AP Archive", "Route 6"), not a claim.
+_VERB_LIKE = re.compile(
+    r"\b(?:am|is|are|was|were|be|been|being|has|have|had|do|does|did|will|would|shall|"
+    r"should|can|could|may|might|must|says?|said|den(?:y|ies|ied)|claim(?:s|ed)?|"
+    r"warn(?:s|ed)?|\w{2,}ed)\b|n['\u2019]t\b",
+    re.IGNORECASE,
+)
+_SHORT_LINE_WORDS = 4
+# A repeated caption often comes back with its photo credit glued on
+# ("... test of the year KCNA VIA KNS via AFP / STR").
+_CREDIT_TAIL_WORDS = 8
+_KEY_JUNK = re.compile(r"\W+")
+# "SEOUL, Sept 22 (Reuters) - North Korea denied..." -> the claim starts at "North".
+_DATELINE = re.compile(
+    r"[^()\n]{0,60}?\((?:reuters|ap|afp|dpa|upi|yonhap|cnn|bloomberg)\)\s*[-\u2013\u2014:]+\s*",
+    re.IGNORECASE,
+)
+
+
+def _is_boilerplate(text: str) -> bool:
+    return _BOILERPLATE.match(text) is not None or _BYLINE.match(text) is not None
+
+
+def _is_stray_line(line: str) -> bool:
+    return (
+        len(line.split()) <= _SHORT_LINE_WORDS
+        and _SENTENCE_END.search(line) is None
+        and _VERB_LIKE.search(line) is None
+    )
+
+
+def _key(text: str) -> str:
+    # Quote style and punctuation differ between copies of the same caption.
+    return _KEY_JUNK.sub(" ", text.casefold()).strip()
+
+
+def _repeats_earlier(line: str, key: str, earlier: set[str]) -> bool:
+    """A copy of an earlier line, or of an earlier caption with its photo credit appended."""
+    if key in earlier:
+        return True
+    # Credits never end like a sentence; a body sentence that merely opens with
+    # the headline's words does, and is kept.
+    if _SENTENCE_END.search(line) is not None:
+        return False
+    words = key.split()
+    return any(
+        " ".join(words[:-tail]) in earlier
+        for tail in range(1, min(_CREDIT_TAIL_WORDS, len(words) - 1) + 1)
+    )
+
+
+# --- segmentation ---------------------------------------------------------------
+
+
+@cache
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+# pysbd.Segmenter.segment keeps the text being segmented on the instance, so
+# two threads (the service's worker pool) must not share it at once.
+_SEGMENTER_LOCK = threading.Lock()
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return None
+    start += len(piece) - len(piece.lstrip())
+    return start, start + len(stripped)
+
+
+def _sentence_spans(block: str) -> list[tuple[int, int]]:
+    """Sentence spans within ``block``, found by position so they are exact.
+
+    pysbd can rewrite or drop a fragment it cannot place, so any text left
+    between the sentences it returns is kept as a sentence of its own.
+    """
+    with _SEGMENTER_LOCK:
+        sentences = _segmenter().segment(block)
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in sentences:
+        piece = sentence.strip()
+        at = block.find(piece, cursor) if piece else -1
+        if at < 0:
+            continue
+        if (gap := _trimmed(block, cursor, at)) is not None:
+            spans.append(gap)
+        spans.append((at, at + len(piece)))
+        cursor = at + len(piece)
+    if (tail := _trimmed(block, cursor, len(block))) is not None:
+        spans.append(tail)
+    return spans
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    for match in _LINE.finditer(text):
+        yield match.start(), match.group()
+
+
+def _content(line: str) -> int:
+    """Offset where the claim-bearing part of a line starts (after a bullet or dateline)."""
+    offset = 0
+    if bullet := _BULLET.match(line):
+        offset = bullet.end()
+    if dateline := _DATELINE.match(line, offset):
+        offset = dateline.end()
+    return offset
+
+
+def extract_claims(raw: str, *, segment: bool = True) -> ExtractedText:
+    """Clean ``raw`` and split it into claims; ``segment=False`` keeps the whole text as one."""
+    text = clean_text(raw)
+    if not segment:
+        return ExtractedText(text=text, claims=[Claim(text, 0, len(text))] if text else [])
+
+    claims: list[Claim] = []
+    kept_lines: set[str] = set()
+    kept_claims: set[str] = set()
+    for line_start, line in _lines(text):
+        offset = _content(line)
+        body = line[offset:]
+        if not body or _is_boilerplate(body) or _is_stray_line(body):
+            continue
+        line_key = _key(body)
+        if _repeats_earlier(body, line_key, kept_lines):
+            continue
+        kept_lines.add(line_key)
+        for start, end in _sentence_spans(body):
+            sentence = body[start:end]
+            claim_key = _key(sentence)
+            if not claim_key or claim_key in kept_claims or _is_boilerplate(sentence):
+                continue
+            kept_claims.add(claim_key)
+            base = line_start + offset
+            claims.append(Claim(sentence, base + start, base + end))
+    return ExtractedText(text=text, claims=claims)

@@ -1,0 +1,93 @@
+"""Collect the annotators' batch files into the reviewed annotation CSVs under training/corpus/annotations.
+
+    python scripts/merge_annotations.py /work/annot
+
+Sentences labelled `skip` (boilerplate, fragments) are left out of the gold
+set; the second-pass file keeps both passes' labels, skip included, so the
+agreement can be recomputed from it alone (scripts/agreement.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "training" / "corpus" / "annotations"
+LABELS = {"assertion", "denial", "caveat", "skip"}
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def merge_news(annot: Path, *, allow_partial: bool = False) -> dict[tuple[str, str], str]:
+    first_pass: dict[tuple[str, str], str] = {}
+    rows = []
+    for labels_path in sorted(annot.glob("labels_[0-9]*.csv")):
+        batch = _read(annot / labels_path.name.replace("labels_", "batch_"))
+        labels = _read(labels_path)
+        if len(batch) != len(labels) and allow_partial:
+            print(f"skipping unfinished {labels_path.name}")
+            continue
+        if len(batch) != len(labels):
+            raise SystemExit(f"{labels_path}: {len(labels)} labels for {len(batch)} sentences")
+        for sentence, labelled in zip(batch, labels, strict=True):
+            key = (sentence["body_id"], sentence["sentence_index"])
+            if key != (labelled["body_id"], labelled["sentence_index"]):
+                raise SystemExit(f"{labels_path}: row for {key} is out of order")
+            label = labelled["label"].strip().lower()
+            if label not in LABELS:
+                raise SystemExit(f"{labels_path}: unknown label {label!r} for {key}")
+            first_pass[key] = label
+            if label != "skip":
+                rows.append((int(key[0]), int(key[1]), sentence["text"], label))
+    rows.sort()
+    with (OUT / "news_gold.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["body_id", "sentence_index", "text", "label"])
+        writer.writerows(rows)
+    print(f"news_gold.csv: {len(rows)} sentences ({len(first_pass) - len(rows)} skipped)")
+    return first_pass
+
+
+def merge_second_pass(annot: Path, first_pass: dict[tuple[str, str], str]) -> None:
+    path = annot / "labels_blind.csv"
+    if not path.is_file():
+        return
+    rows = []
+    for labelled in _read(path):
+        key = (labelled["body_id"], labelled["sentence_index"])
+        rows.append((int(key[0]), int(key[1]), first_pass[key], labelled["label"].strip().lower()))
+    rows.sort()
+    with (OUT / "news_gold_second_pass.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["body_id", "sentence_index", "first_label", "second_label"])
+        writer.writerows(rows)
+    print(f"news_gold_second_pass.csv: {len(rows)} sentences")
+
+
+def merge_emergent(annot: Path) -> None:
+    rows = []
+    for index in range(2):
+        inputs = annot / f"emergent_obs_{index}.csv"
+        labels = annot / f"emergent_obs_labels_{index}.csv"
+        if not labels.is_file():
+            return
+        batch, labelled = _read(inputs), _read(labels)
+        if [r["article_id"] for r in batch] != [r["article_id"] for r in labelled]:
+            raise SystemExit(f"{labels}: rows do not match {inputs}")
+        rows.extend((r["article_id"], r["label"].strip().lower()) for r in labelled)
+    with (OUT / "emergent_observing_review.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["article_id", "label"])
+        writer.writerows(rows)
+    print(f"emergent_observing_review.csv: {len(rows)} headlines")
+
+
+if __name__ == "__main__":
+    source = Path(sys.argv[1])
+    OUT.mkdir(parents=True, exist_ok=True)
+    merge_second_pass(source, merge_news(source, allow_partial="--allow-partial" in sys.argv))
+    merge_emergent(source)

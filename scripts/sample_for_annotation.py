@@ -1,0 +1,98 @@
+"""Draw the candidate sentences for hand annotation from the FNC-1 bodies.
+
+Cue words only decide which sentences are worth a look (denials are rare in
+news, so a uniform sample would hold too few); the label always comes from
+the annotator reading the sentence under docs/labels.md.
+
+    python scripts/sample_for_annotation.py ../shared/data/raw/fnc1 out_dir --batches 6
+
+A second draw (``--extra-denial N``) took N more denial-cue sentences, skipping
+every sentence already in out_dir's batches, once the first six batches showed
+fewer denials than the 600 the corpus needs.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from training.corpus.fnc1 import iter_pool  # noqa: E402
+
+DENIAL_CUES = re.compile(
+    r"\b(den(y|ied|ies|ial)|false(ly)?|hoax|fake|rumou?rs?|untrue|not true|never|refut\w*|"
+    r"dismiss\w*|debunk\w*|reject\w*|fabricat\w*|baseless|no truth|made up|categorically|"
+    r"incorrect|inaccurate|nonsense|not the case|did not|didn't|doesn't|isn't|wasn't)\b",
+    re.IGNORECASE,
+)
+CAVEAT_CUES = re.compile(
+    r"\b(may|might|could|reportedly|allegedly|alleged|unconfirmed|not yet|no evidence|"
+    r"appear(s|ed)?|apparently|possibl[ey]|claim(ed|s)?|unclear|unverified|rumored|"
+    r"suggest\w*|believed|likely|unlikely|perhaps|if|whether|investigat\w*|supposedly|"
+    r"seem(s|ed)?|not clear|cannot confirm|could not be|would)\b",
+    re.IGNORECASE,
+)
+QUOTAS = {"denial_cue": 1500, "caveat_cue": 1000, "other": 800}
+
+
+def _already_drawn(out_dir: Path) -> set[tuple[int, int]]:
+    drawn: set[tuple[int, int]] = set()
+    for path in out_dir.glob("batch_*.csv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            drawn.update((int(r["body_id"]), int(r["sentence_index"])) for r in csv.DictReader(handle))
+    return drawn
+
+
+def main(
+    fnc1_dir: Path, out_dir: Path, batches: int, seed: int = 13, extra_denial: int = 0
+) -> None:
+    rng = random.Random(seed)
+    drawn = _already_drawn(out_dir) if extra_denial else set()
+    seen: set[str] = set()
+    strata: dict[str, list] = {name: [] for name in QUOTAS}
+    for sentence in iter_pool(fnc1_dir):
+        words = sentence.text.split()
+        key = re.sub(r"\W+", " ", sentence.text.lower()).strip()
+        if not 6 <= len(words) <= 70 or key in seen:
+            continue
+        if (sentence.body_id, sentence.sentence_index) in drawn:
+            continue
+        seen.add(key)
+        if DENIAL_CUES.search(sentence.text):
+            strata["denial_cue"].append(sentence)
+        elif CAVEAT_CUES.search(sentence.text):
+            strata["caveat_cue"].append(sentence)
+        else:
+            strata["other"].append(sentence)
+    chosen = []
+    quotas = {"denial_cue": extra_denial} if extra_denial else QUOTAS
+    for name, quota in quotas.items():
+        print(f"{name}: {len(strata[name])} available, taking {quota}")
+        chosen.extend(rng.sample(strata[name], min(quota, len(strata[name]))))
+    rng.shuffle(chosen)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    first = len(list(out_dir.glob("batch_*.csv"))) if extra_denial else 0
+    for batch in range(first, first + batches):
+        rows = chosen[batch - first :: batches]
+        with (out_dir / f"batch_{batch}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["body_id", "sentence_index", "text"])
+            for row in rows:
+                writer.writerow([row.body_id, row.sentence_index, row.text])
+        print(f"batch_{batch}: {len(rows)} sentences")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("fnc1_dir", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--extra-denial", type=int, default=0)
+    args = parser.parse_args()
+    main(args.fnc1_dir, args.out_dir, args.batches, extra_denial=args.extra_denial)

@@ -1,0 +1,1 @@
+"""claimstance HTTP service: FastAPI app, routes and the web page."""

@@ -1,0 +1,73 @@
+"""Shared fixtures: a tiny random BERT saved like a real model, and offline paths."""
+
+from __future__ import annotations
+
+import os
+import string
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+from model.card import ModelCard
+from model.labels import id2label, label2id
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("CLAIMSTANCE_SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+_WORDS = (
+    "the a an of to in and or but not no never yet did does is was were has have had "
+    "said say says denied deny denies rejected dismissed fake false rumour rumours hoax "
+    "may might could reportedly allegedly appeared evidence completed unconfirmed "
+    "russia north korea weapons shells rockets moscow officials us kirby reports report "
+    "we will export exported ammunition before plan them bought buying purchases claim"
+).split()
+
+
+def write_tiny_tokenizer(directory: Path) -> BertTokenizerFast:
+    """A word-piece vocabulary that can spell any ASCII word, so no text maps wholly to [UNK]."""
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars)]
+    vocab += [word for word in dict.fromkeys(_WORDS) if word not in vocab]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+
+
+def build_tiny_model(directory: Path, *, seed: int = 0) -> Path:
+    """Save a randomly initialised 2-layer, 32-wide BERT classifier in Hugging Face format."""
+    tokenizer = write_tiny_tokenizer(directory)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=3,
+        id2label=id2label(),
+        label2id=label2id(),
+    )
+    BertForSequenceClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    ModelCard(base_model="tiny-random-bert", max_length=64).save(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DIR}")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def examples_dir(shared_dir: Path) -> Path:
+    return shared_dir / "examples"

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from training.config import TrainConfig, load_config
+
+HEADLINES = {
+    "for": [
+        "Russia is buying rockets and artillery shells from North Korea",
+        "Officials confirm the weapons purchase went ahead",
+        "The deal was signed in Moscow on Tuesday",
+    ],
+    "against": [
+        "North Korea denies selling weapons to Russia",
+        "Moscow dismissed the reports as fake",
+        "Officials say the story is a hoax",
+    ],
+    "observing": [
+        "Russia may be buying shells, reports say",
+        "Unconfirmed reports of an arms deal",
+        "The purchase could include millions of rounds",
+    ],
+}
+
+
+def write_emergent(directory: Path, *, bad_label: str | None = None) -> Path:
+    """A miniature Emergent: four training claims and two test claims, every stance present."""
+    directory.mkdir(parents=True, exist_ok=True)
+    columns = ["", "claimHeadline", "articleHeadline", "articleHeadlineStance", "articleId", "claimId"]
+    for name, claims in (
+        ("url-versions-2015-06-14-clean-train.csv", ["c1", "c2", "c3", "c4"]),
+        ("url-versions-2015-06-14-clean-test.csv", ["t1", "t2"]),
+    ):
+        with (directory / name).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            row = 0
+            for claim in claims:
+                for stance, headlines in HEADLINES.items():
+                    for headline in headlines:
+                        label = bad_label if bad_label and row == 1 else stance
+                        text = f"{headline} ({claim})"
+                        writer.writerow([row, "claim", text, label, f"{claim}-{row}", claim])
+                        row += 1
+    return directory
+
+
+@pytest.fixture()
+def tiny_shared(tmp_path: Path) -> Path:
+    shared = tmp_path / "shared"
+    write_emergent(shared / "data" / "raw" / "emergent")
+    return shared
+
+
+@pytest.fixture()
+def tiny_config(tiny_shared: Path, tiny_model_dir: Path, tmp_path: Path) -> TrainConfig:
+    return load_config(
+        overrides=[
+            f"data.shared_dir={tiny_shared}",
+            "data.emergent_labels=original",
+            "data.news_gold=false",
+            "data.szeged=false",
+            "data.validation_fraction=0.3",
+            f"training.base_model={tiny_model_dir}",
+            "training.epochs=2",
+            "training.batch_size=4",
+            "training.max_length=32",
+            "training.learning_rate=1e-3",
+            f"tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
+            f"output_dir={tmp_path / 'models'}",
+            "experiment=test",
+        ]
+    )

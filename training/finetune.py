@@ -1,0 +1,192 @@
+"""Fine-tune a pretrained encoder with a fresh three-label head."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
+
+from model.card import ModelCard
+from model.classifier import ClaimClassifier
+from model.device import resolve_device
+from model.labels import LABELS, id2label, label2id
+from training.config import ConfigError, TrainConfig
+from training.data import Example
+from training.metrics import evaluate, fit_temperature, label_indices
+
+logger = logging.getLogger(__name__)
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+PACKAGE_PREFIX = "package:"
+
+
+def resolve_base_model(spec: str) -> str:
+    """A local directory, ``package:<module>`` (a model shipped inside a Python package), or a hub id."""
+    if spec.startswith(PACKAGE_PREFIX):
+        module_name = spec.removeprefix(PACKAGE_PREFIX)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            raise ConfigError(
+                f"base model {spec!r}: package {module_name!r} is not installed"
+            ) from None
+        directory = Path(module.__file__).resolve().parent / "model"
+        if not (directory / "config.json").is_file():
+            raise ConfigError(f"base model {spec!r}: {directory} holds no config.json")
+        return str(directory)
+    return spec
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Shuffled batches of similar length, so little compute goes to padding."""
+    order = rng.permutation(len(lengths))
+    chunk = batch_size * 32
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), chunk):
+        window = order[start : start + chunk]
+        window = window[np.argsort([lengths[i] for i in window], kind="stable")]
+        batches.extend(window[i : i + batch_size] for i in range(0, len(window), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _class_weights(labels: np.ndarray) -> torch.Tensor:
+    """Inverse-frequency weights (mean 1), so rare denials are not drowned by assertions."""
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64).clip(min=1)
+    weights = counts.sum() / (len(LABELS) * counts)
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def fine_tune(
+    train: Sequence[Example],
+    validation: Sequence[Example],
+    config: TrainConfig,
+    output_dir: Path,
+    *,
+    on_epoch: EpochCallback | None = None,
+) -> ClaimClassifier:
+    """Train, keep the epoch with the best validation macro-F1, calibrate, and save to ``output_dir``."""
+    settings = config.training
+    seed_everything(config.seed)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    device = resolve_device(settings.device)
+    base = resolve_base_model(settings.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    network = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=len(LABELS),
+        id2label=id2label(),
+        label2id=label2id(),
+        ignore_mismatched_sizes=True,
+    ).to(device)
+
+    if settings.max_train_examples is not None and len(train) > settings.max_train_examples:
+        train = random.Random(config.seed).sample(list(train), settings.max_train_examples)
+    encoded = tokenizer(
+        [e.text for e in train], truncation=True, max_length=settings.max_length
+    )["input_ids"]
+    labels = label_indices([e.label for e in train])
+    source_weights = np.array(
+        [config.data.source_weights.get(e.source, 1.0) for e in train], dtype=np.float32
+    )
+    class_weights = _class_weights(labels).to(device) if settings.class_weights else None
+
+    rng = np.random.default_rng(config.seed)
+    steps_per_epoch = (len(train) + settings.batch_size - 1) // settings.batch_size
+    total_steps = steps_per_epoch * settings.epochs
+    optimizer = torch.optim.AdamW(
+        network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(settings.warmup_ratio * total_steps), total_steps
+    )
+    card = ModelCard(base_model=settings.base_model, max_length=settings.max_length)
+    classifier = ClaimClassifier(network, tokenizer, device=device, card=card, batch_size=64)
+    validation_texts = [e.text for e in validation]
+    validation_truth = [e.label for e in validation]
+
+    best_f1, best_state = -1.0, None
+    lengths = [len(ids) for ids in encoded]
+    progress = tqdm(total=total_steps, desc="fine-tuning", unit="step", leave=True)
+    for epoch in range(1, settings.epochs + 1):
+        network.train()
+        running_loss = 0.0
+        for batch_indices in _length_grouped_batches(lengths, settings.batch_size, rng):
+            batch = tokenizer.pad(
+                {"input_ids": [encoded[i] for i in batch_indices]}, return_tensors="pt"
+            ).to(device)
+            logits = network(**batch).logits
+            target = torch.as_tensor(labels[batch_indices], device=device)
+            loss = functional.cross_entropy(
+                logits,
+                target,
+                weight=class_weights,
+                reduction="none",
+                label_smoothing=settings.label_smoothing,
+            )
+            weights = torch.as_tensor(source_weights[batch_indices], device=device)
+            loss = (loss * weights).sum() / weights.sum()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            running_loss += loss.item()
+            progress.update(1)
+            progress.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+        network.eval()
+        metrics = {"train.loss": running_loss / steps_per_epoch}
+        if validation:
+            predicted = [p.label for p in classifier.predict(validation_texts)]
+            scores = evaluate("validation", validation_truth, predicted)
+            metrics.update({"validation.accuracy": scores.accuracy, "validation.macro_f1": scores.macro_f1})
+            if scores.macro_f1 > best_f1:
+                best_f1, best_state = scores.macro_f1, copy.deepcopy(network.state_dict())
+        logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
+        if on_epoch is not None:
+            on_epoch(epoch, metrics)
+    progress.close()
+    if best_state is not None:
+        network.load_state_dict(best_state)
+
+    temperature = 1.0
+    if validation:
+        temperature = fit_temperature(
+            classifier.logits(validation_texts), label_indices(validation_truth)
+        )
+    classifier.card = ModelCard(
+        base_model=settings.base_model, max_length=settings.max_length, temperature=temperature
+    )
+    save_model(classifier, output_dir)
+    return classifier
+
+
+def save_model(classifier: ClaimClassifier, directory: Path) -> Path:
+    """Write the self-describing model directory: weights, config with labels, tokenizer, card."""
+    directory.mkdir(parents=True, exist_ok=True)
+    classifier.model.save_pretrained(directory)
+    classifier.tokenizer.save_pretrained(directory)
+    classifier.card.save(directory)
+    return directory

@@ -1,0 +1,138 @@
+"""The training job: corpus -> baseline and transformer -> evaluation -> MLflow and the registry."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from model.classifier import ClaimClassifier
+from model.labels import LABELS, Label
+from training import tracking
+from training.baseline import Baseline
+from training.config import TrainConfig
+from training.corpus.build import Corpus, build_corpus
+from training.data import Example, counts
+from training.finetune import fine_tune
+from training.metrics import EvaluationResult, evaluate, label_indices
+from training.plots import calibration_figure, confusion_matrix_figure
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    run_id: str
+    model_dir: Path
+    data_hash: str
+    transformer: dict[str, EvaluationResult]
+    baseline: dict[str, EvaluationResult]
+    registration: tracking.Registration | None
+    seconds: float
+
+
+def _log_evaluation(
+    tracker: tracking.RunTracker, model_name: str, result: EvaluationResult, probabilities: np.ndarray, truth: Sequence[Label]
+) -> None:
+    tracker.metrics(result.flat(f"{model_name}.{result.name}"))
+    figure = confusion_matrix_figure(result.confusion, f"{model_name} on {result.name} (n={result.support})")
+    tracker.figure(figure, f"plots/{model_name}/confusion_{result.name}.png")
+    plt.close(figure)
+    figure = calibration_figure(probabilities, label_indices(truth), f"{model_name} calibration, {result.name}")
+    tracker.figure(figure, f"plots/{model_name}/calibration_{result.name}.png")
+    plt.close(figure)
+
+
+def evaluate_sets(
+    name: str,
+    predict_proba: Callable[[Sequence[str]], np.ndarray],
+    sets: dict[str, list[Example]],
+    tracker: tracking.RunTracker | None = None,
+) -> dict[str, EvaluationResult]:
+    results: dict[str, EvaluationResult] = {}
+    for set_name, examples in sets.items():
+        truth = [e.label for e in examples]
+        probabilities = predict_proba([e.text for e in examples])
+        predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+        result = evaluate(set_name, truth, predicted, probabilities)
+        results[set_name] = result
+        if tracker is not None:
+            _log_evaluation(tracker, name, result, probabilities, truth)
+    return results
+
+
+def corpus_table(corpus: Corpus) -> str:
+    lines = ["source\tlabel\tsplit\tcount"]
+    for (source, label, split), n in sorted(counts(corpus.train + corpus.validation).items()):
+        lines.append(f"{source}\t{label}\t{split}\t{n}")
+    for set_name, examples in corpus.evaluation.items():
+        for (source, label, _), n in sorted(counts(examples).items()):
+            lines.append(f"{source}\t{label}\t{set_name}\t{n}")
+    return "\n".join(lines) + "\n"
+
+
+def run_training(config: TrainConfig, *, train_transformer: bool = True) -> TrainReport:
+    """Train the baseline (and the transformer), evaluate both on every set, log and register."""
+    started = time.perf_counter()
+    corpus = build_corpus(config.data, seed=config.seed)
+    if not corpus.train:
+        raise ValueError("the corpus has no training examples: enable at least one source")
+    model_dir = config.output_dir / time.strftime("%Y%m%d-%H%M%S")
+    run_name = "fine-tune" if train_transformer else "baseline"
+    with tracking.start_run(config.tracking_uri, config.experiment, run_name) as tracker:
+        tracker.params(config.flat())
+        tracker.tags({"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": run_name})
+        tracker.text(corpus_table(corpus), "data/counts.tsv")
+        tracker.metrics({"data.train": len(corpus.train), "data.validation": len(corpus.validation)})
+
+        sets = {"validation": corpus.validation, **corpus.evaluation}
+        sets = {name: rows for name, rows in sets.items() if rows}
+        weights = np.array([config.data.source_weights.get(e.source, 1.0) for e in corpus.train])
+        baseline = Baseline(config.baseline, seed=config.seed).fit(corpus.train, weights)
+        baseline_results = evaluate_sets("baseline", baseline.predict_proba, sets, tracker)
+
+        transformer_results: dict[str, EvaluationResult] = {}
+        registration = None
+        if train_transformer:
+            classifier = fine_tune(
+                corpus.train,
+                corpus.validation,
+                config,
+                model_dir,
+                on_epoch=lambda epoch, metrics: tracker.metrics(metrics, step=epoch),
+            )
+            transformer_results = evaluate_sets("transformer", classifier.predict_proba, sets, tracker)
+            _write_card(classifier, model_dir, corpus.hash, transformer_results)
+            tracker.metrics({"temperature": classifier.card.temperature})
+            model_uri = tracker.model(model_dir)
+            if config.register_model:
+                score = transformer_results["validation"].macro_f1 if "validation" in transformer_results else 0.0
+                registration = tracking.register(model_uri, config.registered_model, score, tracker.run_id)
+        seconds = time.perf_counter() - started
+        tracker.metrics({"seconds": seconds})
+    return TrainReport(tracker.run_id, model_dir, corpus.hash, transformer_results, baseline_results, registration, seconds)
+
+
+def _write_card(
+    classifier: ClaimClassifier, model_dir: Path, data_hash: str, results: dict[str, EvaluationResult]
+) -> None:
+    from dataclasses import replace
+
+    metrics = {
+        f"{name}.{metric}": value
+        for name, result in results.items()
+        for metric, value in (("accuracy", result.accuracy), ("macro_f1", result.macro_f1))
+    }
+    classifier.card = replace(classifier.card, data_hash=data_hash, metrics=metrics)
+    classifier.card.save(model_dir)
+
+
+def evaluate_model(model_dir: Path, config: TrainConfig) -> dict[str, EvaluationResult]:
+    corpus = build_corpus(config.data, seed=config.seed)
+    classifier = ClaimClassifier.from_directory(model_dir, device=config.training.device)
+    return evaluate_sets("transformer", classifier.predict_proba, corpus.evaluation)

@@ -1,0 +1,188 @@
+"""The one module that talks to MLflow: runs, figures, the logged model, the registry."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+# Tag on each registered version, so champion comparisons need no run lookups.
+SELECTION_METRIC = "validation.macro_f1"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MODEL_ARTIFACT = "model"
+CLASSIFIER_ARTIFACT = "classifier"
+
+
+class ClaimstancePyfunc(mlflow.pyfunc.PythonModel):
+    """Lets ``mlflow.pyfunc.load_model`` score texts; the service loads the directory directly."""
+
+    def load_context(self, context: Any) -> None:
+        from model.classifier import ClaimClassifier
+
+        self.classifier = ClaimClassifier.from_directory(context.artifacts[CLASSIFIER_ARTIFACT])
+
+    def predict(self, context: Any, model_input: list[str], params: Any = None) -> pd.DataFrame:
+        texts = model_input.iloc[:, 0].tolist() if isinstance(model_input, pd.DataFrame) else list(model_input)
+        predictions = self.classifier.predict(texts)
+        return pd.DataFrame(
+            [{"label": p.label.value, **{k.value: v for k, v in p.scores.items()}} for p in predictions]
+        )
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+    ).stdout.strip()
+    return result.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def _artifact_location(tracking_uri: str) -> str | None:
+    """Keep artifacts beside a local SQLite store instead of wherever the command ran."""
+    if tracking_uri.startswith("sqlite:///"):
+        database = Path(tracking_uri.removeprefix("sqlite:///"))
+        return (database.parent / "mlartifacts").resolve().as_uri()
+    return None
+
+
+def configure(tracking_uri: str, experiment: str) -> str:
+    """Point MLflow at the store and return the experiment id, creating it on first use."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is not None:
+        experiment_id = existing.experiment_id
+    else:
+        experiment_id = mlflow.create_experiment(
+            experiment, artifact_location=_artifact_location(tracking_uri)
+        )
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+@dataclass
+class RunTracker:
+    """What a training job logs to its active MLflow run."""
+
+    run_id: str
+
+    def params(self, params: dict[str, str]) -> None:
+        # MLflow caps one call at 100 params.
+        items = list(params.items())
+        for start in range(0, len(items), 100):
+            mlflow.log_params(dict(items[start : start + 100]))
+
+    def tags(self, tags: dict[str, str]) -> None:
+        mlflow.set_tags(tags)
+
+    def metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        mlflow.log_metrics(metrics, step=step)
+
+    def figure(self, figure: Figure, path: str) -> None:
+        mlflow.log_figure(figure, path)
+
+    def text(self, text: str, path: str) -> None:
+        mlflow.log_text(text, path)
+
+    def dict(self, payload: dict[str, Any], path: str) -> None:
+        mlflow.log_dict(payload, path)
+
+    def artifact_dir(self, directory: Path, path: str) -> None:
+        mlflow.log_artifacts(str(directory), path)
+
+    def model(self, model_dir: Path) -> str:
+        """Log the model directory as a pyfunc model; return its model URI."""
+        info = mlflow.pyfunc.log_model(
+            name=MODEL_ARTIFACT,
+            python_model=ClaimstancePyfunc(),
+            artifacts={CLASSIFIER_ARTIFACT: str(model_dir)},
+            # Explicit requirements: inferring them would load the model in a subprocess.
+            pip_requirements=["torch>=2.4", "transformers>=4.46", "pandas", "claimstance"],
+        )
+        return info.model_uri
+
+
+@contextmanager
+def start_run(tracking_uri: str, experiment: str, run_name: str) -> Iterator[RunTracker]:
+    configure(tracking_uri, experiment)
+    with mlflow.start_run(run_name=run_name) as run:
+        yield RunTracker(run.info.run_id)
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    version: str
+    promoted: bool
+    previous_champion_score: float | None
+
+
+def champion_score(name: str) -> tuple[str, float] | None:
+    """(version, validation macro-F1) of the current champion, or None when there is none."""
+    client = MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+    score = version.tags.get(SELECTION_METRIC)
+    return version.version, float(score) if score is not None else float("-inf")
+
+
+def register(model_uri: str, name: str, score: float, run_id: str) -> Registration:
+    """Register a version and move ``champion`` to it only if it beats the current champion."""
+    client = MlflowClient()
+    version = mlflow.register_model(model_uri, name, tags={SELECTION_METRIC: f"{score:.6f}"})
+    client.set_model_version_tag(name, version.version, "run_id", run_id)
+    current = champion_score(name)
+    promoted = current is None or score > current[1]
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version.version)
+        logger.info("%s version %s is the new champion (%.4f)", name, version.version, score)
+    else:
+        logger.info(
+            "%s version %s (%.4f) does not beat champion version %s (%.4f)",
+            name, version.version, score, current[0], current[1],
+        )
+    return Registration(name, str(version.version), promoted, None if current is None else current[1])
+
+
+def has_champion(tracking_uri: str, name: str) -> bool:
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return champion_score(name) is not None
+
+
+def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
+    """Resolve a local directory or an MLflow model URI to the classifier directory inside it."""
+    local = Path(model_uri)
+    if (local / "config.json").is_file():
+        return local
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    root = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    for config in sorted(root.rglob("config.json")):
+        if (config.parent / "claimstance.json").is_file():
+            return config.parent
+    raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
+
+
