@@ -145,7 +145,7 @@ def champion_score(name: str) -> tuple[str, float] | None:
     except MlflowException:
         return None
     score = version.tags.get(SELECTION_METRIC)
-    return version.version, float(score) if score is not None else float("-inf")
+    return str(version.version), float(score) if score is not None else float("-inf")
 
 
 def register(model_uri: str, name: str, score: float, run_id: str) -> Registration:

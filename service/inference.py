@@ -1,0 +1,85 @@
+"""Texts -> claims -> one batched predict call -> per-text results; the work behind /classify."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from model.card import ModelCard
+from model.claims import extract_claims
+from model.classifier import Prediction
+from model.labels import LABELS
+from service.schemas import ClaimResult, ModelInfo, ModelRef, TextResult
+
+
+class StanceClassifier(Protocol):
+    """What the service needs of a classifier; ``model.classifier.ClaimClassifier`` is one."""
+
+    card: ModelCard
+    device: torch.device
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """The classifier the app loaded at startup and where it came from."""
+
+    classifier: StanceClassifier
+    ref: ModelRef
+    uri: str
+
+    def info(self) -> ModelInfo:
+        card = self.classifier.card
+        return ModelInfo(
+            **self.ref.model_dump(),
+            uri=self.uri,
+            labels=list(LABELS),
+            device=str(self.classifier.device),
+            base_model=card.base_model,
+            max_length=card.max_length,
+            temperature=card.temperature,
+            data_hash=card.data_hash,
+            metrics=card.metrics,
+        )
+
+
+def classify_texts(
+    classifier: StanceClassifier, texts: Sequence[str], *, segment: bool = True
+) -> list[TextResult]:
+    """Clean and segment every text, then label all their claims in a single predict call.
+
+    One call lets the classifier fill its batches across texts (many short
+    articles cost about as much as one long one) instead of padding per text.
+    Blocking: callers on an event loop run it in a worker thread.
+    """
+    extracted = [extract_claims(text, segment=segment) for text in texts]
+    claims = [claim for item in extracted for claim in item.claims]
+    predictions = classifier.predict([claim.text for claim in claims]) if claims else []
+    if len(predictions) != len(claims):
+        raise RuntimeError(f"classifier returned {len(predictions)} predictions for {len(claims)}")
+
+    results: list[TextResult] = []
+    position = 0
+    for item in extracted:
+        labelled = zip(item.claims, predictions[position : position + len(item.claims)], strict=True)
+        position += len(item.claims)
+        results.append(
+            TextResult(
+                text=item.text,
+                claims=[
+                    ClaimResult(
+                        text=claim.text,
+                        start=claim.start,
+                        end=claim.end,
+                        label=prediction.label,
+                        scores=prediction.scores,
+                    )
+                    for claim, prediction in labelled
+                ],
+            )
+        )
+    return results

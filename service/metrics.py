@@ -1,0 +1,91 @@
+"""Prometheus metrics, kept in a registry per app so several apps (tests) never collide."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from model.labels import LABELS, Label
+
+# Seconds; CPU inference on a long article takes seconds, a health probe microseconds.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "claimstance_http_requests",
+            "HTTP requests by method, route template and status code",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "claimstance_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.claims = Counter(
+            "claimstance_claims",
+            "Claims classified, by predicted label",
+            ["label"],
+            registry=self.registry,
+        )
+        self.texts = Counter(
+            "claimstance_texts", "Texts received by /classify", registry=self.registry
+        )
+        self.model_loaded = Gauge(
+            "claimstance_model_loaded", "1 when a model is loaded and serving", registry=self.registry
+        )
+        # Every label appears from the start, so dashboards see 0 rather than no series.
+        for label in LABELS:
+            self.claims.labels(label=label.value)
+
+    def record_claims(self, labels: Iterable[Label]) -> None:
+        for label in labels:
+            self.claims.labels(label=label.value).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by its route template.
+
+    Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request and
+    sees the status even of responses produced by exception handlers. The
+    template (``/classify``), not the raw path, labels the series, so a client
+    probing random URLs cannot grow the metric without bound.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.latency.labels(method=method, route=route).observe(
+                time.perf_counter() - start
+            )

