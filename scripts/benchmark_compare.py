@@ -52,7 +52,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
 
-    documents = [(p.stem, p.read_text(encoding="utf-8")) for p in sorted(args.examples.glob("*.txt"))]
+    documents = [
+        (p.stem, p.read_text(encoding="utf-8")) for p in sorted(args.examples.glob("*.txt"))
+    ]
     if not documents:
         sys.exit(f"no *.txt articles in {args.examples}")
     gold_groups = json.loads(args.gold.read_text(encoding="utf-8"))
@@ -80,8 +82,8 @@ def main() -> None:
         s = pairwise_scores(predicted, gold)
         marker = "  <- default" if threshold == DEFAULT_SIMILARITY_THRESHOLD else ""
         print(
-            f"{threshold:9.2f}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  {len(clusters):6d}"
-            f"  {s.predicted_pairs}/{s.gold_pairs}/{s.correct_pairs}{marker}"
+            f"{threshold:9.2f}  {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}"
+            f"  {len(clusters):6d}  {s.predicted_pairs}/{s.gold_pairs}/{s.correct_pairs}{marker}"
         )
 
     if args.model is None:

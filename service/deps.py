@@ -24,7 +24,9 @@ def require_model(request: Request) -> LoadedModel:
     """The loaded model, or 503 with the reason it is missing (and how to train one)."""
     loaded: LoadedModel | None = request.app.state.model
     if loaded is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=request.app.state.load_error)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=request.app.state.load_error
+        )
     return loaded
 
 

@@ -65,7 +65,9 @@ def classify_texts(
     results: list[TextResult] = []
     position = 0
     for item in extracted:
-        labelled = zip(item.claims, predictions[position : position + len(item.claims)], strict=True)
+        labelled = zip(
+            item.claims, predictions[position : position + len(item.claims)], strict=True
+        )
         position += len(item.claims)
         results.append(
             TextResult(

@@ -40,7 +40,9 @@ class Metrics:
             "claimstance_texts", "Texts received by /classify", registry=self.registry
         )
         self.model_loaded = Gauge(
-            "claimstance_model_loaded", "1 when a model is loaded and serving", registry=self.registry
+            "claimstance_model_loaded",
+            "1 when a model is loaded and serving",
+            registry=self.registry,
         )
         # Every label appears from the start, so dashboards see 0 rather than no series.
         for label in LABELS:

@@ -42,6 +42,15 @@ class ResolvedModel:
     run_id: str | None = None
 
 
+def name_from_uri(uri: str) -> str:
+    """A display name for a URI: the registered model's name, or the directory's."""
+    if match := _ALIAS_URI.match(uri) or _VERSION_URI.match(uri):
+        return match["name"]
+    if not _SCHEME.match(uri):
+        return Path(uri).name or uri
+    return uri
+
+
 def is_model_directory(path: Path) -> bool:
     return (path / "config.json").is_file() and (path / CARD_FILE).is_file()
 
@@ -79,9 +88,7 @@ def _missing_sqlite_store(tracking_uri: str) -> Path | None:
     return None if database.is_file() else database
 
 
-def _registry_details(
-    uri: str, tracking_uri: str
-) -> tuple[str, str | None, str | None]:
+def _registry_details(uri: str, tracking_uri: str) -> tuple[str, str | None, str | None]:
     """(name, version, run_id) for the model a URI names, asked of the registry where needed."""
     from mlflow.tracking import MlflowClient
 

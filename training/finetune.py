@@ -129,7 +129,7 @@ def fine_tune(
 
     best_f1, best_state = -1.0, None
     lengths = [len(ids) for ids in encoded]
-    progress = tqdm(total=total_steps, desc="fine-tuning", unit="step", leave=True)
+    progress = tqdm(total=total_steps, desc="fine-tuning", unit="step", mininterval=2.0)
     for epoch in range(1, settings.epochs + 1):
         network.train()
         running_loss = 0.0

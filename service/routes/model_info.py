@@ -10,8 +10,6 @@ from service.schemas import ErrorBody, ModelInfo
 router = APIRouter(tags=["model"])
 
 
-@router.get(
-    "/model", responses={503: {"model": ErrorBody, "description": "No model is loaded"}}
-)
+@router.get("/model", responses={503: {"model": ErrorBody, "description": "No model is loaded"}})
 async def model_info(loaded: ModelDep) -> ModelInfo:
     return loaded.info()

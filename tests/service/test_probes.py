@@ -1,0 +1,183 @@
+"""/health, /ready, /model, /metrics, /docs and the page: with a model and without one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from model.labels import LABELS
+from service.app import create_app
+from tests.service.support import make_settings
+
+
+def _samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def _value(samples: dict, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_health_and_ready_with_a_model(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_model_describes_the_loaded_model(client: TestClient, tiny_model_dir: Path) -> None:
+    response = client.get("/model")
+    assert response.status_code == 200
+    info = response.json()
+    assert info["name"] == tiny_model_dir.name
+    assert info["uri"] == str(tiny_model_dir)
+    assert info["labels"] == [label.value for label in LABELS]
+    assert info["device"] == "cpu"
+    assert info["base_model"] == "tiny-random-bert"
+    assert info["max_length"] == 64
+    assert info["metrics"] == {}
+    assert {"version", "run_id", "temperature", "data_hash"} <= set(info)
+
+
+def test_metrics_count_requests_latency_and_claims(client: TestClient) -> None:
+    before = _samples(client)
+    response = client.post(
+        "/classify", json={"texts": ["Moscow denied the reports. Kirby spoke.", "A claim."]}
+    )
+    labels = [claim["label"] for result in response.json()["results"] for claim in result["claims"]]
+    assert len(labels) == 3
+    client.post("/classify", json={"text": ""})  # a 422 is counted too
+    after = _samples(client)
+
+    def delta(name: str, **sample_labels: str) -> float:
+        return _value(after, name, **sample_labels) - _value(before, name, **sample_labels)
+
+    ok = {"method": "POST", "route": "/classify", "status": "200"}
+    bad = {"method": "POST", "route": "/classify", "status": "422"}
+    assert delta("claimstance_http_requests_total", **ok) == 1
+    assert delta("claimstance_http_requests_total", **bad) == 1
+    timed = {"method": "POST", "route": "/classify"}
+    assert delta("claimstance_http_request_duration_seconds_count", **timed) == 2
+    assert delta("claimstance_http_request_duration_seconds_sum", **timed) > 0
+    for label in LABELS:
+        assert delta("claimstance_claims_total", label=label.value) == labels.count(label.value)
+    assert delta("claimstance_texts_total") == 2
+    assert _value(after, "claimstance_model_loaded") == 1
+
+
+def test_unknown_paths_share_one_metric_series(client: TestClient) -> None:
+    client.get("/no/such/page-1")
+    client.get("/no/such/page-2")
+    samples = _samples(client)
+    routes = {dict(labels).get("route") for name, labels in samples}
+    assert "unmatched" in routes
+    assert not any(route and route.startswith("/no/such") for route in routes)
+
+
+def test_apps_keep_separate_metric_registries(
+    tiny_model_dir: Path, tiny_classifier: object, tmp_path: Path
+) -> None:
+    """Two apps in one process must neither collide nor share counts."""
+    first = TestClient(create_app(make_settings(tiny_model_dir, tmp_path), tiny_classifier))
+    second = TestClient(create_app(make_settings(tiny_model_dir, tmp_path), tiny_classifier))
+    first.get("/health")
+    first.get("/health")
+    health = {"method": "GET", "route": "/health", "status": "200"}
+    assert _value(_samples(first), "claimstance_http_requests_total", **health) == 2
+    assert _value(_samples(second), "claimstance_http_requests_total", **health) == 0
+
+
+def test_docs_and_openapi_are_served(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text.lower()
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/classify", "/health", "/ready", "/model"} <= set(paths)
+
+
+def test_page_and_its_assets_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'id="classify-button"' in page.text
+    for asset, kind in [("/static/app.js", "javascript"), ("/static/style.css", "text/css")]:
+        response = client.get(asset)
+        assert response.status_code == 200
+        assert kind in response.headers["content-type"]
+    # The script never writes text as HTML: no sink that parses markup.
+    script = client.get("/static/app.js").text
+    for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write"):
+        assert sink not in script
+
+
+@pytest.fixture
+def no_model(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path / "no-model-here", tmp_path)
+    with caplog.at_level(logging.ERROR, logger="service.app"):
+        with TestClient(create_app(settings)) as test_client:
+            yield test_client
+
+
+def test_missing_model_still_serves_health_and_says_how_to_train(
+    no_model: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert no_model.get("/health").status_code == 200
+    for response in (
+        no_model.get("/ready"),
+        no_model.get("/model"),
+        no_model.post("/classify", json={"text": "Moscow denied the reports."}),
+    ):
+        assert response.status_code == 503
+        detail = response.json()["detail"]
+        assert "no-model-here" in detail
+        assert "make train" in detail
+    # One clear log line at startup with the same advice.
+    setup_records = caplog.get_records("setup")
+    errors = [record for record in setup_records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "make train" in errors[0].getMessage()
+    assert _value(_samples(no_model), "claimstance_model_loaded") == 0
+
+
+def test_missing_registry_store_is_not_created(tmp_path: Path) -> None:
+    """Looking for models:/... in a store that does not exist must not leave an empty one."""
+    database = tmp_path / "absent" / "mlflow.db"
+    settings = make_settings(
+        "models:/claimstance@champion", tmp_path, tracking_uri=f"sqlite:///{database}"
+    )
+    with TestClient(create_app(settings)) as test_client:
+        response = test_client.get("/ready")
+    assert response.status_code == 503
+    assert str(database) in response.json()["detail"]
+    assert "make train" in response.json()["detail"]
+    assert not database.exists()
+
+
+def test_directory_without_a_model_is_503(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with TestClient(create_app(make_settings(tmp_path / "empty", tmp_path))) as test_client:
+        response = test_client.get("/ready")
+    assert response.status_code == 503
+    assert "no config.json" in response.json()["detail"]
+
+
+def test_model_loaded_from_a_plain_directory(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The production path: settings name a directory, the lifespan loads it once."""
+    with TestClient(create_app(make_settings(tiny_model_dir, tmp_path))) as test_client:
+        assert test_client.get("/ready").status_code == 200
+        assert test_client.get("/model").json()["name"] == tiny_model_dir.name
+        response = test_client.post("/classify", json={"text": "Moscow denied the reports."})
+        assert response.status_code == 200
+        assert len(response.json()["results"][0]["claims"]) == 1

