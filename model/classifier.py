@@ -33,7 +33,9 @@ def check_label_map(id2label: dict[int, str]) -> None:
     expected = {index: label.value for index, label in enumerate(LABELS)}
     found = {int(index): str(name).lower() for index, name in id2label.items()}
     if found != expected:
-        raise ModelDirectoryError(f"model labels {found} do not match claimstance labels {expected}")
+        raise ModelDirectoryError(
+            f"model labels {found} do not match claimstance labels {expected}"
+        )
 
 
 class ClaimClassifier:

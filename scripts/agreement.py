@@ -1,6 +1,6 @@
 """Cohen's kappa between the two annotation passes of the news gold set.
 
-    python scripts/agreement.py
+python scripts/agreement.py
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def main() -> None:
     kappa = cohen_kappa_score([a for a, _ in both], [b for _, b in both])
     print(f"Cohen's kappa (3 labels, {len(both)} sentences neither pass skipped): {kappa:.3f}")
     print("disagreements (first -> second):")
-    for (a, b), n in Counter((a, b) for a, b in zip(first, second, strict=True) if a != b).most_common():
+    for (a, b), n in Counter(
+        (a, b) for a, b in zip(first, second, strict=True) if a != b
+    ).most_common():
         print(f"  {a:>9} -> {b:<9} {n}")
 
 

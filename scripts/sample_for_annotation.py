@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.corpus.fnc1 import iter_pool  # noqa: E402
+from training.corpus.fnc1 import iter_pool
 
 DENIAL_CUES = re.compile(
     r"\b(den(y|ied|ies|ial)|false(ly)?|hoax|fake|rumou?rs?|untrue|not true|never|refut\w*|"
@@ -43,7 +43,9 @@ def _already_drawn(out_dir: Path) -> set[tuple[int, int]]:
     drawn: set[tuple[int, int]] = set()
     for path in out_dir.glob("batch_*.csv"):
         with path.open(encoding="utf-8", newline="") as handle:
-            drawn.update((int(r["body_id"]), int(r["sentence_index"])) for r in csv.DictReader(handle))
+            drawn.update(
+                (int(r["body_id"]), int(r["sentence_index"])) for r in csv.DictReader(handle)
+            )
     return drawn
 
 

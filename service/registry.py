@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 # models:/name@alias and models:/name/3 (registered versions); models:/m-... is a logged model.
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)/?$")
 _VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+)/?$")
+_LOGGED_MODEL_URI = re.compile(r"^models:/(?P<model_id>m-[0-9a-f]{32})/?$")
 _RUNS_URI = re.compile(r"^runs:/(?P<run_id>[^/]+)(?:/.*)?$")
 # Any "scheme:" prefix other than a Windows drive letter marks a URI rather than a path.
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+:")
@@ -88,22 +89,45 @@ def _missing_sqlite_store(tracking_uri: str) -> Path | None:
     return None if database.is_file() else database
 
 
-def _registry_details(uri: str, tracking_uri: str) -> tuple[str, str | None, str | None]:
-    """(name, version, run_id) for the model a URI names, asked of the registry where needed."""
+@dataclass(frozen=True, slots=True)
+class _Located:
+    name: str
+    version: str | None
+    run_id: str | None
+    artifact_uri: str  # where the model's files are, without the models:/ indirection
+
+
+def _locate(uri: str, tracking_uri: str) -> _Located:
+    """Ask the registry where a models:/ URI's files live, with its version and run.
+
+    MLflow's own models:/ download resolves names through the process-wide
+    registry URI, ignoring the one it is given, so a service pointed at one
+    store could read another. The registry is asked here through a client
+    bound to ``tracking_uri``, and only the resulting artifact location is
+    handed to the downloader.
+    """
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    if match := _LOGGED_MODEL_URI.match(uri):
+        logged = client.get_logged_model(match["model_id"])
+        return _Located(logged.name, None, logged.source_run_id, logged.artifact_location)
     if match := _ALIAS_URI.match(uri):
         version = client.get_model_version_by_alias(match["name"], match["alias"])
     elif match := _VERSION_URI.match(uri):
         version = client.get_model_version(match["name"], match["version"])
+    elif uri.startswith("models:"):
+        raise ModelNotFoundError(
+            f"unsupported model URI {uri}: use models:/<name>@<alias> or models:/<name>/<version>"
+        )
     elif match := _RUNS_URI.match(uri):
-        return uri, None, match["run_id"]
+        return _Located(uri, None, match["run_id"], uri)
     else:
-        return uri, None, None
+        return _Located(uri, None, None, uri)
+    download_uri = client.get_model_version_download_uri(version.name, version.version)
     # Training also tags each version with its run id, for stores whose versions lack one.
     run_id = version.run_id or version.tags.get("run_id")
-    return version.name, str(version.version), run_id
+    return _Located(version.name, str(version.version), run_id, download_uri)
 
 
 def resolve_model(uri: str, tracking_uri: str, download_to: Path) -> ResolvedModel:
@@ -125,9 +149,9 @@ def resolve_model(uri: str, tracking_uri: str, download_to: Path) -> ResolvedMod
     from mlflow.exceptions import MlflowException
 
     try:
-        name, version, run_id = _registry_details(uri, tracking_uri)
+        located = _locate(uri, tracking_uri)
         root = mlflow.artifacts.download_artifacts(
-            artifact_uri=uri,
+            artifact_uri=located.artifact_uri,
             dst_path=str(download_to),
             tracking_uri=tracking_uri,
             registry_uri=tracking_uri,
@@ -145,5 +169,13 @@ def resolve_model(uri: str, tracking_uri: str, download_to: Path) -> ResolvedMod
             f"{uri} was downloaded but holds no claimstance model directory "
             f"(config.json beside {CARD_FILE}); {TRAIN_HINT}"
         )
-    logger.info("resolved %s (version %s, run %s) to %s", uri, version, run_id, directory)
-    return ResolvedModel(directory=directory, uri=uri, name=name, version=version, run_id=run_id)
+    logger.info(
+        "resolved %s (version %s, run %s) to %s", uri, located.version, located.run_id, directory
+    )
+    return ResolvedModel(
+        directory=directory,
+        uri=uri,
+        name=located.name,
+        version=located.version,
+        run_id=located.run_id,
+    )

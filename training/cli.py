@@ -15,15 +15,19 @@ from training.metrics import EvaluationResult
 app = typer.Typer(help="Train, evaluate and track claimstance models.", no_args_is_help=True)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML config (default: training/configs/default.yaml)")
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config (default: training/configs/default.yaml)"),
 ]
 Overrides = Annotated[
-    list[str] | None, typer.Argument(help="Config overrides such as training.epochs=2 data.szeged=false")
+    list[str] | None,
+    typer.Argument(help="Config overrides such as training.epochs=2 data.szeged=false"),
 ]
 
 
 def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     try:
         return load_config(config, overrides or [])
@@ -33,10 +37,14 @@ def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
 
 def _print_results(title: str, results: dict[str, EvaluationResult]) -> None:
     typer.echo(f"\n{title}")
-    typer.echo(f"  {'set':<14}{'n':>6}{'accuracy':>10}{'macro-F1':>10}  per-label F1 (assertion/denial/caveat)")
+    typer.echo(
+        f"  {'set':<14}{'n':>6}{'accuracy':>10}{'macro-F1':>10}  per-label F1 (assertion/denial/caveat)"
+    )
     for name, result in results.items():
         per_label = "/".join(f"{scores['f1']:.3f}" for scores in result.per_label.values())
-        typer.echo(f"  {name:<14}{result.support:>6}{result.accuracy:>10.3f}{result.macro_f1:>10.3f}  {per_label}")
+        typer.echo(
+            f"  {name:<14}{result.support:>6}{result.accuracy:>10.3f}{result.macro_f1:>10.3f}  {per_label}"
+        )
 
 
 def _run(config: TrainConfig, *, train_transformer: bool) -> None:
@@ -53,7 +61,9 @@ def _run(config: TrainConfig, *, train_transformer: bool) -> None:
     typer.echo(f"\nrun {report.run_id}, data hash {report.data_hash}, {report.seconds:.0f} s")
     if report.registration is not None:
         state = "now champion" if report.registration.promoted else "champion unchanged"
-        typer.echo(f"registered {report.registration.name} version {report.registration.version} ({state})")
+        typer.echo(
+            f"registered {report.registration.name} version {report.registration.version} ({state})"
+        )
 
 
 @app.command()
@@ -70,7 +80,9 @@ def baseline(config: ConfigOption = None, overrides: Overrides = None) -> None:
 
 @app.command()
 def evaluate(
-    model_uri: Annotated[str, typer.Option(help="Model directory or MLflow model URI")] = "models:/claimstance@champion",
+    model_uri: Annotated[
+        str, typer.Option(help="Model directory or MLflow model URI")
+    ] = "models:/claimstance@champion",
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
@@ -116,5 +128,7 @@ def ensure_model(config: ConfigOption = None, overrides: Overrides = None) -> No
     if has_champion(settings.tracking_uri, settings.registered_model):
         typer.echo(f"{settings.registered_model}@champion exists; not training")
         return
-    typer.echo("no champion model in the registry yet: training the default model (takes a while on CPU)")
+    typer.echo(
+        "no champion model in the registry yet: training the default model (takes a while on CPU)"
+    )
     _run(settings, train_transformer=True)

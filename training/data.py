@@ -111,7 +111,9 @@ def data_hash(examples: Iterable[Example]) -> str:
     """A short fingerprint of exactly what was trained and evaluated on."""
     digest = hashlib.sha256()
     for example in examples:
-        digest.update(f"{example.text}\t{example.label}\t{example.split}\t{example.source}\n".encode())
+        digest.update(
+            f"{example.text}\t{example.label}\t{example.split}\t{example.source}\n".encode()
+        )
     return digest.hexdigest()[:16]
 
 

@@ -104,9 +104,9 @@ def fine_tune(
 
     if settings.max_train_examples is not None and len(train) > settings.max_train_examples:
         train = random.Random(config.seed).sample(list(train), settings.max_train_examples)
-    encoded = tokenizer(
-        [e.text for e in train], truncation=True, max_length=settings.max_length
-    )["input_ids"]
+    encoded = tokenizer([e.text for e in train], truncation=True, max_length=settings.max_length)[
+        "input_ids"
+    ]
     labels = label_indices([e.label for e in train])
     source_weights = np.array(
         [config.data.source_weights.get(e.source, 1.0) for e in train], dtype=np.float32
@@ -161,7 +161,9 @@ def fine_tune(
         if validation:
             predicted = [p.label for p in classifier.predict(validation_texts)]
             scores = evaluate("validation", validation_truth, predicted)
-            metrics.update({"validation.accuracy": scores.accuracy, "validation.macro_f1": scores.macro_f1})
+            metrics.update(
+                {"validation.accuracy": scores.accuracy, "validation.macro_f1": scores.macro_f1}
+            )
             if scores.macro_f1 > best_f1:
                 best_f1, best_state = scores.macro_f1, copy.deepcopy(network.state_dict())
         logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from model.labels import LABELS, Label
 
@@ -35,13 +41,15 @@ class EvaluationResult:
         return flat
 
 
-def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+def expected_calibration_error(
+    probabilities: np.ndarray, truth: np.ndarray, bins: int = 10
+) -> float:
     """Mean gap between confidence and accuracy over equal-width confidence bins."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == truth
     edges = np.linspace(0.0, 1.0, bins + 1)
     error = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in pairwise(edges):
         in_bin = (confidence > low) & (confidence <= high)
         if in_bin.any():
             error += in_bin.mean() * abs(confidence[in_bin].mean() - correct[in_bin].mean())
@@ -77,11 +85,15 @@ def evaluate(
     return EvaluationResult(
         name=name,
         accuracy=float(accuracy_score(true_ids, predicted_ids)),
-        macro_f1=float(f1_score(true_ids, predicted_ids, labels=all_ids, average="macro", zero_division=0)),
+        macro_f1=float(
+            f1_score(true_ids, predicted_ids, labels=all_ids, average="macro", zero_division=0)
+        ),
         per_label=per_label,
         confusion=confusion_matrix(true_ids, predicted_ids, labels=all_ids),
         expected_calibration_error=(
-            expected_calibration_error(probabilities, true_ids) if probabilities is not None else None
+            expected_calibration_error(probabilities, true_ids)
+            if probabilities is not None
+            else None
         ),
         support=len(true_ids),
     )

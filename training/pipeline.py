@@ -37,13 +37,21 @@ class TrainReport:
 
 
 def _log_evaluation(
-    tracker: tracking.RunTracker, model_name: str, result: EvaluationResult, probabilities: np.ndarray, truth: Sequence[Label]
+    tracker: tracking.RunTracker,
+    model_name: str,
+    result: EvaluationResult,
+    probabilities: np.ndarray,
+    truth: Sequence[Label],
 ) -> None:
     tracker.metrics(result.flat(f"{model_name}.{result.name}"))
-    figure = confusion_matrix_figure(result.confusion, f"{model_name} on {result.name} (n={result.support})")
+    figure = confusion_matrix_figure(
+        result.confusion, f"{model_name} on {result.name} (n={result.support})"
+    )
     tracker.figure(figure, f"plots/{model_name}/confusion_{result.name}.png")
     plt.close(figure)
-    figure = calibration_figure(probabilities, label_indices(truth), f"{model_name} calibration, {result.name}")
+    figure = calibration_figure(
+        probabilities, label_indices(truth), f"{model_name} calibration, {result.name}"
+    )
     tracker.figure(figure, f"plots/{model_name}/calibration_{result.name}.png")
     plt.close(figure)
 
@@ -86,9 +94,13 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
     run_name = "fine-tune" if train_transformer else "baseline"
     with tracking.start_run(config.tracking_uri, config.experiment, run_name) as tracker:
         tracker.params(config.flat())
-        tracker.tags({"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": run_name})
+        tracker.tags(
+            {"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": run_name}
+        )
         tracker.text(corpus_table(corpus), "data/counts.tsv")
-        tracker.metrics({"data.train": len(corpus.train), "data.validation": len(corpus.validation)})
+        tracker.metrics(
+            {"data.train": len(corpus.train), "data.validation": len(corpus.validation)}
+        )
 
         sets = {"validation": corpus.validation, **corpus.evaluation}
         sets = {name: rows for name, rows in sets.items() if rows}
@@ -106,20 +118,39 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                 model_dir,
                 on_epoch=lambda epoch, metrics: tracker.metrics(metrics, step=epoch),
             )
-            transformer_results = evaluate_sets("transformer", classifier.predict_proba, sets, tracker)
+            transformer_results = evaluate_sets(
+                "transformer", classifier.predict_proba, sets, tracker
+            )
             _write_card(classifier, model_dir, corpus.hash, transformer_results)
             tracker.metrics({"temperature": classifier.card.temperature})
             model_uri = tracker.model(model_dir)
             if config.register_model:
-                score = transformer_results["validation"].macro_f1 if "validation" in transformer_results else 0.0
-                registration = tracking.register(model_uri, config.registered_model, score, tracker.run_id)
+                score = (
+                    transformer_results["validation"].macro_f1
+                    if "validation" in transformer_results
+                    else 0.0
+                )
+                registration = tracking.register(
+                    model_uri, config.registered_model, score, tracker.run_id
+                )
         seconds = time.perf_counter() - started
         tracker.metrics({"seconds": seconds})
-    return TrainReport(tracker.run_id, model_dir, corpus.hash, transformer_results, baseline_results, registration, seconds)
+    return TrainReport(
+        tracker.run_id,
+        model_dir,
+        corpus.hash,
+        transformer_results,
+        baseline_results,
+        registration,
+        seconds,
+    )
 
 
 def _write_card(
-    classifier: ClaimClassifier, model_dir: Path, data_hash: str, results: dict[str, EvaluationResult]
+    classifier: ClaimClassifier,
+    model_dir: Path,
+    data_hash: str,
+    results: dict[str, EvaluationResult],
 ) -> None:
     from dataclasses import replace
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers or CI
@@ -25,19 +27,28 @@ def confusion_matrix_figure(confusion: np.ndarray, title: str) -> Figure:
     axes.set_title(title, fontsize=9)
     for (row, column), count in np.ndenumerate(confusion):
         share = count / row_totals[row, 0]
-        axes.text(column, row, f"{count}\n{share:.0%}", ha="center", va="center",
-                  color="white" if share > 0.6 else "black", fontsize=8)
+        axes.text(
+            column,
+            row,
+            f"{count}\n{share:.0%}",
+            ha="center",
+            va="center",
+            color="white" if share > 0.6 else "black",
+            fontsize=8,
+        )
     figure.tight_layout()
     return figure
 
 
-def calibration_figure(probabilities: np.ndarray, truth: np.ndarray, title: str, bins: int = 10) -> Figure:
+def calibration_figure(
+    probabilities: np.ndarray, truth: np.ndarray, title: str, bins: int = 10
+) -> Figure:
     """Reliability diagram of the top-label confidence."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == truth
     edges = np.linspace(0, 1, bins + 1)
     centres, accuracies, counts = [], [], []
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in pairwise(edges):
         in_bin = (confidence > low) & (confidence <= high)
         if in_bin.any():
             centres.append(confidence[in_bin].mean())
@@ -47,7 +58,9 @@ def calibration_figure(probabilities: np.ndarray, truth: np.ndarray, title: str,
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     axes.plot(centres, accuracies, marker="o", label="model")
     for x, y, n in zip(centres, accuracies, counts, strict=True):
-        axes.annotate(str(n), (x, y), textcoords="offset points", xytext=(0, 6), fontsize=7, ha="center")
+        axes.annotate(
+            str(n), (x, y), textcoords="offset points", xytext=(0, 6), fontsize=7, ha="center"
+        )
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
     axes.set_xlabel("confidence (top label)")

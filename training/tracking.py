@@ -16,7 +16,6 @@ from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
@@ -36,10 +35,17 @@ class ClaimstancePyfunc(mlflow.pyfunc.PythonModel):
         self.classifier = ClaimClassifier.from_directory(context.artifacts[CLASSIFIER_ARTIFACT])
 
     def predict(self, context: Any, model_input: list[str], params: Any = None) -> pd.DataFrame:
-        texts = model_input.iloc[:, 0].tolist() if isinstance(model_input, pd.DataFrame) else list(model_input)
+        texts = (
+            model_input.iloc[:, 0].tolist()
+            if isinstance(model_input, pd.DataFrame)
+            else list(model_input)
+        )
         predictions = self.classifier.predict(texts)
         return pd.DataFrame(
-            [{"label": p.label.value, **{k.value: v for k, v in p.scores.items()}} for p in predictions]
+            [
+                {"label": p.label.value, **{k.value: v for k, v in p.scores.items()}}
+                for p in predictions
+            ]
         )
 
 
@@ -52,7 +58,10 @@ def git_commit() -> str:
         return "unknown"
     dirty = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.strip()
     return result.stdout.strip() + ("-dirty" if dirty else "")
 
@@ -161,9 +170,15 @@ def register(model_uri: str, name: str, score: float, run_id: str) -> Registrati
     else:
         logger.info(
             "%s version %s (%.4f) does not beat champion version %s (%.4f)",
-            name, version.version, score, current[0], current[1],
+            name,
+            version.version,
+            score,
+            current[0],
+            current[1],
         )
-    return Registration(name, str(version.version), promoted, None if current is None else current[1])
+    return Registration(
+        name, str(version.version), promoted, None if current is None else current[1]
+    )
 
 
 def has_champion(tracking_uri: str, name: str) -> bool:
@@ -184,5 +199,3 @@ def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
         if (config.parent / "claimstance.json").is_file():
             return config.parent
     raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
-
-

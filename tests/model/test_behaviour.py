@@ -36,11 +36,23 @@ def champion() -> ClaimClassifier:
 
 
 GUIDE_EXAMPLES = [
-    ("US officials had said Russia was in the process of purchasing rockets and artillery shells from North Korea.", Label.ASSERTION),
+    (
+        "US officials had said Russia was in the process of purchasing rockets and artillery shells from North Korea.",
+        Label.ASSERTION,
+    ),
     ("Moscow denied the reports at the time.", Label.DENIAL),
-    ('"We have never exported weapons or ammunition to Russia before and we will not plan to export them."', Label.DENIAL),
-    ("But John Kirby later appeared to caveat that statement, saying the purchases had not yet been completed.", Label.CAVEAT),
-    ("He stressed that the United States had no evidence that such purchases had actually taken place.", Label.CAVEAT),
+    (
+        '"We have never exported weapons or ammunition to Russia before and we will not plan to export them."',
+        Label.DENIAL,
+    ),
+    (
+        "But John Kirby later appeared to caveat that statement, saying the purchases had not yet been completed.",
+        Label.CAVEAT,
+    ),
+    (
+        "He stressed that the United States had no evidence that such purchases had actually taken place.",
+        Label.CAVEAT,
+    ),
     ("Many of North Korea's Russian-designed weapons hail from the Soviet era.", Label.ASSERTION),
     ("Iran has denied delivering weapons.", Label.DENIAL),
     ("The ministry did not comment.", Label.ASSERTION),
@@ -58,7 +70,10 @@ def test_guide_examples(champion: ClaimClassifier, text: str, label: Label) -> N
     ("first", "second"),
     [
         ("Moscow denied the reports.", "Tehran denied the reports."),
-        ("Police said the suspect was arrested on Monday.", "Police said the suspect was arrested on Friday."),
+        (
+            "Police said the suspect was arrested on Monday.",
+            "Police said the suspect was arrested on Friday.",
+        ),
         ("The ministry said the photo was fake.", "The agency said the photo was fake."),
     ],
 )
@@ -70,8 +85,16 @@ def test_invariance(champion: ClaimClassifier, first: str, second: str) -> None:
 @pytest.mark.parametrize(
     ("plain", "changed", "label"),
     [
-        ("The company is buying the startup.", "The company denied it is buying the startup.", Label.DENIAL),
-        ("The company is buying the startup.", "The company may be buying the startup, reports say.", Label.CAVEAT),
+        (
+            "The company is buying the startup.",
+            "The company denied it is buying the startup.",
+            Label.DENIAL,
+        ),
+        (
+            "The company is buying the startup.",
+            "The company may be buying the startup, reports say.",
+            Label.CAVEAT,
+        ),
         ("The singer died on Sunday.", "The singer's death was a hoax.", Label.DENIAL),
     ],
 )

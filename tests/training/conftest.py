@@ -29,7 +29,14 @@ HEADLINES = {
 def write_emergent(directory: Path, *, bad_label: str | None = None) -> Path:
     """A miniature Emergent: four training claims and two test claims, every stance present."""
     directory.mkdir(parents=True, exist_ok=True)
-    columns = ["", "claimHeadline", "articleHeadline", "articleHeadlineStance", "articleId", "claimId"]
+    columns = [
+        "",
+        "claimHeadline",
+        "articleHeadline",
+        "articleHeadlineStance",
+        "articleId",
+        "claimId",
+    ]
     for name, claims in (
         ("url-versions-2015-06-14-clean-train.csv", ["c1", "c2", "c3", "c4"]),
         ("url-versions-2015-06-14-clean-test.csv", ["t1", "t2"]),

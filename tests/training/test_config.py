@@ -27,7 +27,7 @@ def test_overrides_are_typed_and_nested() -> None:
 
 
 def test_unknown_key_is_named() -> None:
-    with pytest.raises(ConfigError, match="unknown config key 'training.epoch'"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'training\.epoch'"):
         load_config(overrides=["training.epoch=3"])
 
 
@@ -54,7 +54,9 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
         load_config(listing)
 
 
-def test_environment_fills_what_yaml_leaves_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_environment_fills_what_yaml_leaves_unset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/x.db")
     assert load_config().tracking_uri == f"sqlite:///{tmp_path}/x.db"
     monkeypatch.setenv("CLAIMSTANCE_SEED", "99")

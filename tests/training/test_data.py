@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from model.labels import Label
+from tests.training.conftest import write_emergent
 from training.corpus.emergent import load_emergent
 from training.corpus.news_gold import load_examples_gold, load_news_gold
 from training.data import (
@@ -16,7 +17,6 @@ from training.data import (
     group_split,
     validate_examples,
 )
-from tests.training.conftest import write_emergent
 
 
 def test_emergent_mapping_and_official_split(tiny_shared: Path) -> None:
@@ -58,7 +58,9 @@ def test_empty_text_and_split_groups_are_refused() -> None:
 
 def test_group_split_is_stable_and_proportional() -> None:
     splits = [group_split(f"g{i}", validation_fraction=0.1, test_fraction=0.2) for i in range(5000)]
-    assert splits == [group_split(f"g{i}", validation_fraction=0.1, test_fraction=0.2) for i in range(5000)]
+    assert splits == [
+        group_split(f"g{i}", validation_fraction=0.1, test_fraction=0.2) for i in range(5000)
+    ]
     assert 0.17 < splits.count(Split.TEST) / 5000 < 0.23
     assert 0.07 < splits.count(Split.VALIDATION) / 5000 < 0.13
 

@@ -26,11 +26,21 @@ def test_notebook_runs_against_a_store(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tiny_config.tracking_uri)
     monkeypatch.setenv("CLAIMSTANCE_EXPERIMENT", tiny_config.experiment)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
     text = "\n".join(
         output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
     )
     assert "1 fine-tuning runs" in text
     assert report.run_id in text
-    images = [o for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    images = [
+        o
+        for cell in notebook.cells
+        for o in cell.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
     assert images, "the comparison plot was not drawn"

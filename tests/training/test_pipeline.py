@@ -9,6 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
+from tests.training.conftest import HEADLINES
 from training import tracking
 from training.baseline import Baseline
 from training.config import BaselineConfig, TrainConfig
@@ -16,7 +17,6 @@ from training.corpus.build import EMERGENT_TEST
 from training.finetune import resolve_base_model
 from training.metrics import evaluate, expected_calibration_error, fit_temperature
 from training.pipeline import run_training
-from tests.training.conftest import HEADLINES
 
 
 def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) -> None:
@@ -41,7 +41,9 @@ def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) ->
     assert report.registration is not None and report.registration.promoted
     champion = client.get_model_version_by_alias("claimstance", tracking.CHAMPION)
     assert str(champion.version) == report.registration.version
-    model_dir = tracking.download_model_dir("models:/claimstance@champion", tiny_config.tracking_uri)
+    model_dir = tracking.download_model_dir(
+        "models:/claimstance@champion", tiny_config.tracking_uri
+    )
     reloaded = ClaimClassifier.from_directory(model_dir, device="cpu")
     texts = ["Moscow denied the reports", "It may be true"]
     np.testing.assert_allclose(
@@ -61,7 +63,9 @@ def test_champion_moves_only_on_improvement(tmp_path: Path, tiny_model_dir: Path
     for score in scores:
         with mlflow.start_run() as run:
             model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-            registrations.append(tracking.register(model_uri, "claimstance", score, run.info.run_id))
+            registrations.append(
+                tracking.register(model_uri, "claimstance", score, run.info.run_id)
+            )
     assert [r.promoted for r in registrations] == [True, False, True, False]
     assert tracking.champion_score("claimstance") == ("3", 0.6)
     assert tracking.has_champion(uri, "claimstance")

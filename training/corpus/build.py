@@ -83,14 +83,19 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         )
     if config.szeged:
         loaders.append(
-            ("szeged", lambda: load_szeged(raw / "szeged_uncertainty", cap=config.szeged_cap, seed=seed))
+            (
+                "szeged",
+                lambda: load_szeged(raw / "szeged_uncertainty", cap=config.szeged_cap, seed=seed),
+            )
         )
     loaded = [example for _, load in loaders for example in load()]
     evaluation: dict[str, list[Example]] = {}
     if EXAMPLES_GOLD_FILE.is_file():
         evaluation[EXAMPLES] = load_examples_gold()
     # Benchmarks keep every official row (duplicates included) so scores compare with the papers.
-    evaluation[EMERGENT_TEST] = [e for e in loaded if e.source == EMERGENT and e.split is Split.TEST]
+    evaluation[EMERGENT_TEST] = [
+        e for e in loaded if e.source == EMERGENT and e.split is Split.TEST
+    ]
     news_test = deduplicate(e for e in loaded if e.source == NEWS_SOURCE and e.split is Split.TEST)
     evaluation[NEWS_TEST] = news_test
     evaluation = {name: rows for name, rows in evaluation.items() if rows}
