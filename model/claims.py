@@ -148,7 +148,8 @@ _BOILERPLATE = re.compile(
             # "(c)" and "Copyright" only with a year or symbol, so "(c) the ..." list
             # items and sentences about copyright law stay.
             r"(?:©|(?:\(c\)|copyright)\s*(?:©|\(c\)|\d{4}))",
-            r".{0,80}\ball rights reserved\b\W*$",
+            # Only with no sentence end before it; see _is_notice_fragment for the rest.
+            r"[^.!?]{0,80}\ball rights reserved\b\W*$",
             r"(?:read|see) (?:more|also)\b",
             r"also read\b",
             r"related(?: articles?| stories| coverage| content)?\s*:",
@@ -202,6 +203,23 @@ _DATELINE = re.compile(
 
 def _is_boilerplate(text: str) -> bool:
     return _BOILERPLATE.match(text) is not None or _BYLINE.match(text) is not None
+
+
+_RIGHTS_RESERVED = re.compile(r"\ball rights reserved\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_HOLDER_WORDS = 6
+
+
+def _is_notice_fragment(sentence: str) -> bool:
+    """In a line carrying a rights notice, the notice and its holder's name go; a claim before them stays.
+
+    "Kirby said ... evidence. (c) 2022 BBC. All rights reserved." keeps Kirby;
+    "All material Example Ltd. All rights reserved." goes whole.
+    """
+    if _RIGHTS_RESERVED.search(sentence) is not None or _VERB_LIKE.search(sentence) is None:
+        return True
+    # "2022 The Associated Press.": "-ed" words make holder names look verb-like.
+    return len(sentence.split()) <= _HOLDER_WORDS and _YEAR.search(sentence) is not None
 
 
 def _is_stray_line(line: str) -> bool:
@@ -311,10 +329,13 @@ def extract_claims(raw: str, *, segment: bool = True) -> ExtractedText:
         if _repeats_earlier(body, line_key, kept_lines):
             continue
         kept_lines.add(line_key)
+        has_notice = _RIGHTS_RESERVED.search(body) is not None
         for start, end in _sentence_spans(body):
             sentence = body[start:end]
             claim_key = _key(sentence)
             if not claim_key or claim_key in kept_claims or _is_boilerplate(sentence):
+                continue
+            if has_notice and _is_notice_fragment(sentence):
                 continue
             kept_claims.add(claim_key)
             base = line_start + offset

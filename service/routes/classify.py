@@ -23,21 +23,21 @@ router = APIRouter(tags=["classify"])
     },
 )
 async def classify(
-    request: ClassifyRequest, loaded: ModelDep, settings: SettingsDep, metrics: MetricsDep
+    body: ClassifyRequest, loaded: ModelDep, settings: SettingsDep, metrics: MetricsDep
 ) -> ClassifyResponse:
     """Cut each text into claims (unless ``segment`` is false) and label each claim.
 
     Claim ``start``/``end`` are character offsets into the result's ``text``,
     the cleaned input (markup stripped, whitespace normalised).
     """
-    problem = request.limit_violation(max_texts=settings.max_texts, max_chars=settings.max_chars)
+    problem = body.limit_violation(max_texts=settings.max_texts, max_chars=settings.max_chars)
     if problem is not None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=problem)
-    texts = request.all_texts()
+    texts = body.all_texts()
     # Cleaning, segmenting and the forward pass are CPU-bound: off the event loop,
     # so health probes and other requests are answered meanwhile.
     results = await run_in_threadpool(
-        classify_texts, loaded.classifier, texts, segment=request.segment
+        classify_texts, loaded.classifier, texts, segment=body.segment
     )
     metrics.texts.inc(len(texts))
     metrics.record_claims(claim.label for result in results for claim in result.claims)

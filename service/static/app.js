@@ -20,6 +20,8 @@ function showError(message) {
   const box = $("error");
   box.textContent = message;
   box.hidden = false;
+  // The box sits under a tall text area: bring it into view so the error is not missed.
+  box.scrollIntoView({ block: "nearest" });
 }
 
 function clearError() {
@@ -138,6 +140,9 @@ async function classify(event) {
     showError("Paste some text to classify first.");
     return;
   }
+  // Results of an earlier text must not sit under a new error as if they answered it.
+  $("results").replaceChildren();
+  $("summary").hidden = true;
   const button = $("classify-button");
   button.disabled = true;
   button.textContent = "Classifying…";

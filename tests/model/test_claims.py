@@ -327,3 +327,9 @@ def test_group_fixture_matches_extracted_claims(example_articles: dict[str, str]
             assert (document, text) not in seen, "a claim belongs to one group at most"
             seen.add((document, text))
     assert len({group["name"] for group in groups}) == len(groups)
+
+
+def test_claim_before_a_copyright_notice_on_one_line_is_kept() -> None:
+    extracted = extract_claims("Kirby said there was no evidence. © 2022 BBC. All rights reserved.")
+    assert [c.text for c in extracted.claims] == ["Kirby said there was no evidence."]
+    assert extract_claims("2022 The Associated Press. All rights reserved.").claims == []

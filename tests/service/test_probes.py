@@ -125,9 +125,11 @@ def test_page_and_its_assets_are_served(client: TestClient) -> None:
 @pytest.fixture
 def no_model(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[TestClient]:
     settings = make_settings(tmp_path / "no-model-here", tmp_path)
-    with caplog.at_level(logging.ERROR, logger="service.app"):
-        with TestClient(create_app(settings)) as test_client:
-            yield test_client
+    with (
+        caplog.at_level(logging.ERROR, logger="service.app"),
+        TestClient(create_app(settings)) as test_client,
+    ):
+        yield test_client
 
 
 def test_missing_model_still_serves_health_and_says_how_to_train(

@@ -1,0 +1,76 @@
+"""Settings from the environment, and `python -m service` flags over them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.__main__ import parse_args, settings_from_args
+from service.settings import REPO_ROOT, Settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("CLAIMSTANCE_") or name == "MLFLOW_TRACKING_URI":
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    assert settings.model_uri == "models:/claimstance@champion"
+    assert settings.tracking_uri == f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+    assert (settings.device, settings.host, settings.port) == ("auto", "127.0.0.1", 8000)
+    assert settings.max_texts == 64
+    assert settings.max_chars == 100_000
+
+
+def test_environment_overrides(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CLAIMSTANCE_MODEL_URI", "/srv/model")
+    clean_env.setenv("CLAIMSTANCE_DEVICE", "cpu")
+    clean_env.setenv("CLAIMSTANCE_MAX_TEXTS", "5")
+    clean_env.setenv("CLAIMSTANCE_PORT", "9001")
+    settings = Settings()
+    assert (settings.model_uri, settings.device, settings.max_texts, settings.port) == (
+        "/srv/model",
+        "cpu",
+        5,
+        9001,
+    )
+
+
+def test_mlflow_tracking_uri_is_honoured_and_ours_wins(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    assert Settings().tracking_uri == "http://mlflow:5000"
+    clean_env.setenv("CLAIMSTANCE_TRACKING_URI", "sqlite:///elsewhere.db")
+    assert Settings().tracking_uri == "sqlite:///elsewhere.db"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CLAIMSTANCE_DEVICE", "tpu"), ("CLAIMSTANCE_MAX_TEXTS", "0"), ("CLAIMSTANCE_PORT", "x")],
+)
+def test_bad_environment_is_refused(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    clean_env.setenv(name, value)
+    with pytest.raises(ValidationError, match=name.removeprefix("CLAIMSTANCE_").lower()):
+        Settings()
+
+
+def test_flags_override_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.setenv("CLAIMSTANCE_PORT", "9001")
+    clean_env.setenv("CLAIMSTANCE_HOST", "0.0.0.0")
+    args = parse_args(["--port", "8123", "--model-uri", str(tmp_path), "--device", "cpu"])
+    settings = settings_from_args(args)
+    assert (settings.port, settings.model_uri, settings.device) == (8123, str(tmp_path), "cpu")
+    assert settings.host == "0.0.0.0"  # not given as a flag: the environment's value stays
+
+
+def test_max_body_bytes_covers_the_largest_valid_request() -> None:
+    settings = Settings(max_texts=2, max_chars=10)
+    # Two texts of ten characters each, every one a JSON \\uXXXX escape, still fit.
+    assert settings.max_body_bytes >= 2 * 10 * 6 + len('{"texts": ["", ""], "segment": false}')
