@@ -8,7 +8,10 @@ the annotator reading the sentence under docs/labels.md.
 
 A second draw (``--extra-denial N``) took N more denial-cue sentences, skipping
 every sentence already in out_dir's batches, once the first six batches showed
-fewer denials than the 600 the corpus needs.
+fewer denials than the 600 the corpus needs. A third (``--extra-speaker N``)
+took sentences where a speaker negates in the first person or pushes back
+("we have never", "no plans", "accused ... of spreading"): the first model
+mistook such quoted denials for assertions, and the pool had too few of them.
 """
 
 from __future__ import annotations
@@ -36,12 +39,19 @@ CAVEAT_CUES = re.compile(
     r"seem(s|ed)?|not clear|cannot confirm|could not be|would)\b",
     re.IGNORECASE,
 )
+SPEAKER_CUES = re.compile(
+    r"(\b(we|i|our|my)\b[^.;]{0,40}\b(never|not|no|n't|nothing)\b|\bno plans?\b|"
+    r"\baccus\w+\b[^.;]{0,60}\b(of|lying|spreading)\b|\bspread\w*\b[^.;]{0,30}\brumou?rs?\b|"
+    r"\binsist\w*\b|\brefus\w*\b|\bcontradict\w*\b|\bnothing to do with\b|\bnot aware\b|"
+    r"\bnever (said|did|was|were|had|been|sent|sold|made)\b)",
+    re.IGNORECASE,
+)
 QUOTAS = {"denial_cue": 1500, "caveat_cue": 1000, "other": 800}
 
 
 def _already_drawn(out_dir: Path) -> set[tuple[int, int]]:
     drawn: set[tuple[int, int]] = set()
-    for path in out_dir.glob("batch_*.csv"):
+    for path in out_dir.glob("batch_[0-9]*.csv"):
         with path.open(encoding="utf-8", newline="") as handle:
             drawn.update(
                 (int(r["body_id"]), int(r["sentence_index"])) for r in csv.DictReader(handle)
@@ -50,12 +60,18 @@ def _already_drawn(out_dir: Path) -> set[tuple[int, int]]:
 
 
 def main(
-    fnc1_dir: Path, out_dir: Path, batches: int, seed: int = 13, extra_denial: int = 0
+    fnc1_dir: Path,
+    out_dir: Path,
+    batches: int,
+    seed: int = 13,
+    extra_denial: int = 0,
+    extra_speaker: int = 0,
 ) -> None:
     rng = random.Random(seed)
-    drawn = _already_drawn(out_dir) if extra_denial else set()
+    extra = extra_denial or extra_speaker
+    drawn = _already_drawn(out_dir) if extra else set()
     seen: set[str] = set()
-    strata: dict[str, list] = {name: [] for name in QUOTAS}
+    strata: dict[str, list] = {name: [] for name in (*QUOTAS, "speaker_cue")}
     for sentence in iter_pool(fnc1_dir):
         words = sentence.text.split()
         key = re.sub(r"\W+", " ", sentence.text.lower()).strip()
@@ -64,6 +80,10 @@ def main(
         if (sentence.body_id, sentence.sentence_index) in drawn:
             continue
         seen.add(key)
+        if extra_speaker:
+            if SPEAKER_CUES.search(sentence.text):
+                strata["speaker_cue"].append(sentence)
+            continue
         if DENIAL_CUES.search(sentence.text):
             strata["denial_cue"].append(sentence)
         elif CAVEAT_CUES.search(sentence.text):
@@ -71,13 +91,19 @@ def main(
         else:
             strata["other"].append(sentence)
     chosen = []
-    quotas = {"denial_cue": extra_denial} if extra_denial else QUOTAS
+    quotas = (
+        {"denial_cue": extra_denial}
+        if extra_denial
+        else {"speaker_cue": extra_speaker}
+        if extra_speaker
+        else QUOTAS
+    )
     for name, quota in quotas.items():
         print(f"{name}: {len(strata[name])} available, taking {quota}")
         chosen.extend(rng.sample(strata[name], min(quota, len(strata[name]))))
     rng.shuffle(chosen)
     out_dir.mkdir(parents=True, exist_ok=True)
-    first = len(list(out_dir.glob("batch_*.csv"))) if extra_denial else 0
+    first = len(list(out_dir.glob("batch_[0-9]*.csv"))) if extra else 0
     for batch in range(first, first + batches):
         rows = chosen[batch - first :: batches]
         with (out_dir / f"batch_{batch}.csv").open("w", encoding="utf-8", newline="") as handle:
@@ -96,5 +122,12 @@ if __name__ == "__main__":
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--extra-denial", type=int, default=0)
+    parser.add_argument("--extra-speaker", type=int, default=0)
     args = parser.parse_args()
-    main(args.fnc1_dir, args.out_dir, args.batches, extra_denial=args.extra_denial)
+    main(
+        args.fnc1_dir,
+        args.out_dir,
+        args.batches,
+        extra_denial=args.extra_denial,
+        extra_speaker=args.extra_speaker,
+    )
