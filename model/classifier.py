@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from model.batching import length_sorted_batches
 from model.card import ModelCard
 from model.device import resolve_device
 from model.labels import LABELS, Label
@@ -75,17 +76,15 @@ class ClaimClassifier:
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw logits, shape (len(texts), 3), in input order.
 
-        Texts are sorted by length before batching so each batch pads only to
-        its own longest member, then scattered back to their input positions.
+        Batches are length-sorted (see ``length_sorted_batches``) and scattered
+        back to their input positions.
         """
         if not texts:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
-        order = np.argsort([len(text) for text in texts], kind="stable")
         output = np.empty((len(texts), len(LABELS)), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            indices = order[start : start + self.batch_size]
+        for indices, batch_texts in length_sorted_batches(texts, self.batch_size):
             batch = self.tokenizer(
-                [texts[i] for i in indices],
+                batch_texts,
                 padding=True,
                 truncation=True,
                 max_length=self.card.max_length,

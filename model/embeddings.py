@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+from model.batching import length_sorted_batches
 from model.device import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -106,11 +107,9 @@ class SentenceEmbedder:
         output = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return output
-        order = np.argsort([len(text) for text in texts], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            indices = order[start : start + self.batch_size]
+        for indices, batch_texts in length_sorted_batches(texts, self.batch_size):
             batch = self.tokenizer(
-                [texts[i] for i in indices],
+                batch_texts,
                 padding=True,
                 truncation=True,
                 max_length=self.max_length,

@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def too_large_message(limit_bytes: int, max_texts: int, max_chars: int) -> str:
+def too_large_message(limit_bytes: int, max_texts: int, max_documents: int, max_chars: int) -> str:
     return (
-        f"request body too large: the limit is {limit_bytes} bytes "
-        f"({max_texts} texts of at most {max_chars} characters each)"
+        f"request body too large: the limit is {limit_bytes} bytes ({max_texts} texts to "
+        f"/classify or {max_documents} documents to /compare, of at most {max_chars} "
+        "characters each)"
     )
 
 

@@ -8,6 +8,8 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model.device import DeviceSetting
+from model.story import DEFAULT_SIMILARITY_THRESHOLD
+from service.schemas import MAX_ID_CHARS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_URI = "models:/claimstance@champion"
@@ -41,6 +43,19 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, le=4096)
     max_texts: int = Field(64, ge=1, description="Most texts in one /classify request")
     max_chars: int = Field(100_000, ge=1, description="Most characters in one text")
+    # /compare clusters every claim of every document together, and average-linkage
+    # clustering grows with the square of the claim count: keep the story bounded.
+    max_documents: int = Field(10, ge=2, description="Most documents in one /compare request")
+    similarity_threshold: float = Field(
+        DEFAULT_SIMILARITY_THRESHOLD,
+        gt=0.0,
+        le=1.0,
+        description="Default cosine similarity above which /compare groups claims",
+    )
+    embedder_dir: Path | None = Field(
+        None,
+        description="Sentence encoder directory for /compare; unset: the packaged all-MiniLM-L6-v2",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
@@ -49,6 +64,10 @@ class Settings(BaseSettings):
         """A request body bound implied by the text limits, so huge bodies stop before parsing.
 
         Six bytes per character covers JSON's worst case (``\\uXXXX`` escapes);
-        the extra 64 KiB leaves room for keys, punctuation and whitespace.
+        the extra 64 KiB leaves room for keys, punctuation and whitespace. The
+        larger of /classify's and /compare's bodies sets the bound (a document
+        also carries its id).
         """
-        return self.max_texts * self.max_chars * 6 + 64 * 1024
+        classify = self.max_texts * self.max_chars
+        compare = self.max_documents * (self.max_chars + MAX_ID_CHARS)
+        return max(classify, compare) * 6 + 64 * 1024
