@@ -1,8 +1,10 @@
-"""The FastAPI app: ``create_app`` wires settings, metrics and routes; the lifespan loads the model.
+"""The FastAPI app: ``create_app`` wires settings, metrics and routes; the lifespan loads the models.
 
-The model is loaded once, in the lifespan, never per request and never at
-import. When none can be found the app still starts: /health answers, and
-/ready and /classify answer 503 with the reason and how to train a model.
+The classifier and the sentence encoder (for /compare) are loaded once, in the
+lifespan, never per request and never at import. When no classifier can be
+found the app still starts: /health answers, and /ready, /classify and
+/compare answer 503 with the reason and how to train a model. A missing
+encoder only takes /compare down.
 """
 
 from __future__ import annotations
@@ -21,18 +23,25 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from model.classifier import ClaimClassifier
+from model.embeddings import SentenceEmbedder
+from model.story import Embedder
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.inference import LoadedModel, StanceClassifier
 from service.metrics import Metrics, MetricsMiddleware
 from service.registry import TRAIN_HINT, ModelNotFoundError, name_from_uri, resolve_model
-from service.routes import classify, health, metrics, model_info, page
+from service.routes import classify, compare, health, metrics, model_info, page
 from service.routes.page import STATIC_DIR
-from service.schemas import EITHER_TEXT_OR_TEXTS, ModelRef
+from service.schemas import ClassifyRequest, CompareRequest, ModelRef
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 NOT_LOADED_YET = "the model has not been loaded yet (the app is starting)"
+EMBEDDER_NOT_LOADED = "the sentence encoder is not loaded: it is loaded with the model"
+EMBEDDER_HINT = (
+    "set CLAIMSTANCE_EMBEDDER_DIR to a Hugging Face encoder directory, "
+    "or leave it unset for the packaged all-MiniLM-L6-v2"
+)
 
 
 def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
@@ -44,6 +53,13 @@ def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
     )
     ref = ModelRef(name=resolved.name, version=resolved.version, run_id=resolved.run_id)
     return LoadedModel(classifier=classifier, ref=ref, uri=resolved.uri)
+
+
+def load_embedder(settings: Settings) -> SentenceEmbedder:
+    """The sentence encoder /compare groups claims with, on the classifier's device."""
+    return SentenceEmbedder.from_directory(
+        settings.embedder_dir, device=settings.device, batch_size=settings.batch_size
+    )
 
 
 @asynccontextmanager
@@ -64,6 +80,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             else:
                 ref = app.state.model.ref
                 logger.info("serving %s version %s (run %s)", ref.name, ref.version, ref.run_id)
+        # Without a classifier /compare answers 503 anyway: the encoder would be dead weight.
+        if app.state.model is not None and app.state.embedder is None:
+            try:
+                app.state.embedder = await anyio.to_thread.run_sync(load_embedder, settings)
+            except (ValueError, OSError, ImportError) as error:
+                # ImportError: the packaged encoder's wheel is missing from the environment.
+                app.state.embedder_error = f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"
+                logger.error(app.state.embedder_error)
         app.state.metrics.model_loaded.set(1 if app.state.model is not None else 0)
         yield
 
@@ -90,22 +114,37 @@ def _location(loc: Sequence[Any]) -> str:
     return name
 
 
-def _describe(error: dict[str, Any]) -> str:
+# How to write each JSON route's body: error messages end with it.
+_USAGE = {"/classify": ClassifyRequest.usage, "/compare": CompareRequest.usage}
+# What a list field holds, for "must be ..." messages.
+_LIST_OF = {"texts": "a list of strings", "documents": 'a list of {"id", "text"} objects'}
+_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, bool]:
+    """A sentence for one pydantic error, and whether the route's usage should follow it."""
     kind, where, given = error["type"], _location(error["loc"]), error.get("input")
     got = _JSON_TYPES.get(type(given), type(given).__name__)
-    if kind == "missing" and not where:
-        return f"the request body is empty: {EITHER_TEXT_OR_TEXTS}"
-    if kind in {"model_type", "model_attributes_type", "dict_type"} and not where:
-        return f"the body must be a JSON object, got {got}: {EITHER_TEXT_OR_TEXTS}"
+    if kind == "missing":
+        return (f'"{where}" is missing' if where else "the request body is empty"), True
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return f"{where or 'the body'} must be a JSON object, got {got}", True
     if kind == "extra_forbidden":
-        return f'unknown field "{where}": {EITHER_TEXT_OR_TEXTS}, and optionally "segment"'
+        return f'unknown field "{where}"', True
     if kind == "string_type":
-        return f"{where} must be a string, got {got}"
+        return f"{where} must be a string, got {got}", False
+    if kind == "string_too_long":
+        return f"{where} is too long: the limit is {error['ctx']['max_length']} characters", False
     if kind == "list_type":
-        return f"{where} must be a list of strings, got {got}"
+        return f"{where} must be {_LIST_OF.get(where, 'a list')}, got {got}", False
     if kind == "bool_type":
-        return f"{where} must be true or false, got {got}"
-    return f"{where}: {error['msg']}" if where else error["msg"]
+        return f"{where} must be true or false, got {got}", False
+    if kind == "float_type":
+        return f"{where} must be a number, got {got}", False
+    if kind in _BOUNDS:
+        # pydantic says "Input should be greater than 0": name the field and what was sent.
+        return f"{where} {error['msg'].removeprefix('Input ')}, got {given}", False
+    return (f"{where}: {error['msg']}" if where else error["msg"]), False
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -117,9 +156,15 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
             return JSONResponse(
                 {"detail": f"invalid JSON at character {position}: {reason}"}, status_code=400
             )
+    described = [_describe(error) for error in errors]
+    detail = "; ".join(dict.fromkeys(sentence for sentence, _ in described))
+    if any(wants_usage for _, wants_usage in described):
+        # Said once at the end, however many errors asked for it.
+        route = getattr(request.scope.get("route"), "path", "")
+        detail = f"{detail}: {_USAGE.get(route, 'see /docs for the request schema')}"
     return JSONResponse(
         {
-            "detail": "; ".join(dict.fromkeys(_describe(error) for error in errors)),
+            "detail": detail,
             # Machine-readable too, without echoing "input": it may be a 100 kB text.
             "errors": [
                 {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
@@ -134,9 +179,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 def create_app(
-    settings: Settings | None = None, classifier: StanceClassifier | None = None
+    settings: Settings | None = None,
+    classifier: StanceClassifier | None = None,
+    embedder: Embedder | None = None,
 ) -> FastAPI:
-    """Build the app; pass ``classifier`` to serve an already-loaded model (tests, notebooks)."""
+    """Build the app; pass ``classifier`` or ``embedder`` to serve already-loaded models.
+
+    Either one given is used as it is and not loaded in the lifespan (tests, notebooks).
+    """
     settings = settings or Settings()
     app = FastAPI(
         title="claimstance",
@@ -148,6 +198,8 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.load_error = NOT_LOADED_YET
     app.state.model = None
+    app.state.embedder = embedder
+    app.state.embedder_error = EMBEDDER_NOT_LOADED
     if classifier is not None:
         app.state.model = LoadedModel(
             classifier=classifier,
@@ -160,12 +212,17 @@ def create_app(
         # Bodies larger than the text limits allow are refused before they are parsed.
         BodyLimitMiddleware,
         limit_bytes=settings.max_body_bytes,
-        message=too_large_message(settings.max_body_bytes, settings.max_texts, settings.max_chars),
+        message=too_large_message(
+            settings.max_body_bytes,
+            settings.max_texts,
+            settings.max_documents,
+            settings.max_chars,
+        ),
     )
     # Added last so it is outermost: refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
-    for module in (classify, health, model_info, metrics, page):
+    for module in (classify, compare, health, model_info, metrics, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

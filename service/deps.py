@@ -1,4 +1,4 @@
-"""Dependencies the routes declare: settings, metrics, the loaded model, a JSON body."""
+"""Dependencies the routes declare: settings, metrics, the loaded models, a JSON body."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from model.story import Embedder
 from service.inference import LoadedModel
 from service.metrics import Metrics
 from service.settings import Settings
@@ -28,6 +29,16 @@ def require_model(request: Request) -> LoadedModel:
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=request.app.state.load_error
         )
     return loaded
+
+
+def require_embedder(request: Request) -> Embedder:
+    """The sentence encoder /compare groups claims with, or 503 with the reason it is missing."""
+    embedder: Embedder | None = request.app.state.embedder
+    if embedder is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=request.app.state.embedder_error
+        )
+    return embedder
 
 
 def require_json(request: Request) -> None:
@@ -53,4 +64,5 @@ def require_json(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ModelDep = Annotated[LoadedModel, Depends(require_model)]
+EmbedderDep = Annotated[Embedder, Depends(require_embedder)]
 JsonBody = Depends(require_json)

@@ -1,4 +1,9 @@
-"""Texts -> claims -> one batched predict call -> per-text results; the work behind /classify."""
+"""The work behind the routes: texts -> claims -> one batched predict call -> results.
+
+``classify_texts`` serves /classify; ``compare_texts`` serves /compare and
+``python -m service compare`` and turns ``model.story``'s dataclasses into the
+HTTP schema, so the API and the CLI's JSON are one format.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,19 @@ from model.card import ModelCard
 from model.claims import extract_claims
 from model.classifier import Prediction
 from model.labels import LABELS
-from service.schemas import ClaimResult, ModelInfo, ModelRef, TextResult
+from model.story import ClaimGroup as StoryGroup
+from model.story import Embedder, LabelledClaim, compare_documents
+from service.schemas import (
+    ClaimGroup,
+    ClaimResult,
+    CompareResponse,
+    DocumentResult,
+    GroupMember,
+    ModelInfo,
+    ModelRef,
+    StoryClaim,
+    TextResult,
+)
 
 
 class StanceClassifier(Protocol):
@@ -85,3 +102,64 @@ def classify_texts(
             )
         )
     return results
+
+
+def _story_claim(claim: LabelledClaim) -> StoryClaim:
+    return StoryClaim(
+        index=claim.index,
+        text=claim.text,
+        start=claim.start,
+        end=claim.end,
+        label=claim.label,
+        scores=claim.scores,
+    )
+
+
+def _group(group: StoryGroup) -> ClaimGroup:
+    return ClaimGroup(
+        representative=group.representative,
+        representative_document=group.representative_document,
+        representative_index=group.representative_index,
+        disagreement=group.disagreement,
+        members=[
+            GroupMember(
+                document=cell.document,
+                label=cell.label,
+                claims=[_story_claim(claim) for claim in cell.claims],
+            )
+            for cell in group.members
+        ],
+    )
+
+
+def compare_texts(
+    loaded: LoadedModel,
+    embedder: Embedder,
+    documents: Sequence[tuple[str, str]],
+    *,
+    threshold: float,
+    segment: bool = True,
+) -> CompareResponse:
+    """Label the claims of each ``(id, text)`` document and group them across documents.
+
+    One predict call and one embed call cover every claim of every document
+    (``model.story.compare_documents``). Blocking: callers on an event loop run
+    it in a worker thread.
+    """
+    comparison = compare_documents(
+        documents, loaded.classifier, embedder, threshold=threshold, segment=segment
+    )
+    return CompareResponse(
+        model=loaded.ref,
+        threshold=comparison.threshold,
+        documents=[
+            DocumentResult(
+                id=summary.id,
+                text=summary.text,
+                claims=[_story_claim(claim) for claim in summary.claims],
+                counts=summary.counts,
+            )
+            for summary in comparison.documents
+        ],
+        groups=[_group(group) for group in comparison.groups],
+    )

@@ -14,6 +14,11 @@ from model.labels import LABELS, Label
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
+def _flag(value: bool) -> str:
+    """Prometheus label values are strings; lower case as PromQL users write them."""
+    return "true" if value else "false"
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -39,6 +44,15 @@ class Metrics:
         self.texts = Counter(
             "claimstance_texts", "Texts received by /classify", registry=self.registry
         )
+        self.documents = Counter(
+            "claimstance_documents", "Documents received by /compare", registry=self.registry
+        )
+        self.groups = Counter(
+            "claimstance_claim_groups",
+            "Claim groups found by /compare, by whether their documents disagree",
+            ["disagreement"],
+            registry=self.registry,
+        )
         self.model_loaded = Gauge(
             "claimstance_model_loaded",
             "1 when a model is loaded and serving",
@@ -47,10 +61,16 @@ class Metrics:
         # Every label appears from the start, so dashboards see 0 rather than no series.
         for label in LABELS:
             self.claims.labels(label=label.value)
+        for disagreement in (True, False):
+            self.groups.labels(disagreement=_flag(disagreement))
 
     def record_claims(self, labels: Iterable[Label]) -> None:
         for label in labels:
             self.claims.labels(label=label.value).inc()
+
+    def record_groups(self, disagreements: Iterable[bool]) -> None:
+        for disagreement in disagreements:
+            self.groups.labels(disagreement=_flag(disagreement)).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,14 +6,28 @@ responses and the model's own label map cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections import Counter
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictStr,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from model.labels import Label
 
 EITHER_TEXT_OR_TEXTS = 'send either "text" (one string) or "texts" (a list of strings)'
+SEND_DOCUMENTS = 'send "documents": a list of {"id": "...", "text": "..."} objects'
+# A comparison needs two sides; the upper bound is a setting (max_documents).
+MIN_DOCUMENTS = 2
+# Ids are names (an outlet, a file stem) shown as table headers, not texts.
+MAX_ID_CHARS = 200
 
 
 class ClassifyRequest(BaseModel):
@@ -29,6 +43,9 @@ class ClassifyRequest(BaseModel):
             ]
         },
     )
+
+    # How to write a valid body; error messages for this route end with it.
+    usage: ClassVar[str] = f'{EITHER_TEXT_OR_TEXTS}, and optionally "segment"'
 
     text: StrictStr | None = Field(None, description="One text to classify")
     texts: list[StrictStr] | None = Field(None, description="Several texts, classified together")
@@ -72,6 +89,100 @@ class ClassifyRequest(BaseModel):
         return None
 
 
+class StoryDocument(BaseModel):
+    """One outlet's article in a /compare request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: StrictStr = Field(
+        max_length=MAX_ID_CHARS,
+        description="The document's name (an outlet, a file name), unique within the request",
+    )
+    text: StrictStr = Field(description="The article: plain text, HTML or a page's text")
+
+
+class CompareRequest(BaseModel):
+    """Several articles on one story; their claims are labelled and grouped across documents."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "documents": [
+                        {"id": "bbc", "text": "Moscow denied the reports. Kirby spoke."},
+                        {"id": "cnn", "text": "Moscow denied the reports on Tuesday."},
+                    ],
+                    "threshold": 0.62,
+                }
+            ]
+        },
+    )
+    usage: ClassVar[str] = f'{SEND_DOCUMENTS}, and optionally "threshold" and "segment"'
+
+    documents: list[StoryDocument] = Field(
+        description=f"At least {MIN_DOCUMENTS} documents, at most the service's max_documents"
+    )
+    # Strict, so "0.5" or true is refused rather than coerced; an integer 1 is still a number.
+    threshold: StrictFloat | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="Cosine similarity above which claims are grouped; "
+        "unset: the service's similarity_threshold",
+    )
+    segment: StrictBool = Field(
+        True, description="Cut each document into claims; false treats each as one claim"
+    )
+
+    @model_validator(mode="after")
+    def _a_story(self) -> CompareRequest:
+        if len(self.documents) < MIN_DOCUMENTS:
+            raise PydanticCustomError(
+                "too_few_documents",
+                "too few documents: {count} sent, /compare needs at least {minimum}",
+                {"count": len(self.documents), "minimum": MIN_DOCUMENTS},
+            )
+        for index, document in enumerate(self.documents):
+            if not document.id.strip():
+                raise PydanticCustomError(
+                    "empty_id", "documents[{index}].id is empty", {"index": index}
+                )
+            if not document.text.strip():
+                raise PydanticCustomError(
+                    "empty_text",
+                    "documents[{index}].text is empty or only whitespace",
+                    {"index": index},
+                )
+        repeated = [id_ for id_, n in Counter(d.id for d in self.documents).items() if n > 1]
+        if repeated:
+            raise PydanticCustomError(
+                "duplicate_ids",
+                "document ids must be unique; repeated: {repeated}",
+                {"repeated": ", ".join(f'"{id_}"' for id_ in repeated)},
+            )
+        return self
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(id, text)`` per document, as ``model.story.compare_documents`` takes them."""
+        return [(document.id, document.text) for document in self.documents]
+
+    def limit_violation(self, *, max_documents: int, max_chars: int) -> str | None:
+        """A message naming the broken limit, or None; limits are settings, not schema constants."""
+        if len(self.documents) > max_documents:
+            return (
+                f"too many documents: {len(self.documents)} sent, "
+                f"the limit is {max_documents} per request"
+            )
+        for index, document in enumerate(self.documents):
+            if len(document.text) > max_chars:
+                return (
+                    f"documents[{index}].text ({document.id!r}) is too long: "
+                    f"{len(document.text)} characters, the limit is {max_chars} characters per text"
+                )
+        return None
+
+
 class ModelRef(BaseModel):
     name: str
     version: str | None = None
@@ -94,6 +205,45 @@ class TextResult(BaseModel):
 class ClassifyResponse(BaseModel):
     model: ModelRef
     results: list[TextResult] = Field(description="One result per input text, in input order")
+
+
+class StoryClaim(ClaimResult):
+    index: int = Field(ge=0, description="Position of the claim in its document's claims")
+
+
+class DocumentResult(BaseModel):
+    id: str
+    text: str = Field(description="The cleaned document text that claim offsets point into")
+    claims: list[StoryClaim]
+    counts: dict[Label, int] = Field(description="Claims per label; every label, zero included")
+
+
+class GroupMember(BaseModel):
+    """One document's part of a claim group: its claims there and its label for the group."""
+
+    document: str = Field(description="The document's id")
+    label: Label = Field(description="Majority label of the claims; a tie goes to the likeliest")
+    claims: list[StoryClaim] = Field(description="The document's claims in the group, in order")
+
+
+class ClaimGroup(BaseModel):
+    """Claims from at least two documents that say the same thing."""
+
+    representative: str = Field(description="The member claim closest to the group's centre")
+    representative_document: str
+    representative_index: int = Field(ge=0, description="That claim's index in its document")
+    disagreement: bool = Field(description="The member documents' labels are not all the same")
+    members: list[GroupMember] = Field(description="One per document carrying the claim")
+
+
+class CompareResponse(BaseModel):
+    model: ModelRef
+    threshold: float = Field(description="The similarity threshold the groups were cut at")
+    documents: list[DocumentResult] = Field(description="One per input document, in input order")
+    groups: list[ClaimGroup] = Field(
+        description="Disagreements first, then groups spanning more documents, then by first "
+        "appearance; a claim no other document carries belongs to no group"
+    )
 
 
 class ModelInfo(ModelRef):

@@ -1,4 +1,5 @@
-// claimstance page: send the text to /classify and highlight each claim by label.
+// claimstance page. Classify mode: send the text to /classify and highlight each claim by label.
+// Compare mode: send several outlets' articles to /compare and show claim groups x outlets.
 // User text only ever reaches the page through textContent and attributes, never innerHTML.
 "use strict";
 
@@ -6,6 +7,10 @@
 let LABELS = ["assertion", "denial", "caveat"];
 // An article separator: a line holding only ---.
 const SEPARATOR = /^[ \t]*---[ \t]*$/m;
+// An optional first line naming a pasted article's outlet.
+const ID_LINE = /^[ \t]*id:[ \t]*(.*)$/i;
+// Characters of a claim shown in a story-table cell; the full text is in the hover title.
+const CELL_CHARS = 140;
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,17 +21,17 @@ function el(tag, attributes = {}, text = null) {
   return node;
 }
 
-function showError(message) {
-  const box = $("error");
+function showError(message, boxId = "error") {
+  const box = $(boxId);
   box.textContent = message;
   box.hidden = false;
   // The box sits under a tall text area: bring it into view so the error is not missed.
   box.scrollIntoView({ block: "nearest" });
 }
 
-function clearError() {
-  $("error").textContent = "";
-  $("error").hidden = true;
+function clearError(boxId = "error") {
+  $(boxId).textContent = "";
+  $(boxId).hidden = true;
 }
 
 // The API's error bodies carry a sentence in "detail"; anything else is shown as it came.
@@ -53,6 +58,12 @@ function renderLegend() {
 
 function percent(value) {
   return `${(100 * value).toFixed(1)}%`;
+}
+
+// Code points, not UTF-16 units, so an emoji is never cut in half.
+function truncate(text, limit) {
+  const chars = Array.from(text);
+  return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("")}…`;
 }
 
 function scoresTitle(claim) {
@@ -129,13 +140,45 @@ function renderResults(response) {
   $("summary").hidden = false;
 }
 
+// POST a JSON body with the button showing progress; the parsed answer, or null after
+// showing the error in errorBox.
+async function postJson(url, body, button, busyText, errorBox) {
+  const idleText = button.textContent;
+  button.disabled = true;
+  button.textContent = busyText;
+  document.body.setAttribute("aria-busy", "true");
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      showError(await errorMessage(response), errorBox);
+      return null;
+    }
+    return await response.json();
+  } catch (error) {
+    showError(`Could not reach the service: ${error.message}`, errorBox);
+    return null;
+  } finally {
+    button.disabled = false;
+    button.textContent = idleText;
+    document.body.removeAttribute("aria-busy");
+  }
+}
+
+function splitArticles(text) {
+  return text
+    .split(SEPARATOR)
+    .map((article) => article.trim())
+    .filter((article) => article.length > 0);
+}
+
 async function classify(event) {
   event.preventDefault();
   clearError();
-  const texts = $("input-text")
-    .value.split(SEPARATOR)
-    .map((text) => text.trim())
-    .filter((text) => text.length > 0);
+  const texts = splitArticles($("input-text").value);
   if (texts.length === 0) {
     showError("Paste some text to classify first.");
     return;
@@ -143,28 +186,192 @@ async function classify(event) {
   // Results of an earlier text must not sit under a new error as if they answered it.
   $("results").replaceChildren();
   $("summary").hidden = true;
-  const button = $("classify-button");
-  button.disabled = true;
-  button.textContent = "Classifying…";
-  document.body.setAttribute("aria-busy", "true");
-  try {
-    const response = await fetch("/classify", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ texts, segment: $("segment").checked }),
-    });
-    if (!response.ok) {
-      showError(await errorMessage(response));
-      return;
-    }
-    renderResults(await response.json());
-  } catch (error) {
-    showError(`Could not reach the service: ${error.message}`);
-  } finally {
-    button.disabled = false;
-    button.textContent = "Classify";
-    document.body.removeAttribute("aria-busy");
+  const body = { texts, segment: $("segment").checked };
+  const response = await postJson("/classify", body, $("classify-button"), "Classifying…", "error");
+  if (response) renderResults(response);
+}
+
+// --- compare mode: one story across outlets -----------------------------------------
+
+// Pasted articles: "---" lines between them, an optional first line "id: name" each.
+function pastedDocuments(text) {
+  return splitArticles(text).map((article, index) => {
+    const [first, ...rest] = article.split("\n");
+    const named = first.match(ID_LINE);
+    const id = named ? named[1].trim() : "";
+    return {
+      id: id || `Article ${index + 1}`,
+      text: named ? rest.join("\n").trim() : article,
+    };
+  });
+}
+
+// Uploaded files: the name without .txt is the outlet's id.
+async function uploadedDocuments(files) {
+  return Promise.all(
+    Array.from(files).map(async (file) => ({
+      id: file.name.replace(/\.txt$/i, ""),
+      text: await file.text(),
+    })),
+  );
+}
+
+function claimsTitle(documentId, member) {
+  const claims = member.claims.map(
+    (claim) => `${claim.text}\n${claim.label}  ·  ${scoresTitle(claim)}`,
+  );
+  return [`${documentId}: ${member.label}`, ...claims].join("\n\n");
+}
+
+function groupCell(documentId, member) {
+  if (!member) {
+    return el("td", { class: "cell empty", "data-document": documentId, "aria-label": "not carried" });
   }
+  const cell = el("td", {
+    class: `cell label-${member.label}`,
+    "data-document": documentId,
+    "data-label": member.label,
+    title: claimsTitle(documentId, member),
+    tabindex: "0",
+  });
+  cell.append(el("span", { class: "cell-text" }, truncate(member.claims[0].text, CELL_CHARS)));
+  if (member.claims.length > 1) {
+    cell.append(el("span", { class: "more" }, ` (+${member.claims.length - 1} more)`));
+  }
+  return cell;
+}
+
+function renderStoryTable(response) {
+  const ids = response.documents.map((document) => document.id);
+  const table = $("story-table");
+  table.replaceChildren();
+  const head = el("tr");
+  head.append(el("th", { scope: "col" }, "Group"));
+  for (const id of ids) head.append(el("th", { scope: "col", "data-document": id }, id));
+  table.createTHead().append(head);
+  const body = el("tbody");
+  response.groups.forEach((group, index) => {
+    const row = el("tr", {
+      class: group.disagreement ? "group disagreement" : "group",
+      "data-disagreement": String(group.disagreement),
+      "data-index": String(index),
+    });
+    const header = el("th", { scope: "row", title: group.representative }, `#${index + 1}`);
+    if (group.disagreement) header.append(el("span", { class: "badge" }, "disagree"));
+    row.append(header);
+    const members = new Map(group.members.map((member) => [member.document, member]));
+    for (const id of ids) row.append(groupCell(id, members.get(id)));
+    body.append(row);
+  });
+  table.append(body);
+}
+
+function renderStoryCounts(response) {
+  const table = $("story-counts");
+  table.replaceChildren();
+  const head = el("tr");
+  head.append(el("th", { scope: "col" }, "Outlet"), el("th", { scope: "col" }, "Claims"));
+  for (const label of LABELS) {
+    const th = el("th", { scope: "col", "data-label": label });
+    th.append(el("span", { class: `swatch label-${label}`, "aria-hidden": "true" }), label);
+    head.append(th);
+  }
+  head.append(el("th", { scope: "col" }, "In groups"));
+  table.createTHead().append(head);
+  const body = el("tbody");
+  for (const document of response.documents) {
+    const row = el("tr", { "data-document": document.id });
+    row.append(el("th", { scope: "row" }, document.id));
+    row.append(el("td", { class: "count total" }, String(document.claims.length)));
+    for (const label of LABELS) {
+      row.append(el("td", { class: "count", "data-label": label }, String(document.counts[label] ?? 0)));
+    }
+    const grouped = response.groups.filter((group) =>
+      group.members.some((member) => member.document === document.id),
+    ).length;
+    row.append(el("td", { class: "count grouped" }, String(grouped)));
+    body.append(row);
+  }
+  table.append(body);
+}
+
+function renderStory(response) {
+  const disagreements = response.groups.filter((group) => group.disagreement).length;
+  const noun = response.groups.length === 1 ? "group" : "groups";
+  $("story-heading").textContent =
+    `${response.groups.length} claim ${noun} across ${response.documents.length} outlets ` +
+    `(${disagreements} with disagreement)`;
+  renderStoryTable(response);
+  $("story-table").hidden = response.groups.length === 0;
+  $("story-no-groups").hidden = response.groups.length > 0;
+  renderStoryCounts(response);
+  $("story-groups").hidden = false;
+  $("story-summary").hidden = false;
+}
+
+async function compare(event) {
+  event.preventDefault();
+  clearError("story-error");
+  $("story-groups").hidden = true;
+  $("story-summary").hidden = true;
+  let documents;
+  try {
+    documents = [
+      ...pastedDocuments($("story-text").value),
+      ...(await uploadedDocuments($("story-files").files)),
+    ];
+  } catch (error) {
+    showError(`Could not read the files: ${error.message}`, "story-error");
+    return;
+  }
+  if (documents.length < 2) {
+    showError("Paste or upload at least two articles to compare.", "story-error");
+    return;
+  }
+  const blank = documents.find((document) => document.text.trim().length === 0);
+  if (blank) {
+    showError(`"${blank.id}" has no text to compare.`, "story-error");
+    return;
+  }
+  const button = $("compare-button");
+  const response = await postJson("/compare", { documents }, button, "Comparing…", "story-error");
+  if (response) renderStory(response);
+}
+
+// --- modes ------------------------------------------------------------------------------
+
+const MODES = {
+  classify: { tab: "tab-classify", panel: "classify-panel", output: "classify-output" },
+  story: { tab: "tab-story", panel: "story-panel", output: "story-output" },
+};
+
+function selectMode(mode) {
+  for (const [name, parts] of Object.entries(MODES)) {
+    const selected = name === mode;
+    $(parts.tab).setAttribute("aria-selected", String(selected));
+    $(parts.tab).tabIndex = selected ? 0 : -1;
+    $(parts.panel).hidden = !selected;
+    $(parts.output).hidden = !selected;
+  }
+  // A link to /#compare opens the story view directly.
+  history.replaceState(null, "", mode === "story" ? "#compare" : location.pathname);
+}
+
+function setUpTabs() {
+  const names = Object.keys(MODES);
+  names.forEach((name, index) => {
+    const tab = $(MODES[name].tab);
+    tab.addEventListener("click", () => selectMode(name));
+    // Arrow keys move between tabs, as the ARIA tabs pattern expects.
+    tab.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      const next = names[(index + step + names.length) % names.length];
+      selectMode(next);
+      $(MODES[next].tab).focus();
+    });
+  });
+  selectMode(location.hash === "#compare" ? "story" : "classify");
 }
 
 async function loadModelInfo() {
@@ -188,6 +395,8 @@ async function loadModelInfo() {
 
 document.addEventListener("DOMContentLoaded", () => {
   renderLegend();
+  setUpTabs();
   $("classify-form").addEventListener("submit", classify);
+  $("story-form").addEventListener("submit", compare);
   loadModelInfo();
 });

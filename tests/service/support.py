@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import zlib
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
+from model.card import ModelCard
+from model.classifier import Prediction
+from model.labels import LABELS, Label
 from service.settings import Settings
 
 
@@ -15,6 +23,8 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
     """Explicit settings, so a developer's CLAIMSTANCE_* or MLFLOW_* variables cannot leak in."""
     values: dict[str, Any] = {
         "model_uri": str(model_dir),
+        # The tiny BERT is an encoder too: /compare works without loading the real one.
+        "embedder_dir": str(model_dir),
         # A store that does not exist: any accidental registry lookup fails loudly.
         "tracking_uri": f"sqlite:///{tmp_path / 'no-store' / 'mlflow.db'}",
         "device": "cpu",
@@ -47,3 +57,57 @@ def mlflow_pointed_at(tracking_uri: str) -> Iterator[None]:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = previous_env
+
+
+# --- stand-ins whose output a test can predict ---------------------------------------
+
+_WORD = re.compile(r"\w+")
+
+
+class KeywordClassifier:
+    """Labels by keyword ("never"/"denied": denial; "may"/"not yet": caveat; else assertion).
+
+    The tiny random BERT gives nearly the same scores to every text, so tests that
+    need a disagreement, or a particular label in a particular cell, use this.
+    """
+
+    card = ModelCard(base_model="keyword-rules", max_length=64)
+    device = torch.device("cpu")
+    confidence = 0.8
+
+    @staticmethod
+    def label_of(text: str) -> Label:
+        words = set(_WORD.findall(text.lower()))
+        if words & {"never", "denied", "deny", "denies"}:
+            return Label.DENIAL
+        if "may" in words or "not yet" in text.lower():
+            return Label.CAVEAT
+        return Label.ASSERTION
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        predictions = []
+        for text in texts:
+            label = self.label_of(text)
+            rest = (1.0 - self.confidence) / (len(LABELS) - 1)
+            scores = {other: self.confidence if other is label else rest for other in LABELS}
+            predictions.append(Prediction(label=label, scores=scores))
+        return predictions
+
+
+class WordEmbedder:
+    """Bag-of-words unit vectors: cosine similarity is word overlap, so groups are predictable.
+
+    The tiny BERT's vectors are all nearly parallel (every pair above 0.98), so it
+    groups everything with everything: fine for the loading path, not for grouping.
+    """
+
+    dim = 4096
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                # crc32, not hash(): Python salts str hashes per process.
+                vectors[row, zlib.crc32(word.encode()) % self.dim] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
