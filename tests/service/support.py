@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from model.card import ModelCard
 from model.classifier import Prediction
@@ -34,6 +36,21 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def metric_samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def metric_value(samples: dict, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 @contextmanager

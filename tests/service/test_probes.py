@@ -8,26 +8,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from model.labels import LABELS
 from service.app import create_app
-from tests.service.support import make_settings
-
-
-def _samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def _value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
+from tests.service.support import make_settings, metric_samples, metric_value
 
 
 def test_health_and_ready_with_a_model(client: TestClient) -> None:
@@ -52,17 +36,19 @@ def test_model_describes_the_loaded_model(client: TestClient, tiny_model_dir: Pa
 
 
 def test_metrics_count_requests_latency_and_claims(client: TestClient) -> None:
-    before = _samples(client)
+    before = metric_samples(client)
     response = client.post(
         "/classify", json={"texts": ["Moscow denied the reports. Kirby spoke.", "A claim."]}
     )
     labels = [claim["label"] for result in response.json()["results"] for claim in result["claims"]]
     assert len(labels) == 3
     client.post("/classify", json={"text": ""})  # a 422 is counted too
-    after = _samples(client)
+    after = metric_samples(client)
 
     def delta(name: str, **sample_labels: str) -> float:
-        return _value(after, name, **sample_labels) - _value(before, name, **sample_labels)
+        return metric_value(after, name, **sample_labels) - metric_value(
+            before, name, **sample_labels
+        )
 
     ok = {"method": "POST", "route": "/classify", "status": "200"}
     bad = {"method": "POST", "route": "/classify", "status": "422"}
@@ -74,13 +60,13 @@ def test_metrics_count_requests_latency_and_claims(client: TestClient) -> None:
     for label in LABELS:
         assert delta("claimstance_claims_total", label=label.value) == labels.count(label.value)
     assert delta("claimstance_texts_total") == 2
-    assert _value(after, "claimstance_model_loaded") == 1
+    assert metric_value(after, "claimstance_model_loaded") == 1
 
 
 def test_unknown_paths_share_one_metric_series(client: TestClient) -> None:
     client.get("/no/such/page-1")
     client.get("/no/such/page-2")
-    samples = _samples(client)
+    samples = metric_samples(client)
     routes = {dict(labels).get("route") for name, labels in samples}
     assert "unmatched" in routes
     assert not any(route and route.startswith("/no/such") for route in routes)
@@ -95,8 +81,8 @@ def test_apps_keep_separate_metric_registries(
     first.get("/health")
     first.get("/health")
     health = {"method": "GET", "route": "/health", "status": "200"}
-    assert _value(_samples(first), "claimstance_http_requests_total", **health) == 2
-    assert _value(_samples(second), "claimstance_http_requests_total", **health) == 0
+    assert metric_value(metric_samples(first), "claimstance_http_requests_total", **health) == 2
+    assert metric_value(metric_samples(second), "claimstance_http_requests_total", **health) == 0
 
 
 def test_docs_and_openapi_are_served(client: TestClient) -> None:
@@ -150,7 +136,7 @@ def test_missing_model_still_serves_health_and_says_how_to_train(
     errors = [record for record in setup_records if record.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert "make train" in errors[0].getMessage()
-    assert _value(_samples(no_model), "claimstance_model_loaded") == 0
+    assert metric_value(metric_samples(no_model), "claimstance_model_loaded") == 0
 
 
 def test_missing_registry_store_is_not_created(tmp_path: Path) -> None:

