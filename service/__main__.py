@@ -224,7 +224,7 @@ def render_comparison(response: CompareResponse, *, width: int = 120) -> str:
         lines.append("No claim is carried by two or more documents at this threshold.")
 
     names = [label.value for label in LABELS]
-    id_width = max(len("document"), *(len(id_) for id_ in ids))
+    id_width = max([len("document"), *(len(id_) for id_ in ids)])
     lines += ["", "  ".join([f"{'document':<{id_width}}", "claims", *names])]
     for document in response.documents:
         counts = [document.counts.get(label, 0) for label in LABELS]

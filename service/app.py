@@ -37,7 +37,7 @@ from service.settings import Settings
 logger = logging.getLogger(__name__)
 
 NOT_LOADED_YET = "the model has not been loaded yet (the app is starting)"
-EMBEDDER_NOT_LOADED = "the sentence encoder is not loaded: it is loaded with the model"
+EMBEDDER_NOT_LOADED = "the sentence encoder has not been loaded yet (the app is starting)"
 EMBEDDER_HINT = (
     "set CLAIMSTANCE_EMBEDDER_DIR to a Hugging Face encoder directory, "
     "or leave it unset for the packaged all-MiniLM-L6-v2"

@@ -10,7 +10,7 @@ const SEPARATOR = /^[ \t]*---[ \t]*$/m;
 // An optional first line naming a pasted article's outlet.
 const ID_LINE = /^[ \t]*id:[ \t]*(.*)$/i;
 // Characters of a claim shown in a story-table cell; the full text is in the hover title.
-const CELL_CHARS = 140;
+const CELL_CHARS = 120;
 
 const $ = (id) => document.getElementById(id);
 

@@ -1,7 +1,9 @@
-"""The web page in headless Chromium: paste, classify, see highlighted claims and counts.
+"""The web page in headless Chromium: classify (highlighted claims) and compare (story table).
 
-The tiny model is random, so the assertions are about structure (every claim
-highlighted with its label's class, counts that add up), not which labels.
+The tiny model is random, so the classify assertions are about structure (every
+claim highlighted with its label's class, counts that add up), not which labels.
+The story view runs on keyword labels and word-overlap groups, so its table is
+known cell by cell.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from service.app import create_app
-from tests.service.support import make_settings
+from tests.service.support import KeywordClassifier, WordEmbedder, make_settings
 
 pytestmark = pytest.mark.browser
 
@@ -49,14 +53,9 @@ SECOND = (
 )
 
 
-@pytest.fixture(scope="module")
-def base_url(
-    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    settings = make_settings(
-        tiny_model_dir, tmp_path_factory.mktemp("browser"), max_chars=MAX_CHARS
-    )
-    app = create_app(settings, classifier=tiny_classifier)
+@contextmanager
+def _served(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free local port; yields its base URL."""
     # Bound here and handed to uvicorn, so no other process can take the port in between.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -78,6 +77,25 @@ def base_url(
 
 
 @pytest.fixture(scope="module")
+def base_url(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    settings = make_settings(
+        tiny_model_dir, tmp_path_factory.mktemp("browser"), max_chars=MAX_CHARS
+    )
+    with _served(create_app(settings, classifier=tiny_classifier)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def story_url(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("story"))
+    app = create_app(settings, classifier=KeywordClassifier(), embedder=WordEmbedder())
+    with _served(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.is_file():
         pytest.skip(f"Debian Chromium is not installed at {CHROMIUM} (run `make browser-deps`)")
@@ -90,16 +108,28 @@ def browser() -> Iterator[object]:
             instance.close()
 
 
-@pytest.fixture
-def page(browser: object, base_url: str) -> Iterator[object]:
+@contextmanager
+def _opened(browser: object, url: str) -> Iterator[object]:
     context = browser.new_context()  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(base_url)
+    page.goto(url)
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: object, base_url: str) -> Iterator[object]:
+    with _opened(browser, base_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def story_page(browser: object, story_url: str) -> Iterator[object]:
+    with _opened(browser, f"{story_url}/#compare") as opened:
+        yield opened
 
 
 def test_classify_highlights_claims_with_labels_and_counts(page: object) -> None:
@@ -179,3 +209,134 @@ def test_empty_input_is_refused_before_calling_the_api(page: object) -> None:
     page.fill("#input-text", "  \n---\n  ")
     page.click("#classify-button")
     assert "Paste some text" in page.locator("#error").inner_text()
+
+
+# --- the story view: one story across outlets ----------------------------------------
+
+STORY_DENIAL = "North Korea said it had never sold weapons to Russia."
+STORY_ASSERTED = "Russia is buying artillery shells from North Korea."
+STORY_HEDGED = "Russia may be buying artillery shells from North Korea."
+# Decoded by cleaning into a literal tag inside cnn's denial: it must stay text in its cell.
+TAG = "<img src=x onerror=window.__pwned=1>"
+CNN_DENIAL = f"North Korea said it had never sold weapons to Russia {TAG}."
+# As the form takes them: "---" between articles, an optional first line "id: name".
+# The second outlet's name is markup too; the third has no name line.
+PASTED_STORY = (
+    f"id: bbc\n{STORY_DENIAL} {STORY_ASSERTED}\n"
+    "---\n"
+    f"id: <b>cnn</b>\n{CNN_DENIAL.replace('<', '&lt;').replace('>', '&gt;')}\n\n"
+    "The weather in Pyongyang was mild.\n"
+    "---\n"
+    f"{STORY_DENIAL} {STORY_HEDGED}"
+)
+OUTLETS = ["bbc", "<b>cnn</b>", "Article 3"]
+
+_CELLS_JS = """rows => rows.map(row => ({
+    classes: [...row.classList],
+    disagreement: row.dataset.disagreement,
+    header: row.querySelector('th').textContent,
+    cells: [...row.querySelectorAll('td')].map(td => ({
+        document: td.dataset.document, label: td.dataset.label ?? null,
+        classes: [...td.classList], text: td.textContent, title: td.title}))}))"""
+
+
+def _compare(page: object, pasted: str) -> None:
+    page.fill("#story-text", pasted)
+    page.click("#compare-button")
+
+
+def test_story_table_shows_groups_by_outlet_with_labels(story_page: object) -> None:
+    assert story_page.locator("#classify-panel").is_hidden()
+    assert story_page.get_attribute("#tab-story", "aria-selected") == "true"
+    _compare(story_page, PASTED_STORY)
+    story_page.locator("#story-groups").wait_for(state="visible")
+
+    assert story_page.locator("#story-heading").inner_text() == (
+        "2 claim groups across 3 outlets (1 with disagreement)"
+    )
+    headers = story_page.locator("#story-table thead th").all_inner_texts()
+    assert headers == ["Group", *OUTLETS]
+
+    rows = story_page.locator("#story-table tbody tr").evaluate_all(_CELLS_JS)
+    # The disagreement comes first though its claims come second in every article.
+    assert [row["disagreement"] for row in rows] == ["true", "false"]
+    assert "disagreement" in rows[0]["classes"] and "disagreement" not in rows[1]["classes"]
+    assert rows[0]["header"] == "#1disagree"
+    assert rows[1]["header"] == "#2"
+    assert [[cell["document"] for cell in row["cells"]] for row in rows] == [OUTLETS, OUTLETS]
+    assert [[cell["label"] for cell in row["cells"]] for row in rows] == [
+        ["assertion", None, "caveat"],
+        ["denial", "denial", "denial"],
+    ]
+    for row in rows:
+        for cell in row["cells"]:
+            if cell["label"] is None:  # the outlet does not carry the claim
+                assert "empty" in cell["classes"]
+                assert cell["text"] == ""
+            else:
+                assert f"label-{cell['label']}" in cell["classes"]
+                for name in LABEL_NAMES:
+                    assert f"{name}: " in cell["title"]
+    assert [cell["text"] for cell in rows[0]["cells"]] == [STORY_ASSERTED, "", STORY_HEDGED]
+    assert [cell["text"] for cell in rows[1]["cells"]] == [STORY_DENIAL, CNN_DENIAL, STORY_DENIAL]
+    assert rows[0]["cells"][2]["title"] == (
+        f"Article 3: caveat\n\n{STORY_HEDGED}\ncaveat  ·  "
+        "assertion: 10.0%  ·  denial: 10.0%  ·  caveat: 80.0%"
+    )
+
+    # Markup in an id and in a claim stayed text: no element was made from either.
+    assert story_page.locator("#story-output b, #story-output img").count() == 0
+    assert story_page.evaluate("window.__pwned") is None
+
+    counts = story_page.locator("#story-counts tbody tr").evaluate_all(
+        "rows => rows.map(row => [...row.children].map(cell => cell.textContent))"
+    )
+    # outlet, claims, assertion, denial, caveat, groups it is in
+    assert counts == [
+        ["bbc", "2", "1", "1", "0", "2"],
+        ["<b>cnn</b>", "2", "1", "1", "0", "1"],
+        ["Article 3", "2", "0", "1", "1", "2"],
+    ]
+
+
+def test_story_from_uploaded_files(story_page: object) -> None:
+    files = [
+        {"name": name, "mimeType": "text/plain", "buffer": text.encode()}
+        for name, text in [
+            ("reuters.txt", f"{STORY_DENIAL} The weather was mild."),
+            ("ap.txt", f"Earlier: {STORY_DENIAL}"),
+        ]
+    ]
+    story_page.set_input_files("#story-files", files)
+    _compare(story_page, "")
+    story_page.locator("#story-groups").wait_for(state="visible")
+    headers = story_page.locator("#story-table thead th").all_inner_texts()
+    assert headers == ["Group", "reuters", "ap"]
+    labels = story_page.locator("#story-table tbody td").evaluate_all(
+        "cells => cells.map(cell => cell.dataset.label)"
+    )
+    assert labels == ["denial", "denial"]
+
+
+def test_tabs_switch_modes_and_story_errors_are_shown(browser: object, story_url: str) -> None:
+    with _opened(browser, story_url) as page:
+        assert page.locator("#story-panel").is_hidden()
+        page.click("#tab-story")
+        assert page.locator("#story-panel").is_visible()
+        assert page.locator("#classify-panel").is_hidden()
+        assert page.locator("#legend li").count() == len(LABEL_NAMES)  # shared by both modes
+
+        _compare(page, STORY_DENIAL)
+        assert "at least two articles" in page.locator("#story-error").inner_text()
+
+        _compare(page, f"id: x\n{STORY_DENIAL}\n---\nid: x\n{STORY_HEDGED}")
+        error = page.locator("#story-error")
+        error.wait_for(state="visible")
+        page.wait_for_function("!document.querySelector('#compare-button').disabled")
+        assert error.inner_text().startswith("Error 422")
+        assert 'document ids must be unique; repeated: "x"' in error.inner_text()
+        assert page.locator("#story-groups").is_hidden()
+
+        page.click("#tab-classify")
+        assert page.locator("#classify-panel").is_visible()
+        assert page.locator("#story-output").is_hidden()

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.__main__ import parse_args, settings_from_args
+from model.story import DEFAULT_SIMILARITY_THRESHOLD
+from service.__main__ import parse_args, parse_compare_args, settings_from_args
 from service.settings import REPO_ROOT, Settings
 
 
@@ -28,6 +29,9 @@ def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
     assert (settings.device, settings.host, settings.port) == ("auto", "127.0.0.1", 8000)
     assert settings.max_texts == 64
     assert settings.max_chars == 100_000
+    assert settings.max_documents == 10
+    assert settings.similarity_threshold == DEFAULT_SIMILARITY_THRESHOLD
+    assert settings.embedder_dir is None  # the packaged all-MiniLM-L6-v2
 
 
 def test_environment_overrides(clean_env: pytest.MonkeyPatch) -> None:
@@ -51,9 +55,25 @@ def test_mlflow_tracking_uri_is_honoured_and_ours_wins(clean_env: pytest.MonkeyP
     assert Settings().tracking_uri == "sqlite:///elsewhere.db"
 
 
+def test_compare_settings_from_the_environment(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CLAIMSTANCE_MAX_DOCUMENTS", "4")
+    clean_env.setenv("CLAIMSTANCE_SIMILARITY_THRESHOLD", "0.7")
+    clean_env.setenv("CLAIMSTANCE_EMBEDDER_DIR", "/srv/encoder")
+    settings = Settings()
+    assert (settings.max_documents, settings.similarity_threshold) == (4, 0.7)
+    assert settings.embedder_dir == Path("/srv/encoder")
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CLAIMSTANCE_DEVICE", "tpu"), ("CLAIMSTANCE_MAX_TEXTS", "0"), ("CLAIMSTANCE_PORT", "x")],
+    [
+        ("CLAIMSTANCE_DEVICE", "tpu"),
+        ("CLAIMSTANCE_MAX_TEXTS", "0"),
+        ("CLAIMSTANCE_PORT", "x"),
+        ("CLAIMSTANCE_MAX_DOCUMENTS", "1"),
+        ("CLAIMSTANCE_SIMILARITY_THRESHOLD", "0"),
+        ("CLAIMSTANCE_SIMILARITY_THRESHOLD", "1.5"),
+    ],
 )
 def test_bad_environment_is_refused(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
     clean_env.setenv(name, value)
@@ -74,3 +94,16 @@ def test_max_body_bytes_covers_the_largest_valid_request() -> None:
     settings = Settings(max_texts=2, max_chars=10)
     # Two texts of ten characters each, every one a JSON \\uXXXX escape, still fit.
     assert settings.max_body_bytes >= 2 * 10 * 6 + len('{"texts": ["", ""], "segment": false}')
+
+
+def test_compare_flags_override_the_environment(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clean_env.setenv("CLAIMSTANCE_SIMILARITY_THRESHOLD", "0.7")
+    clean_env.setenv("CLAIMSTANCE_DEVICE", "cuda")
+    args = parse_compare_args(
+        ["a.txt", "b.txt", "--threshold", "0.5", "--embedder-dir", str(tmp_path)]
+    )
+    settings = settings_from_args(args)
+    assert (settings.similarity_threshold, settings.embedder_dir) == (0.5, tmp_path)
+    assert settings.device == "cuda"  # not given as a flag: the environment's value stays
