@@ -20,9 +20,12 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
+import uvicorn
 from pydantic import ValidationError
 
 from model.labels import LABELS
+from service.app import create_app, load_embedder, load_model
+from service.inference import compare_texts
 from service.registry import ModelNotFoundError
 from service.schemas import MIN_DOCUMENTS, CompareResponse
 from service.settings import Settings
@@ -119,11 +122,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> None:
-    # Imported here so `compare` does not pay for the server stack it never starts.
-    import uvicorn
-
-    from service.app import create_app
-
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
     settings = settings_from_args(args)
     uvicorn.run(
@@ -161,9 +159,6 @@ def compare_files(
     paths: Sequence[Path], settings: Settings, *, segment: bool = True
 ) -> CompareResponse:
     """Load the model and encoder ``settings`` name and compare the files, as /compare does."""
-    from service.app import load_embedder, load_model
-    from service.inference import compare_texts
-
     documents = read_documents(paths)
     with ExitStack() as scratch:
         loaded = load_model(settings, scratch)

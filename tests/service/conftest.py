@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,15 @@ from service.app import create_app
 from tests.service.support import make_settings, mlflow_pointed_at
 
 REGISTERED_NAME = "claimstance"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No CLAIMSTANCE_* or MLFLOW_TRACKING_URI from the developer's shell reaches the test."""
+    for name in list(os.environ):
+        if name.startswith("CLAIMSTANCE_") or name == "MLFLOW_TRACKING_URI":
+            monkeypatch.delenv(name)
+    return monkeypatch
 
 
 @pytest.fixture(scope="session")

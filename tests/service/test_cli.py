@@ -23,15 +23,9 @@ LABEL_NAMES = [label.value for label in LABELS]
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("CLAIMSTANCE_") or name == "MLFLOW_TRACKING_URI":
-            monkeypatch.delenv(name)
-    # A store that does not exist: an accidental registry lookup fails instead of reading one.
-    monkeypatch.setenv("CLAIMSTANCE_TRACKING_URI", f"sqlite:///{tmp_path / 'none' / 'mlflow.db'}")
-    return monkeypatch
+def no_store(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A store that does not exist: a registry lookup fails instead of reading the repo's."""
+    clean_env.setenv("CLAIMSTANCE_TRACKING_URI", f"sqlite:///{tmp_path / 'none' / 'mlflow.db'}")
 
 
 @pytest.fixture
@@ -50,7 +44,7 @@ def articles(tmp_path: Path) -> list[Path]:
 
 
 def test_compare_prints_the_table_and_writes_the_api_json(
-    clean_env: pytest.MonkeyPatch,
+    no_store: None,
     tiny_model_dir: Path,
     articles: list[Path],
     tmp_path: Path,
@@ -213,7 +207,7 @@ def test_long_claims_are_cut_to_the_width() -> None:
     ],
 )
 def test_unreadable_files_are_one_line_errors(
-    clean_env: pytest.MonkeyPatch,
+    no_store: None,
     articles: list[Path],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -238,7 +232,7 @@ def _write(path: Path, content: bytes) -> Path:
 
 
 def test_no_model_is_a_one_line_error(
-    clean_env: pytest.MonkeyPatch, articles: list[Path], capsys: pytest.CaptureFixture[str]
+    no_store: None, articles: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.compare_main([str(path) for path in articles]) == 1
     err = capsys.readouterr().err

@@ -12,16 +12,6 @@ from service.__main__ import parse_args, parse_compare_args, settings_from_args
 from service.settings import REPO_ROOT, Settings
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("CLAIMSTANCE_") or name == "MLFLOW_TRACKING_URI":
-            monkeypatch.delenv(name)
-    return monkeypatch
-
-
 def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.model_uri == "models:/claimstance@champion"
