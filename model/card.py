@@ -32,3 +32,20 @@ class ModelCard:
         raw = json.loads(path.read_text(encoding="utf-8"))
         known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
         return cls(**known)
+
+
+def is_model_directory(path: Path) -> bool:
+    return (path / "config.json").is_file() and (path / CARD_FILE).is_file()
+
+
+def find_model_directory(root: Path) -> Path | None:
+    """The directory under ``root`` (itself included) holding both config.json and the card.
+
+    MLflow downloads put the model directory somewhere inside their own layout.
+    """
+    if is_model_directory(root):
+        return root
+    for config in sorted(root.rglob("config.json")):
+        if is_model_directory(config.parent):
+            return config.parent
+    return None

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.card import CARD_FILE
+from model.card import CARD_FILE, find_model_directory
 
 logger = logging.getLogger(__name__)
 
@@ -50,20 +50,6 @@ def name_from_uri(uri: str) -> str:
     if not _SCHEME.match(uri):
         return Path(uri).name or uri
     return uri
-
-
-def is_model_directory(path: Path) -> bool:
-    return (path / "config.json").is_file() and (path / CARD_FILE).is_file()
-
-
-def find_model_directory(root: Path) -> Path | None:
-    """The directory under ``root`` (itself included) holding both config.json and the card."""
-    if is_model_directory(root):
-        return root
-    for config in sorted(root.rglob("config.json")):
-        if is_model_directory(config.parent):
-            return config.parent
-    return None
 
 
 def _resolve_directory(uri: str) -> ResolvedModel:

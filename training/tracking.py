@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from model.card import find_model_directory
+
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
@@ -194,8 +196,9 @@ def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
         return local
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    root = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
-    for config in sorted(root.rglob("config.json")):
-        if (config.parent / "claimstance.json").is_file():
-            return config.parent
-    raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
+    directory = find_model_directory(
+        Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    )
+    if directory is None:
+        raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
+    return directory
