@@ -131,7 +131,12 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                     else 0.0
                 )
                 registration = tracking.register(
-                    model_uri, config.registered_model, score, tracker.run_id
+                    model_uri,
+                    config.registered_model,
+                    score,
+                    tracker.run_id,
+                    data_hash=corpus.hash,
+                    rescore=lambda directory: _validation_macro_f1(directory, corpus, config),
                 )
         seconds = time.perf_counter() - started
         tracker.metrics({"seconds": seconds})
@@ -167,3 +172,10 @@ def evaluate_model(model_dir: Path, config: TrainConfig) -> dict[str, Evaluation
     corpus = build_corpus(config.data, seed=config.seed)
     classifier = ClaimClassifier.from_directory(model_dir, device=config.training.device)
     return evaluate_sets("transformer", classifier.predict_proba, corpus.evaluation)
+
+
+def _validation_macro_f1(model_dir: Path, corpus: Corpus, config: TrainConfig) -> float:
+    """Score another model (the champion) on this corpus's validation split."""
+    classifier = ClaimClassifier.from_directory(model_dir, device=config.training.device)
+    results = evaluate_sets("champion", classifier.predict_proba, {"validation": corpus.validation})
+    return results["validation"].macro_f1

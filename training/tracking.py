@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 CHAMPION = "champion"
 # Tag on each registered version, so champion comparisons need no run lookups.
 SELECTION_METRIC = "validation.macro_f1"
+DATA_HASH_TAG = "data_hash"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_ARTIFACT = "model"
 CLASSIFIER_ARTIFACT = "classifier"
@@ -148,24 +149,89 @@ class Registration:
     previous_champion_score: float | None
 
 
-def champion_score(name: str) -> tuple[str, float] | None:
-    """(version, validation macro-F1) of the current champion, or None when there is none."""
+@dataclass(frozen=True)
+class Champion:
+    version: str
+    score: float
+    data_hash: str | None
+
+
+# Scores a model directory on the current run's validation split.
+Rescore = Callable[[Path], float]
+
+
+def current_champion(name: str) -> Champion | None:
+    """The version behind the ``champion`` alias with its recorded score, or None."""
     client = MlflowClient()
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None
     score = version.tags.get(SELECTION_METRIC)
-    return str(version.version), float(score) if score is not None else float("-inf")
+    return Champion(
+        version=str(version.version),
+        score=float(score) if score is not None else float("-inf"),
+        data_hash=version.tags.get(DATA_HASH_TAG),
+    )
 
 
-def register(model_uri: str, name: str, score: float, run_id: str) -> Registration:
-    """Register a version and move ``champion`` to it only if it beats the current champion."""
+def champion_score(name: str) -> tuple[str, float] | None:
+    """(version, recorded validation macro-F1) of the current champion, or None."""
+    champion = current_champion(name)
+    return None if champion is None else (champion.version, champion.score)
+
+
+def _comparable_score(
+    name: str, champion: Champion, data_hash: str, rescore: Rescore | None
+) -> float:
+    """The champion's score on the same validation split as the candidate's.
+
+    Scores recorded on another corpus are not comparable (its validation
+    split differs), so the champion is re-scored on this run's split.
+    """
+    if champion.data_hash == data_hash or rescore is None:
+        return champion.score
+    directory = find_model_directory(
+        Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}@{CHAMPION}"))
+    )
+    if directory is None:
+        return champion.score
+    score = rescore(directory)
+    logger.info(
+        "champion version %s re-scored on this run's validation split: %.4f (recorded %.4f on data %s)",
+        champion.version,
+        score,
+        champion.score,
+        champion.data_hash,
+    )
+    return score
+
+
+def register(
+    model_uri: str,
+    name: str,
+    score: float,
+    run_id: str,
+    *,
+    data_hash: str = "",
+    rescore: Rescore | None = None,
+) -> Registration:
+    """Register a version and move ``champion`` to it only if it beats the current champion.
+
+    Both are compared on the candidate's validation split: with ``rescore``,
+    a champion trained on other data is scored again first.
+    """
     client = MlflowClient()
-    version = mlflow.register_model(model_uri, name, tags={SELECTION_METRIC: f"{score:.6f}"})
-    client.set_model_version_tag(name, version.version, "run_id", run_id)
-    current = champion_score(name)
-    promoted = current is None or score > current[1]
+    version = mlflow.register_model(
+        model_uri,
+        name,
+        tags={SELECTION_METRIC: f"{score:.6f}", DATA_HASH_TAG: data_hash, "run_id": run_id},
+    )
+    current = current_champion(name)
+    current_score = (
+        None if current is None else _comparable_score(name, current, data_hash, rescore)
+    )
+    promoted = current_score is None or score > current_score
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version.version)
         logger.info("%s version %s is the new champion (%.4f)", name, version.version, score)
@@ -175,12 +241,10 @@ def register(model_uri: str, name: str, score: float, run_id: str) -> Registrati
             name,
             version.version,
             score,
-            current[0],
-            current[1],
+            current.version if current else "-",
+            current_score,
         )
-    return Registration(
-        name, str(version.version), promoted, None if current is None else current[1]
-    )
+    return Registration(name, str(version.version), promoted, current_score)
 
 
 def has_champion(tracking_uri: str, name: str) -> bool:

@@ -113,3 +113,37 @@ def test_packaged_base_model_is_found() -> None:
 
     with pytest.raises(ConfigError, match="not installed"):
         resolve_base_model("package:no_such_package_here")
+
+
+def test_champion_from_other_data_is_rescored_on_this_split(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(uri, "rescore-test")
+    rescored: list[Path] = []
+
+    def rescore(directory: Path) -> float:
+        rescored.append(directory)
+        return 0.40
+
+    def register(score: float, data_hash: str) -> tracking.Registration:
+        with mlflow.start_run() as run:
+            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
+            return tracking.register(
+                model_uri,
+                "claimstance",
+                score,
+                run.info.run_id,
+                data_hash=data_hash,
+                rescore=rescore,
+            )
+
+    assert register(0.90, "old-data").promoted
+    # 0.90 was measured on another validation split: the champion is scored again (0.40).
+    newer = register(0.50, "new-data")
+    assert newer.promoted and newer.previous_champion_score == 0.40
+    assert len(rescored) == 1 and (rescored[0] / "config.json").is_file()
+    # Same data: the recorded score counts and nothing is re-scored.
+    assert not register(0.45, "new-data").promoted
+    assert len(rescored) == 1
+    assert tracking.current_champion("claimstance") == tracking.Champion("2", 0.5, "new-data")
