@@ -32,7 +32,8 @@ def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
     try:
         return load_config(config, overrides or [])
     except ConfigError as error:
-        raise typer.BadParameter(str(error)) from None
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _print_results(title: str, results: dict[str, EvaluationResult]) -> None:
