@@ -271,3 +271,11 @@ class ErrorBody(BaseModel):
 
     detail: str
     errors: list[dict[str, object]] | None = None
+
+
+# The errors every JSON-body route documents; each route adds its own 503.
+JSON_BODY_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "The body is not valid JSON"},
+    415: {"model": ErrorBody, "description": "The body is not application/json"},
+    422: {"model": ErrorBody, "description": "The request breaks the schema or a limit"},
+}

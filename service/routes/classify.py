@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.deps import JsonBody, MetricsDep, ModelDep, SettingsDep
 from service.inference import classify_texts
-from service.schemas import ClassifyRequest, ClassifyResponse, ErrorBody
+from service.schemas import JSON_BODY_ERRORS, ClassifyRequest, ClassifyResponse, ErrorBody
 
 router = APIRouter(tags=["classify"])
 
@@ -16,9 +16,7 @@ router = APIRouter(tags=["classify"])
     "/classify",
     dependencies=[JsonBody],
     responses={
-        400: {"model": ErrorBody, "description": "The body is not valid JSON"},
-        415: {"model": ErrorBody, "description": "The body is not application/json"},
-        422: {"model": ErrorBody, "description": "The request breaks the schema or a limit"},
+        **JSON_BODY_ERRORS,
         503: {"model": ErrorBody, "description": "No model is loaded"},
     },
 )

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.deps import EmbedderDep, JsonBody, MetricsDep, ModelDep, SettingsDep
 from service.inference import compare_texts
-from service.schemas import CompareRequest, CompareResponse, ErrorBody
+from service.schemas import JSON_BODY_ERRORS, CompareRequest, CompareResponse, ErrorBody
 
 router = APIRouter(tags=["compare"])
 
@@ -16,9 +16,7 @@ router = APIRouter(tags=["compare"])
     "/compare",
     dependencies=[JsonBody],
     responses={
-        400: {"model": ErrorBody, "description": "The body is not valid JSON"},
-        415: {"model": ErrorBody, "description": "The body is not application/json"},
-        422: {"model": ErrorBody, "description": "The request breaks the schema or a limit"},
+        **JSON_BODY_ERRORS,
         503: {"model": ErrorBody, "description": "No model or no sentence encoder is loaded"},
     },
 )
