@@ -46,6 +46,16 @@ SPEAKER_CUES = re.compile(
     r"\bnever (said|did|was|were|had|been|sent|sold|made)\b)",
     re.IGNORECASE,
 )
+HARD_CUES = re.compile(
+    r"(\bnot yet\b|\bno (hard |concrete |firm )?evidence\b|\bno (official )?confirmation\b|"
+    r"\b(could|can|cannot|can't|couldn't|unable to)\b[^.;]{0,25}\b(confirm|verif)\w*|"
+    r"\b(has|have|had) not been (confirmed|verified|established)\b|\bunclear\b|\btoo early\b|"
+    r"\bremains? to be seen\b|\b(ministry|spokes\w+|official|government|statement|embassy|company|"
+    r"representative|rep|lawyer|agency)\b[^.;]{0,80}\b(never|not|no|n't|denied|rejected)\b|"
+    r"\b(groundless|baseless|slander\w*|smear|reckless|lies|lying|fabricat\w*|absurd|ridiculous)\b|"
+    r"\bdid not (comment|respond|return|reply)\b)",
+    re.IGNORECASE,
+)
 QUOTAS = {"denial_cue": 1500, "caveat_cue": 1000, "other": 800}
 
 
@@ -66,12 +76,13 @@ def main(
     seed: int = 13,
     extra_denial: int = 0,
     extra_speaker: int = 0,
+    extra_hard: int = 0,
 ) -> None:
     rng = random.Random(seed)
-    extra = extra_denial or extra_speaker
+    extra = extra_denial or extra_speaker or extra_hard
     drawn = _already_drawn(out_dir) if extra else set()
     seen: set[str] = set()
-    strata: dict[str, list] = {name: [] for name in (*QUOTAS, "speaker_cue")}
+    strata: dict[str, list] = {name: [] for name in (*QUOTAS, "speaker_cue", "hard_cue")}
     for sentence in iter_pool(fnc1_dir):
         words = sentence.text.split()
         key = re.sub(r"\W+", " ", sentence.text.lower()).strip()
@@ -83,6 +94,10 @@ def main(
         if extra_speaker:
             if SPEAKER_CUES.search(sentence.text):
                 strata["speaker_cue"].append(sentence)
+            continue
+        if extra_hard:
+            if HARD_CUES.search(sentence.text):
+                strata["hard_cue"].append(sentence)
             continue
         if DENIAL_CUES.search(sentence.text):
             strata["denial_cue"].append(sentence)
@@ -96,6 +111,8 @@ def main(
         if extra_denial
         else {"speaker_cue": extra_speaker}
         if extra_speaker
+        else {"hard_cue": extra_hard}
+        if extra_hard
         else QUOTAS
     )
     for name, quota in quotas.items():
@@ -123,6 +140,7 @@ if __name__ == "__main__":
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--extra-denial", type=int, default=0)
     parser.add_argument("--extra-speaker", type=int, default=0)
+    parser.add_argument("--extra-hard", type=int, default=0)
     args = parser.parse_args()
     main(
         args.fnc1_dir,
@@ -130,4 +148,5 @@ if __name__ == "__main__":
         args.batches,
         extra_denial=args.extra_denial,
         extra_speaker=args.extra_speaker,
+        extra_hard=args.extra_hard,
     )
