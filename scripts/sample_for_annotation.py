@@ -56,6 +56,14 @@ HARD_CUES = re.compile(
     r"\bdid not (comment|respond|return|reply)\b)",
     re.IGNORECASE,
 )
+LIMITING_CUES = re.compile(
+    r"(\bwalk\w* back\b|\bbacktrack\w*\b|\bclarif\w*\b|\bsoften\w*\b|\bqualif\w*\b|\bcaveat\w*\b|"
+    r"\bretract\w*\b|\bstop(ped)? short\b|\brule[sd]? out\b|\bbut (added|said|stressed|noted|cautioned)\b|"
+    r"\bcautio\w+\b|\bstressed\b|\bwarn\w*\b[^.;]{0,40}\bstop\b|\bhostile\b|"
+    r"\bspread\w*\b[^.;]{0,40}\b(rumou?rs?|lies|false)\b|\bno (plans?|intention)\b|"
+    r"\bnot (planning|intend\w*)\b|\b(have|has|had) never\b|\bwill not\b|\bwon't\b)",
+    re.IGNORECASE,
+)
 QUOTAS = {"denial_cue": 1500, "caveat_cue": 1000, "other": 800}
 
 
@@ -77,12 +85,15 @@ def main(
     extra_denial: int = 0,
     extra_speaker: int = 0,
     extra_hard: int = 0,
+    extra_limiting: int = 0,
 ) -> None:
     rng = random.Random(seed)
-    extra = extra_denial or extra_speaker or extra_hard
+    extra = extra_denial or extra_speaker or extra_hard or extra_limiting
     drawn = _already_drawn(out_dir) if extra else set()
     seen: set[str] = set()
-    strata: dict[str, list] = {name: [] for name in (*QUOTAS, "speaker_cue", "hard_cue")}
+    strata: dict[str, list] = {
+        name: [] for name in (*QUOTAS, "speaker_cue", "hard_cue", "limiting_cue")
+    }
     for sentence in iter_pool(fnc1_dir):
         words = sentence.text.split()
         key = re.sub(r"\W+", " ", sentence.text.lower()).strip()
@@ -99,6 +110,10 @@ def main(
             if HARD_CUES.search(sentence.text):
                 strata["hard_cue"].append(sentence)
             continue
+        if extra_limiting:
+            if LIMITING_CUES.search(sentence.text):
+                strata["limiting_cue"].append(sentence)
+            continue
         if DENIAL_CUES.search(sentence.text):
             strata["denial_cue"].append(sentence)
         elif CAVEAT_CUES.search(sentence.text):
@@ -113,6 +128,8 @@ def main(
         if extra_speaker
         else {"hard_cue": extra_hard}
         if extra_hard
+        else {"limiting_cue": extra_limiting}
+        if extra_limiting
         else QUOTAS
     )
     for name, quota in quotas.items():
@@ -141,6 +158,7 @@ if __name__ == "__main__":
     parser.add_argument("--extra-denial", type=int, default=0)
     parser.add_argument("--extra-speaker", type=int, default=0)
     parser.add_argument("--extra-hard", type=int, default=0)
+    parser.add_argument("--extra-limiting", type=int, default=0)
     args = parser.parse_args()
     main(
         args.fnc1_dir,
@@ -149,4 +167,5 @@ if __name__ == "__main__":
         extra_denial=args.extra_denial,
         extra_speaker=args.extra_speaker,
         extra_hard=args.extra_hard,
+        extra_limiting=args.extra_limiting,
     )
