@@ -86,8 +86,40 @@ def merge_emergent(annot: Path) -> None:
     print(f"emergent_observing_review.csv: {len(rows)} headlines")
 
 
+def merge_counterfactuals(annot: Path) -> None:
+    """Rewrites keep their original's body id and sentence index, so they share its split group."""
+    rows = []
+    for labels_path in sorted(annot.glob("counterfactual_labels_[0-9]*.csv")):
+        originals = _read(annot / labels_path.name.replace("_labels_", "_batch_"))
+        rewrites = _read(labels_path)
+        if len(originals) != len(rewrites):
+            raise SystemExit(
+                f"{labels_path}: {len(rewrites)} rewrites for {len(originals)} sentences"
+            )
+        for original, rewrite in zip(originals, rewrites, strict=True):
+            key = (original["body_id"], original["sentence_index"])
+            if key != (rewrite["body_id"], rewrite["sentence_index"]):
+                raise SystemExit(f"{labels_path}: row for {key} is out of order")
+            label = rewrite["label"].strip().lower()
+            if label not in LABELS:
+                raise SystemExit(f"{labels_path}: unknown label {label!r} for {key}")
+            text = rewrite["text"].strip()
+            if label == "skip" or text == original["text"].strip():
+                continue
+            rows.append((int(key[0]), int(key[1]), text, label))
+    if not rows:
+        return
+    rows.sort()
+    with (OUT / "news_counterfactual.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["body_id", "sentence_index", "text", "label"])
+        writer.writerows(rows)
+    print(f"news_counterfactual.csv: {len(rows)} rewrites")
+
+
 if __name__ == "__main__":
     source = Path(sys.argv[1])
     OUT.mkdir(parents=True, exist_ok=True)
     merge_second_pass(source, merge_news(source, allow_partial="--allow-partial" in sys.argv))
     merge_emergent(source)
+    merge_counterfactuals(source)

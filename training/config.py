@@ -34,6 +34,8 @@ class DataConfig(_Strict):
     # Emergent's `observing` is a noisy caveat: train on the reviewed label, benchmark on the original.
     emergent_labels: Literal["reviewed", "original"] = "reviewed"
     news_gold: bool = True
+    # Minimal-edit rewrites of training sentences (training/DATA.md); never evaluated on.
+    counterfactual: bool = True
     szeged: bool = True
     szeged_cap: int = Field(2000, ge=0)
     validation_fraction: float = Field(0.1, gt=0, lt=0.5)

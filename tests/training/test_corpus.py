@@ -30,7 +30,12 @@ def test_merged_corpus_keeps_evaluation_sets_out_of_training(shared_dir: Path) -
 
 def test_sources_can_be_switched_off(shared_dir: Path) -> None:
     config = load_config(
-        overrides=[f"data.shared_dir={shared_dir}", "data.szeged=false", "data.news_gold=false"]
+        overrides=[
+            f"data.shared_dir={shared_dir}",
+            "data.szeged=false",
+            "data.news_gold=false",
+            "data.counterfactual=false",
+        ]
     )
     corpus = build_corpus(config.data, seed=config.seed)
     assert {e.source for e in corpus.train} == {"emergent"}

@@ -7,7 +7,12 @@ import pytest
 from model.labels import Label
 from tests.training.conftest import write_emergent
 from training.corpus.emergent import load_emergent
-from training.corpus.news_gold import load_examples_gold, load_news_gold
+from training.corpus.news_gold import (
+    NEWS_GOLD_FILE,
+    load_counterfactuals,
+    load_examples_gold,
+    load_news_gold,
+)
 from training.data import (
     DataError,
     Example,
@@ -82,3 +87,25 @@ def test_gold_annotations_are_valid_and_split_by_claim(shared_dir: Path) -> None
     examples = load_examples_gold()
     assert {e.split for e in examples} == {Split.TEST}
     assert {e.label for e in examples} == set(Label)
+
+
+def test_counterfactuals_only_train_beside_training_originals(shared_dir: Path) -> None:
+    raw = shared_dir / "data/raw"
+    news = load_news_gold(raw, validation_fraction=0.1, test_fraction=0.2)
+    rewrites = load_counterfactuals(raw, validation_fraction=0.1, test_fraction=0.2)
+    validate_examples(rewrites)
+    assert rewrites, "no counterfactual rewrites loaded"
+    assert {e.split for e in rewrites} == {Split.TRAIN}
+    assert {e.source for e in rewrites} == {"counterfactual"}
+    held_out_groups = {e.group for e in news if e.split is not Split.TRAIN}
+    assert not held_out_groups & {e.group for e in rewrites}
+
+
+def test_counterfactuals_in_held_out_groups_are_dropped(shared_dir: Path, tmp_path: Path) -> None:
+    raw = shared_dir / "data/raw"
+    news = load_news_gold(raw, validation_fraction=0.1, test_fraction=0.2)
+    path = tmp_path / "rewrites.csv"
+    with NEWS_GOLD_FILE.open(encoding="utf-8", newline="") as handle:
+        path.write_text(handle.read(), encoding="utf-8")
+    loaded = load_counterfactuals(raw, validation_fraction=0.1, test_fraction=0.2, path=path)
+    assert len(loaded) == sum(e.split is Split.TRAIN for e in news)

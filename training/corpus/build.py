@@ -10,8 +10,10 @@ from training.config import DataConfig
 from training.corpus.emergent import SOURCE as EMERGENT
 from training.corpus.emergent import load_emergent
 from training.corpus.news_gold import (
+    COUNTERFACTUAL_SOURCE,
     EXAMPLES_GOLD_FILE,
     NEWS_SOURCE,
+    load_counterfactuals,
     load_examples_gold,
     load_news_gold,
 )
@@ -64,6 +66,17 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
             (
                 NEWS_SOURCE,
                 lambda: load_news_gold(
+                    raw,
+                    validation_fraction=config.validation_fraction,
+                    test_fraction=config.news_test_fraction,
+                ),
+            )
+        )
+    if config.counterfactual:
+        loaders.append(
+            (
+                COUNTERFACTUAL_SOURCE,
+                lambda: load_counterfactuals(
                     raw,
                     validation_fraction=config.validation_fraction,
                     test_fraction=config.news_test_fraction,

@@ -1,4 +1,4 @@
-"""Hand-annotated FNC-1 news sentences and the example-article claims.
+"""Hand-annotated FNC-1 news sentences, their counterfactual rewrites, and the example-article claims.
 
 Each news sentence keeps its provenance (FNC-1 body id and sentence index).
 Its group is the Emergent claim the body was written about, so a sentence and
@@ -15,19 +15,23 @@ from training.data import Example, Split, group_split, parse_label, read_csv_row
 
 NEWS_SOURCE = "news_gold"
 EXAMPLES_SOURCE = "examples"
+COUNTERFACTUAL_SOURCE = "counterfactual"
 ANNOTATIONS = Path(__file__).resolve().parent / "annotations"
 NEWS_GOLD_FILE = ANNOTATIONS / "news_gold.csv"
 SECOND_PASS_FILE = ANNOTATIONS / "news_gold_second_pass.csv"
 EXAMPLES_GOLD_FILE = ANNOTATIONS / "examples_gold.csv"
+COUNTERFACTUAL_FILE = ANNOTATIONS / "news_counterfactual.csv"
 
 
-def load_news_gold(
+def load_news_sentences(
     raw_dir: Path,
+    path: Path,
+    source: str,
     *,
     validation_fraction: float,
     test_fraction: float,
-    path: Path = NEWS_GOLD_FILE,
 ) -> list[Example]:
+    """Rows keyed by FNC-1 body, each placed in the group and split of its body."""
     claim_by_headline, test_claims = emergent_claims(raw_dir / "emergent")
     groups = body_groups(raw_dir / "fnc1", claim_by_headline)
     examples: list[Example] = []
@@ -47,8 +51,47 @@ def load_news_gold(
             split = group_split(
                 group, validation_fraction=validation_fraction, test_fraction=test_fraction
             )
-        examples.append(Example(row["text"], label, NEWS_SOURCE, group, split))
+        examples.append(Example(row["text"], label, source, group, split))
     return examples
+
+
+def load_news_gold(
+    raw_dir: Path,
+    *,
+    validation_fraction: float,
+    test_fraction: float,
+    path: Path = NEWS_GOLD_FILE,
+) -> list[Example]:
+    return load_news_sentences(
+        raw_dir,
+        path,
+        NEWS_SOURCE,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+    )
+
+
+def load_counterfactuals(
+    raw_dir: Path,
+    *,
+    validation_fraction: float,
+    test_fraction: float,
+    path: Path = COUNTERFACTUAL_FILE,
+) -> list[Example]:
+    """Annotator-written minimal edits of gold sentences, for training only.
+
+    A rewrite whose original sits in a validation or test group is dropped:
+    scores must come from real sentences, and a near-twin in training would
+    leak the original's answer.
+    """
+    rewrites = load_news_sentences(
+        raw_dir,
+        path,
+        COUNTERFACTUAL_SOURCE,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+    )
+    return [e for e in rewrites if e.split is Split.TRAIN]
 
 
 def load_examples_gold(path: Path = EXAMPLES_GOLD_FILE) -> list[Example]:
