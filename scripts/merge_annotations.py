@@ -22,24 +22,37 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _paired(
+    inputs_path: Path, labels_path: Path
+) -> list[tuple[dict[str, str], dict[str, str], tuple[str, str], str]]:
+    """Each input row with its annotated row, its (body_id, sentence_index) key and its label.
+
+    The annotator's file must hold one row per input row, in order, with a known label.
+    """
+    inputs, labelled_rows = _read(inputs_path), _read(labels_path)
+    if len(inputs) != len(labelled_rows):
+        raise SystemExit(f"{labels_path}: {len(labelled_rows)} rows for {len(inputs)} sentences")
+    paired = []
+    for row, labelled in zip(inputs, labelled_rows, strict=True):
+        key = (row["body_id"], row["sentence_index"])
+        if key != (labelled["body_id"], labelled["sentence_index"]):
+            raise SystemExit(f"{labels_path}: row for {key} is out of order")
+        label = labelled["label"].strip().lower()
+        if label not in LABELS:
+            raise SystemExit(f"{labels_path}: unknown label {label!r} for {key}")
+        paired.append((row, labelled, key, label))
+    return paired
+
+
 def merge_news(annot: Path, *, allow_partial: bool = False) -> dict[tuple[str, str], str]:
     first_pass: dict[tuple[str, str], str] = {}
     rows = []
     for labels_path in sorted(annot.glob("labels_[0-9]*.csv")):
-        batch = _read(annot / labels_path.name.replace("labels_", "batch_"))
-        labels = _read(labels_path)
-        if len(batch) != len(labels) and allow_partial:
+        batch_path = annot / labels_path.name.replace("labels_", "batch_")
+        if allow_partial and len(_read(batch_path)) != len(_read(labels_path)):
             print(f"skipping unfinished {labels_path.name}")
             continue
-        if len(batch) != len(labels):
-            raise SystemExit(f"{labels_path}: {len(labels)} labels for {len(batch)} sentences")
-        for sentence, labelled in zip(batch, labels, strict=True):
-            key = (sentence["body_id"], sentence["sentence_index"])
-            if key != (labelled["body_id"], labelled["sentence_index"]):
-                raise SystemExit(f"{labels_path}: row for {key} is out of order")
-            label = labelled["label"].strip().lower()
-            if label not in LABELS:
-                raise SystemExit(f"{labels_path}: unknown label {label!r} for {key}")
+        for sentence, _, key, label in _paired(batch_path, labels_path):
             first_pass[key] = label
             if label != "skip":
                 rows.append((int(key[0]), int(key[1]), sentence["text"], label))
@@ -90,19 +103,8 @@ def merge_counterfactuals(annot: Path) -> None:
     """Rewrites keep their original's body id and sentence index, so they share its split group."""
     rows = []
     for labels_path in sorted(annot.glob("counterfactual_labels_[0-9]*.csv")):
-        originals = _read(annot / labels_path.name.replace("_labels_", "_batch_"))
-        rewrites = _read(labels_path)
-        if len(originals) != len(rewrites):
-            raise SystemExit(
-                f"{labels_path}: {len(rewrites)} rewrites for {len(originals)} sentences"
-            )
-        for original, rewrite in zip(originals, rewrites, strict=True):
-            key = (original["body_id"], original["sentence_index"])
-            if key != (rewrite["body_id"], rewrite["sentence_index"]):
-                raise SystemExit(f"{labels_path}: row for {key} is out of order")
-            label = rewrite["label"].strip().lower()
-            if label not in LABELS:
-                raise SystemExit(f"{labels_path}: unknown label {label!r} for {key}")
+        originals_path = annot / labels_path.name.replace("_labels_", "_batch_")
+        for original, rewrite, key, label in _paired(originals_path, labels_path):
             text = rewrite["text"].strip()
             if label == "skip" or text == original["text"].strip():
                 continue
