@@ -22,6 +22,13 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _write(path: Path, header: list[str], rows: list[tuple[object, ...]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
 def _paired(
     inputs_path: Path, labels_path: Path
 ) -> list[tuple[dict[str, str], dict[str, str], tuple[str, str], str]]:
@@ -57,10 +64,7 @@ def merge_news(annot: Path, *, allow_partial: bool = False) -> dict[tuple[str, s
             if label != "skip":
                 rows.append((int(key[0]), int(key[1]), sentence["text"], label))
     rows.sort()
-    with (OUT / "news_gold.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["body_id", "sentence_index", "text", "label"])
-        writer.writerows(rows)
+    _write(OUT / "news_gold.csv", ["body_id", "sentence_index", "text", "label"], rows)
     print(f"news_gold.csv: {len(rows)} sentences ({len(first_pass) - len(rows)} skipped)")
     return first_pass
 
@@ -74,10 +78,11 @@ def merge_second_pass(annot: Path, first_pass: dict[tuple[str, str], str]) -> No
         key = (labelled["body_id"], labelled["sentence_index"])
         rows.append((int(key[0]), int(key[1]), first_pass[key], labelled["label"].strip().lower()))
     rows.sort()
-    with (OUT / "news_gold_second_pass.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["body_id", "sentence_index", "first_label", "second_label"])
-        writer.writerows(rows)
+    _write(
+        OUT / "news_gold_second_pass.csv",
+        ["body_id", "sentence_index", "first_label", "second_label"],
+        rows,
+    )
     print(f"news_gold_second_pass.csv: {len(rows)} sentences")
 
 
@@ -92,10 +97,7 @@ def merge_emergent(annot: Path) -> None:
         if [r["article_id"] for r in batch] != [r["article_id"] for r in labelled]:
             raise SystemExit(f"{labels}: rows do not match {inputs}")
         rows.extend((r["article_id"], r["label"].strip().lower()) for r in labelled)
-    with (OUT / "emergent_observing_review.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["article_id", "label"])
-        writer.writerows(rows)
+    _write(OUT / "emergent_observing_review.csv", ["article_id", "label"], rows)
     print(f"emergent_observing_review.csv: {len(rows)} headlines")
 
 
@@ -112,10 +114,7 @@ def merge_counterfactuals(annot: Path) -> None:
     if not rows:
         return
     rows.sort()
-    with (OUT / "news_counterfactual.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["body_id", "sentence_index", "text", "label"])
-        writer.writerows(rows)
+    _write(OUT / "news_counterfactual.csv", ["body_id", "sentence_index", "text", "label"], rows)
     print(f"news_counterfactual.csv: {len(rows)} rewrites")
 
 

@@ -77,23 +77,57 @@ def _already_drawn(out_dir: Path) -> set[tuple[int, int]]:
     return drawn
 
 
+EXTRA_CUES = {
+    "denial": DENIAL_CUES,
+    "speaker": SPEAKER_CUES,
+    "hard": HARD_CUES,
+    "limiting": LIMITING_CUES,
+}
+
+
+def _stratum(text: str, extra: str | None) -> str | None:
+    """The stratum a sentence is drawn from; an extra draw looks only at its own cue."""
+    if extra is not None:
+        return f"{extra}_cue" if EXTRA_CUES[extra].search(text) else None
+    if DENIAL_CUES.search(text):
+        return "denial_cue"
+    if CAVEAT_CUES.search(text):
+        return "caveat_cue"
+    return "other"
+
+
+def write_batches(
+    out_dir: Path,
+    prefix: str,
+    header: list[str],
+    rows: list[list[object]],
+    batches: int,
+    first: int = 0,
+) -> None:
+    """Deal rows round-robin into ``{prefix}{first}.csv``, ``{prefix}{first + 1}.csv``, ..."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for batch in range(batches):
+        path = out_dir / f"{prefix}{first + batch}.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows[batch::batches])
+        print(f"{path.name}: {len(rows[batch::batches])} sentences")
+
+
 def main(
     fnc1_dir: Path,
     out_dir: Path,
     batches: int,
     seed: int = 13,
-    extra_denial: int = 0,
-    extra_speaker: int = 0,
-    extra_hard: int = 0,
-    extra_limiting: int = 0,
+    extra: tuple[str, int] | None = None,
 ) -> None:
+    """The first draw fills QUOTAS; an ``extra`` (cue name, count) draw adds batches after the existing ones."""
     rng = random.Random(seed)
-    extra = extra_denial or extra_speaker or extra_hard or extra_limiting
+    extra_cue = extra[0] if extra else None
     drawn = _already_drawn(out_dir) if extra else set()
     seen: set[str] = set()
-    strata: dict[str, list] = {
-        name: [] for name in (*QUOTAS, "speaker_cue", "hard_cue", "limiting_cue")
-    }
+    strata: dict[str, list] = {}
     for sentence in iter_pool(fnc1_dir):
         words = sentence.text.split()
         key = re.sub(r"\W+", " ", sentence.text.lower()).strip()
@@ -102,50 +136,19 @@ def main(
         if (sentence.body_id, sentence.sentence_index) in drawn:
             continue
         seen.add(key)
-        if extra_speaker:
-            if SPEAKER_CUES.search(sentence.text):
-                strata["speaker_cue"].append(sentence)
-            continue
-        if extra_hard:
-            if HARD_CUES.search(sentence.text):
-                strata["hard_cue"].append(sentence)
-            continue
-        if extra_limiting:
-            if LIMITING_CUES.search(sentence.text):
-                strata["limiting_cue"].append(sentence)
-            continue
-        if DENIAL_CUES.search(sentence.text):
-            strata["denial_cue"].append(sentence)
-        elif CAVEAT_CUES.search(sentence.text):
-            strata["caveat_cue"].append(sentence)
-        else:
-            strata["other"].append(sentence)
+        stratum = _stratum(sentence.text, extra_cue)
+        if stratum is not None:
+            strata.setdefault(stratum, []).append(sentence)
+    quotas = {f"{extra[0]}_cue": extra[1]} if extra else QUOTAS
     chosen = []
-    quotas = (
-        {"denial_cue": extra_denial}
-        if extra_denial
-        else {"speaker_cue": extra_speaker}
-        if extra_speaker
-        else {"hard_cue": extra_hard}
-        if extra_hard
-        else {"limiting_cue": extra_limiting}
-        if extra_limiting
-        else QUOTAS
-    )
     for name, quota in quotas.items():
-        print(f"{name}: {len(strata[name])} available, taking {quota}")
-        chosen.extend(rng.sample(strata[name], min(quota, len(strata[name]))))
+        pool = strata.get(name, [])
+        print(f"{name}: {len(pool)} available, taking {quota}")
+        chosen.extend(rng.sample(pool, min(quota, len(pool))))
     rng.shuffle(chosen)
-    out_dir.mkdir(parents=True, exist_ok=True)
     first = len(list(out_dir.glob("batch_[0-9]*.csv"))) if extra else 0
-    for batch in range(first, first + batches):
-        rows = chosen[batch - first :: batches]
-        with (out_dir / f"batch_{batch}.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["body_id", "sentence_index", "text"])
-            for row in rows:
-                writer.writerow([row.body_id, row.sentence_index, row.text])
-        print(f"batch_{batch}: {len(rows)} sentences")
+    rows = [[s.body_id, s.sentence_index, s.text] for s in chosen]
+    write_batches(out_dir, "batch_", ["body_id", "sentence_index", "text"], rows, batches, first)
 
 
 if __name__ == "__main__":
@@ -155,17 +158,11 @@ if __name__ == "__main__":
     parser.add_argument("fnc1_dir", type=Path)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--batches", type=int, default=6)
-    parser.add_argument("--extra-denial", type=int, default=0)
-    parser.add_argument("--extra-speaker", type=int, default=0)
-    parser.add_argument("--extra-hard", type=int, default=0)
-    parser.add_argument("--extra-limiting", type=int, default=0)
+    for cue in EXTRA_CUES:
+        parser.add_argument(f"--extra-{cue}", type=int, default=0, metavar="N")
     args = parser.parse_args()
-    main(
-        args.fnc1_dir,
-        args.out_dir,
-        args.batches,
-        extra_denial=args.extra_denial,
-        extra_speaker=args.extra_speaker,
-        extra_hard=args.extra_hard,
-        extra_limiting=args.extra_limiting,
-    )
+    extras = [(cue, getattr(args, f"extra_{cue}")) for cue in EXTRA_CUES]
+    extras = [(cue, count) for cue, count in extras if count]
+    if len(extras) > 1:
+        parser.error("take one extra draw at a time")
+    main(args.fnc1_dir, args.out_dir, args.batches, extra=extras[0] if extras else None)

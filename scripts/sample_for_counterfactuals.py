@@ -14,12 +14,13 @@ sentence ever has an edited twin in training.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sample_for_annotation import write_batches
 
 from training.corpus.news_gold import NEWS_GOLD_FILE, load_news_gold
 from training.data import Split, read_csv_rows
@@ -39,15 +40,9 @@ def main(raw_dir: Path, out_dir: Path, per_label: int, batches: int, seed: int =
         for row in rng.sample(by_label[label], min(per_label, len(by_label[label])))
     ]
     rng.shuffle(chosen)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for batch in range(batches):
-        path = out_dir / f"counterfactual_batch_{batch}.csv"
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["body_id", "sentence_index", "text", "label"])
-            for row in chosen[batch::batches]:
-                writer.writerow([row["body_id"], row["sentence_index"], row["text"], row["label"]])
-        print(f"{path.name}: {len(chosen[batch::batches])} sentences")
+    rows = [[r["body_id"], r["sentence_index"], r["text"], r["label"]] for r in chosen]
+    header = ["body_id", "sentence_index", "text", "label"]
+    write_batches(out_dir, "counterfactual_batch_", header, rows, batches)
 
 
 if __name__ == "__main__":
