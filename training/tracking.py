@@ -191,10 +191,9 @@ def _comparable_score(
     """
     if champion.data_hash == data_hash or rescore is None:
         return champion.score
-    directory = find_model_directory(
-        Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}@{CHAMPION}"))
-    )
-    if directory is None:
+    try:
+        directory = download_model_dir(f"models:/{name}@{CHAMPION}", mlflow.get_tracking_uri())
+    except FileNotFoundError:
         return champion.score
     score = rescore(directory)
     logger.info(
