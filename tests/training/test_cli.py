@@ -47,4 +47,5 @@ def test_evaluate_unknown_model_is_a_clear_cli_error(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2
-    assert "error:" in result.output
+    assert f"error: cannot load {tmp_path / 'nowhere'}" in result.output
+    assert "Traceback" not in result.output
