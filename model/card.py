@@ -15,6 +15,8 @@ class ModelCard:
     max_length: int = 128
     # Softmax temperature fitted on the validation split so probabilities are calibrated.
     temperature: float = 1.0
+    # How the head reads the encoder (model.network): "cls" or "mean".
+    pooling: str = "cls"
     data_hash: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoTokenizer
 
 from model.batching import length_sorted_batches
 from model.card import ModelCard
 from model.device import resolve_device
 from model.labels import LABELS, Label
+from model.network import load_network
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,10 @@ class ClaimClassifier:
         card = ModelCard.load(path)
         torch_device = resolve_device(device)
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSequenceClassification.from_pretrained(path)
+        try:
+            model = load_network(path, card.pooling)
+        except (FileNotFoundError, ValueError) as error:
+            raise ModelDirectoryError(str(error)) from None
         logger.info("loaded model from %s on %s", path, torch_device)
         return cls(model, tokenizer, device=torch_device, card=card, batch_size=batch_size)
 

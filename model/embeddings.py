@@ -19,6 +19,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from model.batching import length_sorted_batches
 from model.device import resolve_device
+from model.network import masked_mean
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +117,7 @@ class SentenceEmbedder:
                 return_tensors="pt",
             ).to(self.device)
             hidden = self.model(**batch).last_hidden_state.float()
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            # An empty string still gets [CLS] and [SEP], so the mask sum is never
-            # zero for a BERT tokenizer; the clamp guards tokenizers that add none.
-            mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            mean = masked_mean(hidden, batch["attention_mask"])
             unit = torch.nn.functional.normalize(mean, p=2, dim=1)
             output[indices] = unit.cpu().numpy()
         return output

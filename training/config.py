@@ -61,6 +61,8 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     max_length: int = Field(96, ge=8, le=512)
+    # "cls": the stock Hugging Face head on the first token; "mean": averaged token states (model.network).
+    pooling: Literal["cls", "mean"] = "cls"
     class_weights: bool = True
     label_smoothing: float = Field(0.0, ge=0, lt=0.5)
     max_train_examples: int | None = Field(None, ge=1)

@@ -7,22 +7,20 @@ import importlib
 import logging
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional
 from tqdm.auto import tqdm
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    get_linear_schedule_with_warmup,
-)
+from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from model.card import ModelCard
 from model.classifier import ClaimClassifier
 from model.device import resolve_device
 from model.labels import LABELS, id2label, label2id
+from model.network import build_network
 from training.config import ConfigError, TrainConfig
 from training.data import Example
 from training.metrics import evaluate, fit_temperature, label_indices
@@ -94,13 +92,7 @@ def fine_tune(
     device = resolve_device(settings.device)
     base = resolve_base_model(settings.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    network = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(LABELS),
-        id2label=id2label(),
-        label2id=label2id(),
-        ignore_mismatched_sizes=True,
-    ).to(device)
+    network = build_network(base, settings.pooling, id2label(), label2id()).to(device)
 
     if settings.max_train_examples is not None and len(train) > settings.max_train_examples:
         train = random.Random(config.seed).sample(list(train), settings.max_train_examples)
@@ -122,7 +114,9 @@ def fine_tune(
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(settings.warmup_ratio * total_steps), total_steps
     )
-    card = ModelCard(base_model=settings.base_model, max_length=settings.max_length)
+    card = ModelCard(
+        base_model=settings.base_model, max_length=settings.max_length, pooling=settings.pooling
+    )
     classifier = ClaimClassifier(network, tokenizer, device=device, card=card, batch_size=64)
     validation_texts = [e.text for e in validation]
     validation_truth = [e.label for e in validation]
@@ -178,9 +172,7 @@ def fine_tune(
         temperature = fit_temperature(
             classifier.logits(validation_texts), label_indices(validation_truth)
         )
-    classifier.card = ModelCard(
-        base_model=settings.base_model, max_length=settings.max_length, temperature=temperature
-    )
+    classifier.card = replace(classifier.card, temperature=temperature)
     save_model(classifier, output_dir)
     return classifier
 

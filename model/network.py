@@ -1,0 +1,98 @@
+"""The classification network: a pretrained encoder with a three-label head on one of two poolings.
+
+``cls`` is Hugging Face's stock sequence classifier (a dense layer over the
+first token). ``mean`` averages the token states under the attention mask,
+the pooling sentence-transformers encoders such as all-MiniLM-L6-v2 were
+trained with, and puts a linear layer on that average. The pooling is
+recorded in the model card, so a directory always reloads the way it was
+trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+from transformers import AutoModel, AutoModelForSequenceClassification, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+Pooling = Literal["cls", "mean"]
+POOLINGS: tuple[Pooling, ...] = ("cls", "mean")
+# Beside config.json, so the encoder weights stay a plain Hugging Face checkpoint.
+MEAN_HEAD_FILE = "mean_pooling_head.pt"
+
+
+def masked_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of the token states that are not padding, shape (batch, hidden)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    # A BERT tokenizer always adds [CLS] and [SEP], so the sum is never zero;
+    # the clamp guards tokenizers that add no special tokens.
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+class MeanPooledClassifier(torch.nn.Module):
+    """Encoder, masked mean of its last hidden states, dropout, linear head."""
+
+    def __init__(self, encoder: PreTrainedModel, num_labels: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = torch.nn.Dropout(getattr(encoder.config, "hidden_dropout_prob", 0.1))
+        self.classifier = torch.nn.Linear(encoder.config.hidden_size, num_labels)
+
+    @property
+    def config(self) -> object:
+        return self.encoder.config
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        **encoder_inputs: torch.Tensor,
+    ) -> SequenceClassifierOutput:
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, **encoder_inputs
+        ).last_hidden_state
+        pooled = masked_mean(hidden, attention_mask)
+        return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        path = Path(directory)
+        self.encoder.save_pretrained(path)
+        torch.save(self.classifier.state_dict(), path / MEAN_HEAD_FILE)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> MeanPooledClassifier:
+        path = Path(directory)
+        head_file = path / MEAN_HEAD_FILE
+        if not head_file.is_file():
+            raise FileNotFoundError(f"{path} has no {MEAN_HEAD_FILE} for its mean-pooling head")
+        encoder = AutoModel.from_pretrained(path)
+        network = cls(encoder, num_labels=len(encoder.config.id2label))
+        network.classifier.load_state_dict(torch.load(head_file, weights_only=True))
+        return network
+
+
+def build_network(
+    base: str, pooling: Pooling, id2label: dict[int, str], label2id: dict[str, int]
+) -> torch.nn.Module:
+    """A fresh classifier on a pretrained encoder, its head randomly initialised."""
+    if pooling == "mean":
+        encoder = AutoModel.from_pretrained(base, id2label=id2label, label2id=label2id)
+        return MeanPooledClassifier(encoder, num_labels=len(id2label))
+    return AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=len(id2label),
+        id2label=id2label,
+        label2id=label2id,
+        ignore_mismatched_sizes=True,
+    )
+
+
+def load_network(directory: str | Path, pooling: str) -> torch.nn.Module:
+    """A trained classifier saved by ``save_pretrained``, rebuilt with the pooling it was trained with."""
+    if pooling == "mean":
+        return MeanPooledClassifier.from_pretrained(directory)
+    if pooling == "cls":
+        return AutoModelForSequenceClassification.from_pretrained(directory)
+    raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from transformers import AutoTokenizer
+
+from model.card import CARD_FILE, ModelCard
+from model.classifier import ClaimClassifier, ModelDirectoryError
+from model.labels import id2label, label2id
+from model.network import MEAN_HEAD_FILE, MeanPooledClassifier, build_network
+
+TEXTS = [
+    "Moscow denied the reports at the time.",
+    "The purchases had not yet been completed.",
+    "US officials said Russia was buying shells and rockets from North Korea.",
+    "No.",
+]
+
+
+@pytest.fixture
+def mean_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    network = build_network(str(tiny_model_dir), "mean", id2label(), label2id())
+    directory = tmp_path / "mean"
+    network.save_pretrained(directory)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(directory)
+    ModelCard(base_model="tiny-random-bert", max_length=64, pooling="mean").save(directory)
+    return directory
+
+
+def test_mean_pooled_directory_reloads_with_the_same_head(mean_model_dir: Path) -> None:
+    first = ClaimClassifier.from_directory(mean_model_dir, device="cpu")
+    again = ClaimClassifier.from_directory(mean_model_dir, device="cpu")
+    assert isinstance(first.model, MeanPooledClassifier)
+    assert (mean_model_dir / MEAN_HEAD_FILE).is_file()
+    np.testing.assert_allclose(first.logits(TEXTS), again.logits(TEXTS), atol=1e-6)
+
+
+def test_mean_pooling_ignores_padding(mean_model_dir: Path) -> None:
+    """A short text padded beside a long one must score as it does alone."""
+    one_by_one = ClaimClassifier.from_directory(mean_model_dir, device="cpu", batch_size=1)
+    batched = ClaimClassifier.from_directory(mean_model_dir, device="cpu", batch_size=4)
+    np.testing.assert_allclose(one_by_one.logits(TEXTS), batched.logits(TEXTS), atol=1e-5)
+
+
+def test_mean_and_cls_heads_read_the_encoder_differently(
+    tiny_model_dir: Path, mean_model_dir: Path
+) -> None:
+    cls_logits = ClaimClassifier.from_directory(tiny_model_dir, device="cpu").logits(TEXTS)
+    mean_logits = ClaimClassifier.from_directory(mean_model_dir, device="cpu").logits(TEXTS)
+    assert not np.allclose(cls_logits, mean_logits)
+
+
+def test_mean_pooled_directory_without_its_head_is_refused(mean_model_dir: Path) -> None:
+    (mean_model_dir / MEAN_HEAD_FILE).unlink()
+    with pytest.raises(ModelDirectoryError, match=MEAN_HEAD_FILE):
+        ClaimClassifier.from_directory(mean_model_dir, device="cpu")
+
+
+def test_unknown_pooling_in_the_card_is_refused(mean_model_dir: Path) -> None:
+    card_path = mean_model_dir / CARD_FILE
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card_path.write_text(json.dumps({**card, "pooling": "max"}), encoding="utf-8")
+    with pytest.raises(ModelDirectoryError, match="unknown pooling 'max'"):
+        ClaimClassifier.from_directory(mean_model_dir, device="cpu")
