@@ -57,6 +57,7 @@ class LoadedModel:
             labels=list(LABELS),
             device=str(self.classifier.device),
             base_model=card.base_model,
+            pooling=card.pooling,
             max_length=card.max_length,
             temperature=card.temperature,
             data_hash=card.data_hash,

