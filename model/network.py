@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from transformers import AutoModel, AutoModelForSequenceClassification, PreTrainedModel
+from transformers import (
+    AutoModel,
+    AutoModelForSequenceClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+)
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 Pooling = Literal["cls", "mean"]
@@ -41,7 +46,8 @@ class MeanPooledClassifier(torch.nn.Module):
         self.classifier = torch.nn.Linear(encoder.config.hidden_size, num_labels)
 
     @property
-    def config(self) -> object:
+    def config(self) -> PretrainedConfig:
+        # ClaimClassifier reads id2label here, as on a Hugging Face model.
         return self.encoder.config
 
     def forward(

@@ -1,4 +1,7 @@
-"""Cohen's kappa between the two annotation passes of the news gold set.
+"""Cohen's kappa between the first and the blind second annotation pass of the news gold set.
+
+Each blind sample is reported on its own (the first three draws, then the
+fourth and fifth), then all together.
 
 python scripts/agreement.py
 """
@@ -14,13 +17,11 @@ from sklearn.metrics import cohen_kappa_score
 PATH = Path(__file__).resolve().parents[1] / "training/corpus/annotations/news_gold_second_pass.csv"
 
 
-def main() -> None:
-    with PATH.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+def report(name: str, rows: list[dict[str, str]]) -> None:
     first = [r["first_label"] for r in rows]
     second = [r["second_label"] for r in rows]
     agreed = sum(a == b for a, b in zip(first, second, strict=True))
-    print(f"sentences: {len(rows)}, raw agreement {agreed / len(rows):.3f}")
+    print(f"== {name}: {len(rows)} sentences, raw agreement {agreed / len(rows):.3f}")
     print(f"Cohen's kappa (4 classes incl. skip): {cohen_kappa_score(first, second):.3f}")
     both = [(a, b) for a, b in zip(first, second, strict=True) if "skip" not in (a, b)]
     kappa = cohen_kappa_score([a for a, _ in both], [b for _, b in both])
@@ -30,6 +31,16 @@ def main() -> None:
         (a, b) for a, b in zip(first, second, strict=True) if a != b
     ).most_common():
         print(f"  {a:>9} -> {b:<9} {n}")
+
+
+def main() -> None:
+    with PATH.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    samples = sorted({r["sample"] for r in rows})
+    for sample in samples:
+        report(sample, [r for r in rows if r["sample"] == sample])
+    if len(samples) > 1:
+        report("all", rows)
 
 
 if __name__ == "__main__":

@@ -69,18 +69,28 @@ def merge_news(annot: Path, *, allow_partial: bool = False) -> dict[tuple[str, s
     return first_pass
 
 
+# Blind second passes: which labels file holds which sample of first-pass sentences.
+SECOND_PASSES = {
+    "draws-1-3": ("labels_blind.csv",),
+    "draws-4-5": ("labels_blind2_a.csv", "labels_blind2_b.csv"),
+}
+
+
 def merge_second_pass(annot: Path, first_pass: dict[tuple[str, str], str]) -> None:
-    path = annot / "labels_blind.csv"
-    if not path.is_file():
-        return
     rows = []
-    for labelled in _read(path):
-        key = (labelled["body_id"], labelled["sentence_index"])
-        rows.append((int(key[0]), int(key[1]), first_pass[key], labelled["label"].strip().lower()))
+    for sample, names in SECOND_PASSES.items():
+        paths = [annot / name for name in names]
+        if not all(path.is_file() for path in paths):
+            print(f"skipping second pass {sample}: {', '.join(names)} not all there")
+            continue
+        for labelled in (row for path in paths for row in _read(path)):
+            key = (labelled["body_id"], labelled["sentence_index"])
+            second = labelled["label"].strip().lower()
+            rows.append((int(key[0]), int(key[1]), first_pass[key], second, sample))
     rows.sort()
     _write(
         OUT / "news_gold_second_pass.csv",
-        ["body_id", "sentence_index", "first_label", "second_label"],
+        ["body_id", "sentence_index", "first_label", "second_label", "sample"],
         rows,
     )
     print(f"news_gold_second_pass.csv: {len(rows)} sentences")
