@@ -4,7 +4,9 @@
 
 Sentences labelled `skip` (boilerplate, fragments) are left out of the gold
 set; the second-pass file keeps both passes' labels, skip included, so the
-agreement can be recomputed from it alone (scripts/agreement.py).
+agreement can be recomputed from it alone (scripts/agreement.py). Where the
+blind passes disagreed, an adjudicator's label (adjudicated.csv) replaces the
+first pass in the gold set and is recorded beside both passes.
 """
 
 from __future__ import annotations
@@ -51,7 +53,24 @@ def _paired(
     return paired
 
 
-def merge_news(annot: Path, *, allow_partial: bool = False) -> dict[tuple[str, str], str]:
+def read_adjudicated(annot: Path) -> dict[tuple[str, str], str]:
+    """The adjudicator's label for each sentence the two blind passes disagreed on."""
+    path = annot / "adjudicated.csv"
+    if not path.is_file():
+        return {}
+    decided = {}
+    for row in _read(path):
+        label = row["label"].strip().lower()
+        if label not in LABELS:
+            raise SystemExit(f"{path}: unknown label {label!r}")
+        decided[(row["body_id"], row["sentence_index"])] = label
+    return decided
+
+
+def merge_news(
+    annot: Path, adjudicated: dict[tuple[str, str], str], *, allow_partial: bool = False
+) -> dict[tuple[str, str], str]:
+    """Write the gold set: the first pass, with the adjudicated label where the passes disagreed."""
     first_pass: dict[tuple[str, str], str] = {}
     rows = []
     for labels_path in sorted(annot.glob("labels_[0-9]*.csv")):
@@ -61,11 +80,16 @@ def merge_news(annot: Path, *, allow_partial: bool = False) -> dict[tuple[str, s
             continue
         for sentence, _, key, label in _paired(batch_path, labels_path):
             first_pass[key] = label
-            if label != "skip":
-                rows.append((int(key[0]), int(key[1]), sentence["text"], label))
+            final = adjudicated.get(key, label)
+            if final != "skip":
+                rows.append((int(key[0]), int(key[1]), sentence["text"], final))
     rows.sort()
     _write(OUT / "news_gold.csv", ["body_id", "sentence_index", "text", "label"], rows)
-    print(f"news_gold.csv: {len(rows)} sentences ({len(first_pass) - len(rows)} skipped)")
+    changed = sum(first_pass.get(key) not in (None, label) for key, label in adjudicated.items())
+    print(
+        f"news_gold.csv: {len(rows)} sentences ({len(first_pass) - len(rows)} skipped, "
+        f"{changed} first-pass labels changed by adjudication)"
+    )
     return first_pass
 
 
@@ -76,7 +100,9 @@ SECOND_PASSES = {
 }
 
 
-def merge_second_pass(annot: Path, first_pass: dict[tuple[str, str], str]) -> None:
+def merge_second_pass(
+    annot: Path, first_pass: dict[tuple[str, str], str], adjudicated: dict[tuple[str, str], str]
+) -> None:
     rows = []
     for sample, names in SECOND_PASSES.items():
         paths = [annot / name for name in names]
@@ -86,11 +112,12 @@ def merge_second_pass(annot: Path, first_pass: dict[tuple[str, str], str]) -> No
         for labelled in (row for path in paths for row in _read(path)):
             key = (labelled["body_id"], labelled["sentence_index"])
             second = labelled["label"].strip().lower()
-            rows.append((int(key[0]), int(key[1]), first_pass[key], second, sample))
+            final = adjudicated.get(key, "") if second != first_pass[key] else ""
+            rows.append((int(key[0]), int(key[1]), first_pass[key], second, sample, final))
     rows.sort()
     _write(
         OUT / "news_gold_second_pass.csv",
-        ["body_id", "sentence_index", "first_label", "second_label", "sample"],
+        ["body_id", "sentence_index", "first_label", "second_label", "sample", "adjudicated"],
         rows,
     )
     print(f"news_gold_second_pass.csv: {len(rows)} sentences")
@@ -131,6 +158,8 @@ def merge_counterfactuals(annot: Path) -> None:
 if __name__ == "__main__":
     source = Path(sys.argv[1])
     OUT.mkdir(parents=True, exist_ok=True)
-    merge_second_pass(source, merge_news(source, allow_partial="--allow-partial" in sys.argv))
+    decided = read_adjudicated(source)
+    first = merge_news(source, decided, allow_partial="--allow-partial" in sys.argv)
+    merge_second_pass(source, first, decided)
     merge_emergent(source)
     merge_counterfactuals(source)
