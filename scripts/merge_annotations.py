@@ -5,8 +5,9 @@
 Sentences labelled `skip` (boilerplate, fragments) are left out of the gold
 set; the second-pass file keeps both passes' labels, skip included, so the
 agreement can be recomputed from it alone (scripts/agreement.py). Where the
-blind passes disagreed, an adjudicator's label (adjudicated.csv) replaces the
-first pass in the gold set and is recorded beside both passes.
+blind passes disagreed, and in a consistency review of one family of wording,
+an adjudicator's label replaces the first pass in the gold set;
+news_gold_adjudicated.csv records every reviewed sentence with both labels.
 """
 
 from __future__ import annotations
@@ -53,22 +54,32 @@ def _paired(
     return paired
 
 
-def read_adjudicated(annot: Path) -> dict[tuple[str, str], str]:
-    """The adjudicator's label for each sentence the two blind passes disagreed on."""
-    path = annot / "adjudicated.csv"
-    if not path.is_file():
-        return {}
-    decided = {}
-    for row in _read(path):
-        label = row["label"].strip().lower()
-        if label not in LABELS:
-            raise SystemExit(f"{path}: unknown label {label!r}")
-        decided[(row["body_id"], row["sentence_index"])] = label
+# Adjudications, in the order they were made: a later file's label wins.
+# The first settles the blind passes' disagreements, the second is a consistency review of
+# every gold sentence with "not yet" / "yet to" / "confirm or deny" wording.
+ADJUDICATIONS = {
+    "blind-pass disagreements": "adjudicated.csv",
+    "not-yet review": "review_notyet_decided.csv",
+}
+
+
+def read_adjudicated(annot: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """The adjudicated label of each reviewed sentence, and which review decided it."""
+    decided: dict[tuple[str, str], tuple[str, str]] = {}
+    for review, name in ADJUDICATIONS.items():
+        path = annot / name
+        if not path.is_file():
+            continue
+        for row in _read(path):
+            label = row["label"].strip().lower()
+            if label not in LABELS:
+                raise SystemExit(f"{path}: unknown label {label!r}")
+            decided[(row["body_id"], row["sentence_index"])] = (label, review)
     return decided
 
 
 def merge_news(
-    annot: Path, adjudicated: dict[tuple[str, str], str], *, allow_partial: bool = False
+    annot: Path, adjudicated: dict[tuple[str, str], tuple[str, str]], *, allow_partial: bool = False
 ) -> dict[tuple[str, str], str]:
     """Write the gold set: the first pass, with the adjudicated label where the passes disagreed."""
     first_pass: dict[tuple[str, str], str] = {}
@@ -80,15 +91,24 @@ def merge_news(
             continue
         for sentence, _, key, label in _paired(batch_path, labels_path):
             first_pass[key] = label
-            final = adjudicated.get(key, label)
+            final = adjudicated.get(key, (label, ""))[0]
             if final != "skip":
                 rows.append((int(key[0]), int(key[1]), sentence["text"], final))
     rows.sort()
     _write(OUT / "news_gold.csv", ["body_id", "sentence_index", "text", "label"], rows)
-    changed = sum(first_pass.get(key) not in (None, label) for key, label in adjudicated.items())
+    reviewed = sorted(
+        (int(key[0]), int(key[1]), review, first_pass[key], label)
+        for key, (label, review) in adjudicated.items()
+    )
+    _write(
+        OUT / "news_gold_adjudicated.csv",
+        ["body_id", "sentence_index", "review", "first_label", "final_label"],
+        reviewed,
+    )
+    changed = sum(first != final for *_, first, final in reviewed)
     print(
-        f"news_gold.csv: {len(rows)} sentences ({len(first_pass) - len(rows)} skipped, "
-        f"{changed} first-pass labels changed by adjudication)"
+        f"news_gold.csv: {len(rows)} sentences ({len(first_pass) - len(rows)} skipped); "
+        f"adjudication reviewed {len(reviewed)} and changed {changed}"
     )
     return first_pass
 
@@ -101,7 +121,9 @@ SECOND_PASSES = {
 
 
 def merge_second_pass(
-    annot: Path, first_pass: dict[tuple[str, str], str], adjudicated: dict[tuple[str, str], str]
+    annot: Path,
+    first_pass: dict[tuple[str, str], str],
+    adjudicated: dict[tuple[str, str], tuple[str, str]],
 ) -> None:
     rows = []
     for sample, names in SECOND_PASSES.items():
@@ -112,7 +134,7 @@ def merge_second_pass(
         for labelled in (row for path in paths for row in _read(path)):
             key = (labelled["body_id"], labelled["sentence_index"])
             second = labelled["label"].strip().lower()
-            final = adjudicated.get(key, "") if second != first_pass[key] else ""
+            final = adjudicated.get(key, ("", ""))[0] if second != first_pass[key] else ""
             rows.append((int(key[0]), int(key[1]), first_pass[key], second, sample, final))
     rows.sort()
     _write(
