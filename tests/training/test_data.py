@@ -8,10 +8,12 @@ from model.labels import Label
 from tests.training.conftest import write_emergent
 from training.corpus.emergent import load_emergent
 from training.corpus.news_gold import (
+    COUNTERFACTUAL_FILE,
+    COUNTERFACTUAL_SOURCE,
     NEWS_GOLD_FILE,
-    load_counterfactuals,
     load_examples_gold,
     load_news_gold,
+    load_news_sentences,
 )
 from training.data import (
     DataError,
@@ -92,7 +94,14 @@ def test_gold_annotations_are_valid_and_split_by_claim(shared_dir: Path) -> None
 def test_counterfactuals_only_train_beside_training_originals(shared_dir: Path) -> None:
     raw = shared_dir / "data/raw"
     news = load_news_gold(raw, validation_fraction=0.1, test_fraction=0.2)
-    rewrites = load_counterfactuals(raw, validation_fraction=0.1, test_fraction=0.2)
+    rewrites = load_news_sentences(
+        raw,
+        COUNTERFACTUAL_FILE,
+        COUNTERFACTUAL_SOURCE,
+        validation_fraction=0.1,
+        test_fraction=0.2,
+        training_only=True,
+    )
     validate_examples(rewrites)
     assert rewrites, "no counterfactual rewrites loaded"
     assert {e.split for e in rewrites} == {Split.TRAIN}
@@ -107,5 +116,12 @@ def test_counterfactuals_in_held_out_groups_are_dropped(shared_dir: Path, tmp_pa
     path = tmp_path / "rewrites.csv"
     with NEWS_GOLD_FILE.open(encoding="utf-8", newline="") as handle:
         path.write_text(handle.read(), encoding="utf-8")
-    loaded = load_counterfactuals(raw, validation_fraction=0.1, test_fraction=0.2, path=path)
+    loaded = load_news_sentences(
+        raw,
+        path,
+        COUNTERFACTUAL_SOURCE,
+        validation_fraction=0.1,
+        test_fraction=0.2,
+        training_only=True,
+    )
     assert len(loaded) == sum(e.split is Split.TRAIN for e in news)

@@ -10,12 +10,13 @@ from training.config import DataConfig
 from training.corpus.emergent import SOURCE as EMERGENT
 from training.corpus.emergent import load_emergent
 from training.corpus.news_gold import (
+    COUNTERFACTUAL_FILE,
     COUNTERFACTUAL_SOURCE,
     EXAMPLES_GOLD_FILE,
     NEWS_SOURCE,
-    load_counterfactuals,
     load_examples_gold,
     load_news_gold,
+    load_news_sentences,
 )
 from training.corpus.szeged import load_szeged
 from training.data import (
@@ -76,10 +77,13 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         loaders.append(
             (
                 COUNTERFACTUAL_SOURCE,
-                lambda: load_counterfactuals(
+                lambda: load_news_sentences(
                     raw,
+                    COUNTERFACTUAL_FILE,
+                    COUNTERFACTUAL_SOURCE,
                     validation_fraction=config.validation_fraction,
                     test_fraction=config.news_test_fraction,
+                    training_only=True,
                 ),
             )
         )

@@ -30,8 +30,15 @@ def load_news_sentences(
     *,
     validation_fraction: float,
     test_fraction: float,
+    training_only: bool = False,
 ) -> list[Example]:
-    """Rows keyed by FNC-1 body, each placed in the group and split of its body."""
+    """Rows keyed by FNC-1 body, each placed in the group and split of its body.
+
+    ``training_only`` is for sentences that may only be trained on, such as
+    counterfactual rewrites of gold sentences: a row whose body sits in a
+    validation or test group is dropped, because scores must come from real
+    sentences and a near-twin in training would leak the original's answer.
+    """
     claim_by_headline, test_claims = emergent_claims(raw_dir / "emergent")
     groups = body_groups(raw_dir / "fnc1", claim_by_headline)
     examples: list[Example] = []
@@ -51,7 +58,8 @@ def load_news_sentences(
             split = group_split(
                 group, validation_fraction=validation_fraction, test_fraction=test_fraction
             )
-        examples.append(Example(row["text"], label, source, group, split))
+        if split is Split.TRAIN or not training_only:
+            examples.append(Example(row["text"], label, source, group, split))
     return examples
 
 
@@ -69,29 +77,6 @@ def load_news_gold(
         validation_fraction=validation_fraction,
         test_fraction=test_fraction,
     )
-
-
-def load_counterfactuals(
-    raw_dir: Path,
-    *,
-    validation_fraction: float,
-    test_fraction: float,
-    path: Path = COUNTERFACTUAL_FILE,
-) -> list[Example]:
-    """Annotator-written minimal edits of gold sentences, for training only.
-
-    A rewrite whose original sits in a validation or test group is dropped:
-    scores must come from real sentences, and a near-twin in training would
-    leak the original's answer.
-    """
-    rewrites = load_news_sentences(
-        raw_dir,
-        path,
-        COUNTERFACTUAL_SOURCE,
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
-    )
-    return [e for e in rewrites if e.split is Split.TRAIN]
 
 
 def load_examples_gold(path: Path = EXAMPLES_GOLD_FILE) -> list[Example]:
