@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from transformers import AutoTokenizer
 
 from model.card import CARD_FILE, ModelCard
@@ -45,12 +46,20 @@ def test_mean_pooling_ignores_padding(mean_model_dir: Path) -> None:
     np.testing.assert_allclose(one_by_one.logits(TEXTS), batched.logits(TEXTS), atol=1e-5)
 
 
-def test_mean_and_cls_heads_read_the_encoder_differently(
-    tiny_model_dir: Path, mean_model_dir: Path
-) -> None:
-    cls_logits = ClaimClassifier.from_directory(tiny_model_dir, device="cpu").logits(TEXTS)
-    mean_logits = ClaimClassifier.from_directory(mean_model_dir, device="cpu").logits(TEXTS)
-    assert not np.allclose(cls_logits, mean_logits)
+def test_mean_head_reads_the_average_of_the_unpadded_token_states(mean_model_dir: Path) -> None:
+    classifier = ClaimClassifier.from_directory(mean_model_dir, device="cpu")
+    network = classifier.model
+    assert isinstance(network, MeanPooledClassifier)
+    text = TEXTS[2]
+    batch = classifier.tokenizer([text], return_tensors="pt")
+    with torch.inference_mode():
+        states = network.encoder(**batch).last_hidden_state[0]
+        expected = network.classifier(states.mean(dim=0)).numpy()
+        first_token_only = network.classifier(states[0]).numpy()
+    # Padded beside a longer text, it must still average only its own tokens.
+    logits = classifier.logits([text, TEXTS[2] + " " + TEXTS[0]])[0]
+    np.testing.assert_allclose(logits, expected, atol=1e-5)
+    assert not np.allclose(logits, first_token_only, atol=1e-3)
 
 
 def test_mean_pooled_directory_without_its_head_is_refused(mean_model_dir: Path) -> None:
