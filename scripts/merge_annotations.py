@@ -81,7 +81,7 @@ def read_adjudicated(annot: Path) -> dict[tuple[str, str], tuple[str, str]]:
 def merge_news(
     annot: Path, adjudicated: dict[tuple[str, str], tuple[str, str]], *, allow_partial: bool = False
 ) -> dict[tuple[str, str], str]:
-    """Write the gold set: the first pass, with the adjudicated label where the passes disagreed."""
+    """Write the gold set: the first pass, with the adjudicated label of every reviewed sentence."""
     first_pass: dict[tuple[str, str], str] = {}
     rows = []
     for labels_path in sorted(annot.glob("labels_[0-9]*.csv")):
