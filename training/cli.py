@@ -1,4 +1,4 @@
-"""``python -m training``: train, baseline, evaluate, corpus statistics."""
+"""``python -m training``: train, baseline, evaluate, promote, corpus statistics."""
 
 from __future__ import annotations
 
@@ -121,6 +121,30 @@ def corpus(config: ConfigOption = None, overrides: Overrides = None) -> None:
         raise typer.Exit(2) from None
     typer.echo(corpus_table(built), nl=False)
     typer.echo(f"data hash {built.hash}")
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="Registered version to make the champion")],
+    reason: Annotated[str, typer.Option(help="Why, kept as a tag on the version")],
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Make a registered version the champion by hand, recording why."""
+    import mlflow
+
+    from training.tracking import promote as promote_version
+
+    settings = _load(config, overrides)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)
+    try:
+        previous = promote_version(settings.registered_model, version, reason)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    was = f" (was version {previous})" if previous else ""
+    typer.echo(f"{settings.registered_model} version {version} is now champion{was}")
 
 
 @app.command("ensure-model")

@@ -37,6 +37,8 @@ class DataConfig(_Strict):
     # Minimal-edit rewrites of training sentences (training/DATA.md); never evaluated on.
     # Off by default: the run that added them scored no better on real sentences.
     counterfactual: bool = False
+    # Written sentences for stance words the other sources lack (training/DATA.md); train only.
+    cue_sentences: bool = True
     szeged: bool = True
     szeged_cap: int = Field(2000, ge=0)
     validation_fraction: float = Field(0.1, gt=0, lt=0.5)

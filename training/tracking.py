@@ -246,6 +246,30 @@ def register(
     return Registration(name, str(version.version), promoted, current_score)
 
 
+PROMOTION_REASON_TAG = "promoted_by_hand"
+
+
+def promote(name: str, version: str, reason: str) -> str | None:
+    """Move ``champion`` to ``version`` by a person's decision; returns the previous champion.
+
+    Automatic promotion goes by validation macro-F1 alone. When a person
+    weighs other evidence (held-out sets, behaviour tests), the reason is
+    kept on the version so the registry shows why it is the champion.
+    """
+    if not reason.strip():
+        raise ValueError("a promotion needs a reason (--reason)")
+    client = MlflowClient()
+    try:
+        client.get_model_version(name, version)
+    except MlflowException:
+        raise ValueError(f"model {name!r} has no version {version!r}") from None
+    previous = current_champion(name)
+    client.set_model_version_tag(name, version, PROMOTION_REASON_TAG, reason)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    logger.info("%s version %s is the champion by hand: %s", name, version, reason)
+    return None if previous is None else previous.version
+
+
 def has_champion(tracking_uri: str, name: str) -> bool:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)

@@ -70,6 +70,7 @@ def tiny_config(tiny_shared: Path, tiny_model_dir: Path, tmp_path: Path) -> Trai
             "data.emergent_labels=original",
             "data.news_gold=false",
             "data.counterfactual=false",
+            "data.cue_sentences=false",
             "data.szeged=false",
             "data.validation_fraction=0.3",
             f"training.base_model={tiny_model_dir}",

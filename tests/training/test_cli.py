@@ -22,6 +22,7 @@ def test_corpus_prints_counts_and_hash(tiny_shared: Path) -> None:
         "data.emergent_labels=original",
         "data.news_gold=false",
         "data.counterfactual=false",
+        "data.cue_sentences=false",
         "data.szeged=false",
     ]
     result = runner.invoke(app, ["corpus", *overrides])
@@ -48,4 +49,14 @@ def test_evaluate_unknown_model_is_a_clear_cli_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert f"error: cannot load {tmp_path / 'nowhere'}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_promoting_a_missing_version_is_a_clear_cli_error(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["promote", "7", "--reason", "better", f"tracking_uri=sqlite:///{tmp_path}/m.db"],
+    )
+    assert result.exit_code == 2
+    assert "error: model 'claimstance' has no version '7'" in result.output
     assert "Traceback" not in result.output

@@ -21,6 +21,9 @@ def test_merged_corpus_keeps_evaluation_sets_out_of_training(shared_dir: Path) -
     test_groups = {e.group for rows in corpus.evaluation.values() for e in rows}
     assert not test_groups & {e.group for e in trainable}
     assert not {e.group for e in corpus.train} & {e.group for e in corpus.validation}
+    # Written cue sentences train only: every score comes from real sentences.
+    assert any(e.source == "news_cues" for e in corpus.train)
+    assert not any(e.source == "news_cues" for e in corpus.validation)
     # Reviewed Emergent labels are used for training only.
     assert any(e.original_label is Label.CAVEAT for e in corpus.train if e.source == "emergent")
     assert {e.split for e in corpus.train} == {Split.TRAIN}
@@ -35,6 +38,7 @@ def test_sources_can_be_switched_off(shared_dir: Path) -> None:
             "data.szeged=false",
             "data.news_gold=false",
             "data.counterfactual=false",
+            "data.cue_sentences=false",
         ]
     )
     corpus = build_corpus(config.data, seed=config.seed)

@@ -6,6 +6,7 @@ import pytest
 
 from model.labels import Label
 from tests.training.conftest import write_emergent
+from training.corpus.cue_sentences import HELD_OUT_STORY, load_cue_sentences
 from training.corpus.emergent import load_emergent
 from training.corpus.news_gold import (
     COUNTERFACTUAL_FILE,
@@ -22,6 +23,7 @@ from training.data import (
     data_hash,
     deduplicate,
     group_split,
+    normalise,
     validate_examples,
 )
 
@@ -108,6 +110,21 @@ def test_counterfactuals_only_train_beside_training_originals(shared_dir: Path) 
     assert {e.source for e in rewrites} == {"counterfactual"}
     held_out_groups = {e.group for e in news if e.split is not Split.TRAIN}
     assert not held_out_groups & {e.group for e in rewrites}
+
+
+def test_cue_sentences_are_training_only_and_never_touch_evaluation(shared_dir: Path) -> None:
+    written = load_cue_sentences()
+    validate_examples(written)
+    assert {e.split for e in written} == {Split.TRAIN}
+    assert {e.label for e in written} == set(Label)
+    touching = [e.text for e in written if HELD_OUT_STORY.search(e.text)]
+    assert not touching, f"written sentences about the held-out story: {touching[:3]}"
+    news = load_news_gold(shared_dir / "data/raw", validation_fraction=0.1, test_fraction=0.2)
+    evaluated = {
+        normalise(e.text) for e in [*load_examples_gold(), *news] if e.split is not Split.TRAIN
+    }
+    copies = [e.text for e in written if normalise(e.text) in evaluated]
+    assert not copies, f"written sentences copying evaluation sentences: {copies[:3]}"
 
 
 def test_counterfactuals_in_held_out_groups_are_dropped(shared_dir: Path, tmp_path: Path) -> None:

@@ -71,6 +71,17 @@ def test_champion_moves_only_on_improvement(tmp_path: Path, tiny_model_dir: Path
     assert tracking.has_champion(uri, "claimstance")
     assert not tracking.has_champion(uri, "another-model")
 
+    # A person may overrule the metric; the reason stays on the version.
+    assert tracking.promote("claimstance", "2", "reads the guide's examples right") == "3"
+    assert tracking.champion_score("claimstance") == ("2", 0.4)
+    version = MlflowClient(uri).get_model_version("claimstance", "2")
+    assert version.tags[tracking.PROMOTION_REASON_TAG] == "reads the guide's examples right"
+    with pytest.raises(ValueError, match="no version '9'"):
+        tracking.promote("claimstance", "9", "typo")
+    with pytest.raises(ValueError, match="needs a reason"):
+        tracking.promote("claimstance", "1", " ")
+    assert tracking.champion_score("claimstance") == ("2", 0.4)
+
 
 def test_baseline_learns_separable_headlines() -> None:
     rows = [

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from training.config import DataConfig
+from training.corpus.cue_sentences import CUE_SOURCE, load_cue_sentences
 from training.corpus.emergent import SOURCE as EMERGENT
 from training.corpus.emergent import load_emergent
 from training.corpus.news_gold import (
@@ -87,6 +88,8 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                 ),
             )
         )
+    if config.cue_sentences:
+        loaders.append((CUE_SOURCE, load_cue_sentences))
     if config.emergent:
         loaders.append(
             (

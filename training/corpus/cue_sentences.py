@@ -1,0 +1,38 @@
+"""Hand-written news sentences that carry stance with words the other sources rarely use.
+
+FNC-1, Emergent and Szeged almost never say "caveated", "walked back",
+"could not independently verify" or end a quoted denial with a long
+attribution, so a model trained on them reads such sentences by their other
+words. Annotators wrote these sentences per cue word under the label guide,
+each word in contrasting labels, and a second annotator labelled them blind
+(training/DATA.md). They are training data only: every reported score comes
+from real sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from training.corpus.news_gold import ANNOTATIONS
+from training.data import Example, Split, parse_label, read_csv_rows
+
+CUE_SOURCE = "news_cues"
+CUE_FILE = ANNOTATIONS / "news_cues.csv"
+# The example articles' story is held out for evaluation; no written sentence may touch it.
+HELD_OUT_STORY = re.compile(r"north korea|pyongyang|kirby|kcna", re.IGNORECASE)
+
+
+def load_cue_sentences(path: Path = CUE_FILE) -> list[Example]:
+    """Every written sentence as a training example, grouped by the cue it was written for."""
+    rows = read_csv_rows(path, ("cue", "topic", "text", "label"))
+    return [
+        Example(
+            row["text"],
+            parse_label(row["label"], where=f"{path} row {index + 2}"),
+            CUE_SOURCE,
+            f"cues:{row['cue']}",
+            Split.TRAIN,
+        )
+        for index, row in enumerate(rows)
+    ]
