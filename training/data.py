@@ -62,6 +62,26 @@ def parse_label(value: str, *, where: str) -> Label:
         raise DataError(f"{where}: {error}") from None
 
 
+def read_labelled_csv(
+    path: Path, *, source: str, group_column: str, split: Split, columns: Sequence[str]
+) -> list[Example]:
+    """Rows of ``text`` and ``label`` that all go to one split, grouped by ``group_column``.
+
+    The group is ``<source>:<value>``, so groups of different sources never collide.
+    """
+    rows = read_csv_rows(path, ("text", "label", group_column, *columns))
+    return [
+        Example(
+            row["text"],
+            parse_label(row["label"], where=f"{path} row {index + 2}"),
+            source,
+            f"{source}:{row[group_column]}",
+            split,
+        )
+        for index, row in enumerate(rows)
+    ]
+
+
 def group_split(
     group: str, *, validation_fraction: float, test_fraction: float = 0.0, salt: str = ""
 ) -> Split:

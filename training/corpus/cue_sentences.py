@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from training.corpus.news_gold import ANNOTATIONS
-from training.data import Example, Split, parse_label, read_csv_rows
+from training.data import Example, Split, read_labelled_csv
 
 CUE_SOURCE = "news_cues"
 CUE_FILE = ANNOTATIONS / "news_cues.csv"
@@ -25,14 +25,6 @@ HELD_OUT_STORY = re.compile(r"north korea|pyongyang|kirby|kcna", re.IGNORECASE)
 
 def load_cue_sentences(path: Path = CUE_FILE) -> list[Example]:
     """Every written sentence as a training example, grouped by the cue it was written for."""
-    rows = read_csv_rows(path, ("cue", "topic", "text", "label"))
-    return [
-        Example(
-            row["text"],
-            parse_label(row["label"], where=f"{path} row {index + 2}"),
-            CUE_SOURCE,
-            f"cues:{row['cue']}",
-            Split.TRAIN,
-        )
-        for index, row in enumerate(rows)
-    ]
+    return read_labelled_csv(
+        path, source=CUE_SOURCE, group_column="cue", split=Split.TRAIN, columns=("topic",)
+    )

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from training.corpus.emergent import emergent_claims
 from training.corpus.fnc1 import body_groups
-from training.data import Example, Split, group_split, parse_label, read_csv_rows
+from training.data import (
+    Example,
+    Split,
+    group_split,
+    parse_label,
+    read_csv_rows,
+    read_labelled_csv,
+)
 
 NEWS_SOURCE = "news_gold"
 EXAMPLES_SOURCE = "examples"
@@ -81,14 +88,6 @@ def load_news_gold(
 
 def load_examples_gold(path: Path = EXAMPLES_GOLD_FILE) -> list[Example]:
     """Every claim of the five example articles: evaluation only, never trained on."""
-    rows = read_csv_rows(path, ("document", "text", "label"))
-    return [
-        Example(
-            row["text"],
-            parse_label(row["label"], where=f"{path} row {index + 2}"),
-            EXAMPLES_SOURCE,
-            f"examples:{row['document']}",
-            Split.TEST,
-        )
-        for index, row in enumerate(rows)
-    ]
+    return read_labelled_csv(
+        path, source=EXAMPLES_SOURCE, group_column="document", split=Split.TEST, columns=()
+    )
