@@ -130,20 +130,21 @@ def promote(
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
-    """Make a registered version the champion by hand, recording why."""
-    import mlflow
+    """Make a registered version the champion by hand, recording why.
 
+    Training runs then leave it in place until the next ``promote``.
+    """
     from training.tracking import promote as promote_version
 
     settings = _load(config, overrides)
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
     try:
-        previous = promote_version(settings.registered_model, version, reason)
+        previous = promote_version(
+            settings.tracking_uri, settings.registered_model, version, reason
+        )
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-    was = f" (was version {previous})" if previous else ""
+    was = f" (was version {previous})" if previous and previous != version else ""
     typer.echo(f"{settings.registered_model} version {version} is now champion{was}")
 
 

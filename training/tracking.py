@@ -24,6 +24,8 @@ CHAMPION = "champion"
 # Tag on each registered version, so champion comparisons need no run lookups.
 SELECTION_METRIC = "validation.macro_f1"
 DATA_HASH_TAG = "data_hash"
+# Why a person made a version the champion (``promote``).
+PROMOTION_REASON_TAG = "promotion_reason"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_ARTIFACT = "model"
 CLASSIFIER_ARTIFACT = "classifier"
@@ -77,10 +79,15 @@ def _artifact_location(tracking_uri: str) -> str | None:
     return None
 
 
-def configure(tracking_uri: str, experiment: str) -> str:
-    """Point MLflow at the store and return the experiment id, creating it on first use."""
+def _use_store(tracking_uri: str) -> None:
+    # Runs and registered models live in the same store here.
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+
+
+def configure(tracking_uri: str, experiment: str) -> str:
+    """Point MLflow at the store and return the experiment id, creating it on first use."""
+    _use_store(tracking_uri)
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:
         experiment_id = existing.experiment_id
@@ -154,6 +161,8 @@ class Champion:
     version: str
     score: float
     data_hash: str | None
+    # Set when a person chose this version: training runs then leave it in place.
+    promotion_reason: str | None = None
 
 
 # Scores a model directory on the current run's validation split.
@@ -172,6 +181,7 @@ def current_champion(name: str) -> Champion | None:
         version=str(version.version),
         score=float(score) if score is not None else float("-inf"),
         data_hash=version.tags.get(DATA_HASH_TAG),
+        promotion_reason=version.tags.get(PROMOTION_REASON_TAG),
     )
 
 
@@ -218,7 +228,9 @@ def register(
     """Register a version and move ``champion`` to it only if it beats the current champion.
 
     Both are compared on the candidate's validation split: with ``rescore``,
-    a champion trained on other data is scored again first.
+    a champion trained on other data is scored again first. A champion a
+    person promoted weighed more than validation, so no run replaces it;
+    only another ``promote`` does.
     """
     client = MlflowClient()
     version = mlflow.register_model(
@@ -227,6 +239,18 @@ def register(
         tags={SELECTION_METRIC: f"{score:.6f}", DATA_HASH_TAG: data_hash, "run_id": run_id},
     )
     current = current_champion(name)
+    if current is not None and current.promotion_reason:
+        logger.info(
+            "%s version %s (%.4f) registered; champion version %s stays, promoted by hand (%s). "
+            "`python -m training promote %s --reason ...` replaces it",
+            name,
+            version.version,
+            score,
+            current.version,
+            current.promotion_reason,
+            version.version,
+        )
+        return Registration(name, str(version.version), False, current.score)
     current_score = (
         None if current is None else _comparable_score(name, current, data_hash, rescore)
     )
@@ -246,10 +270,7 @@ def register(
     return Registration(name, str(version.version), promoted, current_score)
 
 
-PROMOTION_REASON_TAG = "promoted_by_hand"
-
-
-def promote(name: str, version: str, reason: str) -> str | None:
+def promote(tracking_uri: str, name: str, version: str, reason: str) -> str | None:
     """Move ``champion`` to ``version`` by a person's decision; returns the previous champion.
 
     Automatic promotion goes by validation macro-F1 alone. When a person
@@ -258,21 +279,23 @@ def promote(name: str, version: str, reason: str) -> str | None:
     """
     if not reason.strip():
         raise ValueError("a promotion needs a reason (--reason)")
+    _use_store(tracking_uri)
     client = MlflowClient()
     try:
         client.get_model_version(name, version)
-    except MlflowException:
-        raise ValueError(f"model {name!r} has no version {version!r}") from None
-    previous = current_champion(name)
-    client.set_model_version_tag(name, version, PROMOTION_REASON_TAG, reason)
-    client.set_registered_model_alias(name, CHAMPION, version)
+        previous = current_champion(name)
+        client.set_model_version_tag(name, version, PROMOTION_REASON_TAG, reason)
+        client.set_registered_model_alias(name, CHAMPION, version)
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise ValueError(f"model {name!r} has no version {version!r}") from None
+        raise ValueError(f"cannot update the registry at {tracking_uri}: {error}") from None
     logger.info("%s version %s is the champion by hand: %s", name, version, reason)
     return None if previous is None else previous.version
 
 
 def has_champion(tracking_uri: str, name: str) -> bool:
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
+    _use_store(tracking_uri)
     return champion_score(name) is not None
 
 
@@ -281,8 +304,7 @@ def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
     local = Path(model_uri)
     if (local / "config.json").is_file():
         return local
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
+    _use_store(tracking_uri)
     directory = find_model_directory(
         Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
     )

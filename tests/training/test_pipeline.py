@@ -72,14 +72,21 @@ def test_champion_moves_only_on_improvement(tmp_path: Path, tiny_model_dir: Path
     assert not tracking.has_champion(uri, "another-model")
 
     # A person may overrule the metric; the reason stays on the version.
-    assert tracking.promote("claimstance", "2", "reads the guide's examples right") == "3"
+    assert tracking.promote(uri, "claimstance", "2", "reads the guide's examples right") == "3"
     assert tracking.champion_score("claimstance") == ("2", 0.4)
     version = MlflowClient(uri).get_model_version("claimstance", "2")
     assert version.tags[tracking.PROMOTION_REASON_TAG] == "reads the guide's examples right"
     with pytest.raises(ValueError, match="no version '9'"):
-        tracking.promote("claimstance", "9", "typo")
+        tracking.promote(uri, "claimstance", "9", "typo")
     with pytest.raises(ValueError, match="needs a reason"):
-        tracking.promote("claimstance", "1", " ")
+        tracking.promote(uri, "claimstance", "1", " ")
+    assert tracking.champion_score("claimstance") == ("2", 0.4)
+
+    # ...and that choice stands against a run that only scores higher on validation.
+    with mlflow.start_run() as run:
+        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
+        later = tracking.register(model_uri, "claimstance", 0.9, run.info.run_id)
+    assert not later.promoted
     assert tracking.champion_score("claimstance") == ("2", 0.4)
 
 
