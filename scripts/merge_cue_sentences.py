@@ -1,9 +1,11 @@
 """Build training/corpus/annotations/news_cues.csv from written sentences and a blind second label.
 
 Annotators write sentences per cue word (write_*.csv: cue, topic, text, label);
-``prepare`` numbers them and writes shuffled, label-free batches for blind
-labelling; ``merge`` pairs each writer's label with the blind label, reports
-agreement, and keeps only the sentences both label alike.
+``prepare`` numbers them into written.csv and writes shuffled, label-free
+batches (blind_*.csv) for blind labelling; ``merge`` pairs each writer's label
+with the blind label (blind_labels_*.csv: id, label), reports agreement, and
+keeps only the sentences both label alike, with both labels, so the agreement
+can be checked again from the repository.
 
 python scripts/merge_cue_sentences.py prepare /work/annot/cues --batches 2
 python scripts/merge_cue_sentences.py merge /work/annot/cues
@@ -42,10 +44,13 @@ def _written(directory: Path) -> list[dict[str, str]]:
     for path in sorted(directory.glob("write_*.csv")):
         for row in _read(path):
             key = " ".join(row["text"].lower().split())
-            if key in seen or row["label"] not in LABELS:
+            label = row["label"].strip().lower()
+            if label not in LABELS:
+                raise SystemExit(f"{path}: unknown label {row['label']!r} for {row['text']!r}")
+            if key in seen:
                 continue
             seen.add(key)
-            rows.append({**row, "id": f"{path.stem}-{len(rows)}"})
+            rows.append({**row, "label": label, "id": f"{path.stem}-{len(rows)}"})
     return rows
 
 
@@ -63,14 +68,16 @@ def prepare(directory: Path, batches: int) -> None:
 def merge(directory: Path) -> None:
     written = {row["id"]: row for row in _read(directory / "written.csv")}
     blind = {
-        row["id"]: row["label"].strip()
+        row["id"]: row["label"].strip().lower()
         for path in sorted(directory.glob("blind_labels_*.csv"))
         for row in _read(path)
     }
     paired = [(row, blind[key]) for key, row in written.items() if key in blind]
+    if not paired:
+        raise SystemExit(f"no blind labels for written.csv in {directory} (blind_labels_*.csv)")
     first = [row["label"] for row, _ in paired]
     second = [label for _, label in paired]
-    agreed = [row for row, label in paired if row["label"] == label]
+    agreed = [{**row, "blind_label": label} for row, label in paired if row["label"] == label]
     print(f"{len(written)} written, {len(paired)} labelled blind")
     print(
         f"raw agreement {len(agreed) / len(paired):.3f}, kappa {cohen_kappa_score(first, second):.3f}"
@@ -79,7 +86,7 @@ def merge(directory: Path) -> None:
         (a, b) for a, b in zip(first, second, strict=True) if a != b
     ).most_common():
         print(f"  writer {a:>9} -> blind {b:<9} {n}")
-    _write(OUTPUT, ["cue", "topic", "text", "label"], agreed)
+    _write(OUTPUT, ["cue", "topic", "text", "label", "blind_label"], agreed)
     print(f"{OUTPUT.name}: {len(agreed)} sentences {dict(Counter(r['label'] for r in agreed))}")
 
 

@@ -20,11 +20,13 @@ from training.data import Example, Split, read_labelled_csv
 CUE_SOURCE = "news_cues"
 CUE_FILE = ANNOTATIONS / "news_cues.csv"
 # The example articles' story is held out for evaluation; no written sentence may touch it.
-HELD_OUT_STORY = re.compile(r"north korea|pyongyang|kirby|kcna", re.IGNORECASE)
+HELD_OUT_STORY = re.compile(
+    r"north korea|pyongyang|kim jong|dprk|kcna|kirby|russia|moscow|kremlin", re.IGNORECASE
+)
 
 
 def load_cue_sentences(path: Path = CUE_FILE) -> list[Example]:
     """Every written sentence as a training example, grouped by the cue it was written for."""
     return read_labelled_csv(
-        path, source=CUE_SOURCE, group_column="cue", split=Split.TRAIN, columns=("topic",)
+        path, source=CUE_SOURCE, group_column="cue", split=Split.TRAIN, required_columns=("topic",)
     )
