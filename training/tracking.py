@@ -282,8 +282,9 @@ def promote(tracking_uri: str, name: str, version: str, reason: str) -> str | No
     _use_store(tracking_uri)
     client = MlflowClient()
     try:
-        client.get_model_version(name, version)
         previous = current_champion(name)
+        # Tagging a version that does not exist fails with RESOURCE_DOES_NOT_EXIST, before
+        # the alias moves.
         client.set_model_version_tag(name, version, PROMOTION_REASON_TAG, reason)
         client.set_registered_model_alias(name, CHAMPION, version)
     except MlflowException as error:
