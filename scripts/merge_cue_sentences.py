@@ -21,14 +21,8 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-REPO = Path(__file__).resolve().parents[1]
-OUTPUT = REPO / "training/corpus/annotations/news_cues.csv"
-LABELS = {"assertion", "denial", "caveat"}
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+from training.corpus.cue_sentences import CUE_FILE
+from training.data import DataError, normalise, parse_label, read_csv_rows
 
 
 def _write(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
@@ -42,11 +36,10 @@ def _written(directory: Path) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
     for path in sorted(directory.glob("write_*.csv")):
-        for row in _read(path):
-            key = " ".join(row["text"].lower().split())
-            label = row["label"].strip().lower()
-            if label not in LABELS:
-                raise SystemExit(f"{path}: unknown label {row['label']!r} for {row['text']!r}")
+        for index, row in enumerate(read_csv_rows(path, ("cue", "topic", "text", "label"))):
+            label = parse_label(row["label"], where=f"{path} row {index + 2}").value
+            # The corpus's own de-duplication key, so no kept sentence is dropped there later.
+            key = normalise(row["text"])
             if key in seen:
                 continue
             seen.add(key)
@@ -66,11 +59,11 @@ def prepare(directory: Path, batches: int) -> None:
 
 
 def merge(directory: Path) -> None:
-    written = {row["id"]: row for row in _read(directory / "written.csv")}
+    written = {row["id"]: row for row in read_csv_rows(directory / "written.csv", ("id", "label"))}
     blind = {
-        row["id"]: row["label"].strip().lower()
+        row["id"]: parse_label(row["label"], where=f"{path} id {row['id']}").value
         for path in sorted(directory.glob("blind_labels_*.csv"))
-        for row in _read(path)
+        for row in read_csv_rows(path, ("id", "label"))
     }
     paired = [(row, blind[key]) for key, row in written.items() if key in blind]
     if not paired:
@@ -86,8 +79,8 @@ def merge(directory: Path) -> None:
         (a, b) for a, b in zip(first, second, strict=True) if a != b
     ).most_common():
         print(f"  writer {a:>9} -> blind {b:<9} {n}")
-    _write(OUTPUT, ["cue", "topic", "text", "label", "blind_label"], agreed)
-    print(f"{OUTPUT.name}: {len(agreed)} sentences {dict(Counter(r['label'] for r in agreed))}")
+    _write(CUE_FILE, ["cue", "topic", "text", "label", "blind_label"], agreed)
+    print(f"{CUE_FILE.name}: {len(agreed)} sentences {dict(Counter(r['label'] for r in agreed))}")
 
 
 def main() -> None:
@@ -96,10 +89,13 @@ def main() -> None:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--batches", type=int, default=2)
     args = parser.parse_args()
-    if args.step == "prepare":
-        prepare(args.directory, args.batches)
-    else:
-        merge(args.directory)
+    try:
+        if args.step == "prepare":
+            prepare(args.directory, args.batches)
+        else:
+            merge(args.directory)
+    except DataError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

@@ -62,14 +62,12 @@ def parse_label(value: str, *, where: str) -> Label:
         raise DataError(f"{where}: {error}") from None
 
 
-def read_labelled_csv(
-    path: Path, *, source: str, group_column: str, split: Split, required_columns: Sequence[str]
-) -> list[Example]:
+def read_labelled_csv(path: Path, *, source: str, group_column: str, split: Split) -> list[Example]:
     """Rows of ``text`` and ``label`` that all go to one split, grouped by ``group_column``.
 
     The group is ``<source>:<value>``, so groups of different sources never collide.
     """
-    rows = read_csv_rows(path, ("text", "label", group_column, *required_columns))
+    rows = read_csv_rows(path, ("text", "label", group_column))
     return [
         Example(
             row["text"],

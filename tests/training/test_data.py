@@ -141,6 +141,7 @@ def test_cue_sentences_neither_touch_nor_copy_what_is_evaluated() -> None:
         text.lower() for text in _guide_examples()
     ]
     assert len(evaluated) > 91, "the guide's example table was not found"
+    assert _similarity(f"{evaluated[-1]} they said", evaluated[-1]) >= 0.7, "detector broken"
     near_copies = [
         (e.text, other)
         for e in written

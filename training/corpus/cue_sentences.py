@@ -4,8 +4,8 @@ FNC-1, Emergent and Szeged almost never say "caveated", "walked back",
 "could not independently verify" or end a quoted denial with a long
 attribution, so a model trained on them reads such sentences by their other
 words. Annotators wrote these sentences per cue word under the label guide,
-each word in contrasting labels, and a second annotator labelled them blind
-(training/DATA.md). They are training data only: every reported score comes
+most words under contrasting labels, and a second annotator labelled them
+blind (training/DATA.md). They are training data only: every reported score comes
 from real sentences.
 """
 
@@ -27,6 +27,4 @@ HELD_OUT_STORY = re.compile(
 
 def load_cue_sentences(path: Path = CUE_FILE) -> list[Example]:
     """Every written sentence as a training example, grouped by the cue it was written for."""
-    return read_labelled_csv(
-        path, source=CUE_SOURCE, group_column="cue", split=Split.TRAIN, required_columns=("topic",)
-    )
+    return read_labelled_csv(path, source=CUE_SOURCE, group_column="cue", split=Split.TRAIN)

@@ -89,5 +89,5 @@ def load_news_gold(
 def load_examples_gold(path: Path = EXAMPLES_GOLD_FILE) -> list[Example]:
     """Every claim of the five example articles: evaluation only, never trained on."""
     return read_labelled_csv(
-        path, source=EXAMPLES_SOURCE, group_column="document", split=Split.TEST, required_columns=()
+        path, source=EXAMPLES_SOURCE, group_column="document", split=Split.TEST
     )
