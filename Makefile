@@ -16,21 +16,43 @@ ARGS ?=
 
 STAMP := $(VENV)/.installed
 
+# PIP_ISOLATED=1 (set by .ci/run) lets pip see the package index alone: no pip config file, no
+# cache, no local wheel folder, so a green run proves what a new machine can install. Only the
+# torch wheel itself is exempt (--no-deps), because a machine's CPU build may be a file on its disk.
+PIP_INDEX_ONLY := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null PIP_NO_CACHE_DIR=1
+PIP_ENV := $(if $(PIP_ISOLATED),$(PIP_INDEX_ONLY))
+TORCH_ARGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(if $(PIP_ISOLATED),--no-deps --no-cache-dir)
+# Where `make lock` resolves the pins; removed when it is done.
+LOCK_VENV ?= .venv-lock
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/pip install --quiet --upgrade "pip>=24"
-	$(BIN)/pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP_ENV) $(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)" $(TORCH_ARGS)
+	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-.PHONY: help install serve train baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
+.PHONY: help install lock serve train baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
 install: $(STAMP) ## Create .venv and install claimstance with its dev tools (CPU torch)
+
+lock: ## Regenerate constraints.txt from a fresh resolve on the package index (names and versions only)
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet --upgrade "pip>=24"
+	$(LOCK_VENV)/bin/pip install --quiet "$(TORCH_SPEC)" --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet -e ".[dev]"
+	@# `pip list --format=freeze` writes name==version for every package, never the file or URL a
+	@# package came from (`pip freeze` would write `name @ file://...` for a local wheel).
+	{ sed -n '/^#/p' constraints.txt; \
+	  $(LOCK_VENV)/bin/pip list --format=freeze --exclude-editable \
+	    | grep -viE '^(torch|triton|nvidia-[a-z0-9-]*|pip|setuptools|wheel)=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 serve: $(STAMP) ## Set up, train the default model if the registry has none, serve on $(HOST):$(PORT)
 	$(BIN)/python -m training ensure-model
@@ -49,6 +71,7 @@ corpus: $(STAMP) ## Print the merged corpus counts (source x label x split) and 
 	$(BIN)/python -m training corpus $(ARGS)
 
 mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (http://127.0.0.1:5000)
+	@echo "Training runs: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning, then the claimstance experiment"
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} --host 127.0.0.1 --port 5000
 
 test: $(STAMP) ## Run the default (fast, offline) test suite

@@ -27,6 +27,10 @@ DATA_HASH_TAG = "data_hash"
 # Why a person made a version the champion (``promote``).
 PROMOTION_REASON_TAG = "promotion_reason"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# MLflow 3's UI opens an experiment on its GenAI views unless this tag says the experiment
+# trains models; with it, the claimstance experiment opens on its runs table.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING_KIND = "custom_model_development"
 MODEL_ARTIFACT = "model"
 CLASSIFIER_ARTIFACT = "classifier"
 
@@ -91,9 +95,15 @@ def configure(tracking_uri: str, experiment: str) -> str:
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:
         experiment_id = existing.experiment_id
+        if existing.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING_KIND:
+            mlflow.MlflowClient().set_experiment_tag(
+                experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND
+            )
     else:
         experiment_id = mlflow.create_experiment(
-            experiment, artifact_location=_artifact_location(tracking_uri)
+            experiment,
+            artifact_location=_artifact_location(tracking_uri),
+            tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND},
         )
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id

@@ -165,3 +165,15 @@ def test_champion_from_other_data_is_rescored_on_this_split(
     assert not register(0.45, "new-data").promoted
     assert len(rescored) == 1
     assert tracking.current_champion("claimstance") == tracking.Champion("2", 0.5, "new-data")
+
+
+def test_experiment_opens_on_model_training_views_in_the_ui(tmp_path: Path) -> None:
+    # MLflow 3's UI shows an experiment's GenAI overview unless this tag marks it as model training.
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    created = tracking.configure(uri, "fresh")
+    older = client.create_experiment("made-before-the-tag")
+    assert tracking.configure(uri, "made-before-the-tag") == older
+    for experiment_id in (created, older):
+        tags = client.get_experiment(experiment_id).tags
+        assert tags[tracking.EXPERIMENT_KIND_TAG] == tracking.MODEL_TRAINING_KIND
