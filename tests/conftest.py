@@ -93,8 +93,11 @@ def write_tiny_tokenizer(directory: Path) -> BertTokenizerFast:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars)]
     vocab += [word for word in dict.fromkeys(_WORDS) if word not in vocab]
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    return BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    # The vocabulary goes in as a mapping: transformers 5 ignores ``vocab_file`` here and
+    # would build a five-token vocabulary that reads every word as [UNK].
+    return BertTokenizerFast(
+        vocab={token: index for index, token in enumerate(vocab)}, do_lower_case=True
+    )
 
 
 def build_tiny_model(directory: Path, *, seed: int = 0) -> Path:

@@ -101,3 +101,12 @@ def test_label_parse_names_valid_labels() -> None:
     assert Label.parse(" Denial ") is Label.DENIAL
     with pytest.raises(ValueError, match="assertion, denial, caveat"):
         Label.parse("agree")
+
+
+def test_tiny_tokenizer_spells_words_rather_than_unknowns(tiny_model_dir: Path) -> None:
+    # With every word read as [UNK], the tiny model could not tell texts apart and tests of
+    # learning, batching or export would pass on an input that carries no information.
+    classifier = ClaimClassifier.from_directory(tiny_model_dir, device="cpu")
+    ids = classifier.tokenizer("Moscow denied the reports")["input_ids"]
+    assert classifier.tokenizer.unk_token_id not in ids
+    assert len(set(ids)) == len(ids)
