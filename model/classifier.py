@@ -1,21 +1,20 @@
-"""Load a model directory once and label batches of claims on CPU or CUDA."""
+"""Load a model directory once and label batches of claims on the backend it asks for."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from transformers import AutoTokenizer
 
+from model.backends import Backend, load_backend
 from model.batching import length_sorted_batches
 from model.card import ModelCard
-from model.device import resolve_device
+from model.encoding import TextEncoder
 from model.labels import LABELS, Label
-from model.network import load_network
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class ModelDirectoryError(ValueError):
     """The directory is not a usable claimstance model."""
 
 
-def check_label_map(id2label: dict[int, str]) -> None:
+def check_label_map(id2label: dict[int, str] | dict[str, str]) -> None:
     """Refuse a model whose output order differs from ``LABELS``: its scores would be mislabelled."""
     expected = {index: label.value for index, label in enumerate(LABELS)}
     found = {int(index): str(name).lower() for index, name in id2label.items()}
@@ -40,61 +39,72 @@ def check_label_map(id2label: dict[int, str]) -> None:
         )
 
 
+def check_texts(texts: Sequence[str]) -> None:
+    for text in texts:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("every text to classify must be a non-empty string")
+
+
 class ClaimClassifier:
-    """A sequence classifier over the three labels, loaded once and reused for every batch."""
+    """A three-label classifier: tokenizer and backend loaded once, reused for every batch."""
 
     def __init__(
         self,
-        model: torch.nn.Module,
-        tokenizer: object,
+        backend: Backend,
+        encoder: TextEncoder,
         *,
-        device: torch.device,
         card: ModelCard | None = None,
         batch_size: int = 32,
     ) -> None:
         self.card = card or ModelCard()
-        self.device = device
+        self.backend = backend
+        self.encoder = encoder
         self.batch_size = batch_size
-        self.tokenizer = tokenizer
-        self.model = model.to(device).eval()
-        check_label_map(self.model.config.id2label)
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
 
     @classmethod
     def from_directory(
-        cls, directory: str | Path, *, device: str = "auto", batch_size: int = 32
+        cls,
+        directory: str | Path,
+        *,
+        device: str = "auto",
+        batch_size: int = 32,
+        backend: str = "auto",
+        threads: int | None = None,
     ) -> ClaimClassifier:
         path = Path(directory)
-        if not (path / "config.json").is_file():
+        config = path / "config.json"
+        if not config.is_file():
             raise ModelDirectoryError(f"{path} holds no model (config.json is missing)")
+        check_label_map(json.loads(config.read_text(encoding="utf-8")).get("id2label", {}))
         card = ModelCard.load(path)
-        torch_device = resolve_device(device)
-        tokenizer = AutoTokenizer.from_pretrained(path)
         try:
-            model = load_network(path, card.pooling)
+            encoder = TextEncoder.from_directory(path, card.max_length)
+            runner = load_backend(
+                path,
+                "classifier",
+                setting=backend,
+                device=device,
+                pooling=card.pooling,
+                threads=threads,
+            )
         except (FileNotFoundError, ValueError) as error:
             raise ModelDirectoryError(str(error)) from None
-        logger.info("loaded model from %s on %s", path, torch_device)
-        return cls(model, tokenizer, device=torch_device, card=card, batch_size=batch_size)
+        logger.info("loaded model from %s: %s on %s", path, runner.name, runner.device)
+        return cls(runner, encoder, card=card, batch_size=batch_size)
 
-    @torch.inference_mode()
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw logits, shape (len(texts), 3), in input order.
 
         Batches are length-sorted (see ``length_sorted_batches``) and scattered
         back to their input positions.
         """
-        if not texts:
-            return np.zeros((0, len(LABELS)), dtype=np.float32)
         output = np.empty((len(texts), len(LABELS)), dtype=np.float32)
         for indices, batch_texts in length_sorted_batches(texts, self.batch_size):
-            batch = self.tokenizer(
-                batch_texts,
-                padding=True,
-                truncation=True,
-                max_length=self.card.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            output[indices] = self.model(**batch).logits.float().cpu().numpy()
+            output[indices] = self.backend(self.encoder.encode(batch_texts))
         return output
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -105,9 +115,7 @@ class ClaimClassifier:
         return exp / exp.sum(axis=1, keepdims=True)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        for text in texts:
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError("every text to classify must be a non-empty string")
+        check_texts(texts)
         probabilities = self.predict_proba(texts)
         best = probabilities.argmax(axis=1)
         return [

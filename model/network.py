@@ -102,3 +102,44 @@ def load_network(directory: str | Path, pooling: str) -> torch.nn.Module:
     if pooling == "cls":
         return AutoModelForSequenceClassification.from_pretrained(directory)
     raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
+
+
+class LogitsModule(torch.nn.Module):
+    """(input_ids, attention_mask) -> logits: the classifier as the backends and the export see it."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    @property
+    def config(self) -> PretrainedConfig:
+        return self.network.config
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.network(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+class SentenceEmbeddingModule(torch.nn.Module):
+    """(input_ids, attention_mask) -> unit-length mean of the token states, as sentence-transformers pools."""
+
+    def __init__(self, encoder: PreTrainedModel) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    @property
+    def config(self) -> PretrainedConfig:
+        return self.encoder.config
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return torch.nn.functional.normalize(
+            masked_mean(hidden.float(), attention_mask), p=2, dim=1
+        )
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> SentenceEmbeddingModule:
+        return cls(AutoModel.from_pretrained(directory))
+
+
+def load_logits_module(directory: str | Path, pooling: str) -> LogitsModule:
+    return LogitsModule(load_network(directory, pooling))

@@ -3,7 +3,7 @@ that say the same thing, and flag the groups where the documents disagree.
 
 ``compare_documents`` cuts each document into claims (``extract_claims``), labels
 all claims of all documents in one classifier call, embeds them in one encoder
-call, and clusters the embeddings with average-linkage agglomerative clustering on
+call, and clusters the embeddings with average-linkage hierarchical clustering (scipy) on
 cosine distance. The user-facing knob is a cosine *similarity* threshold: two
 clusters merge while their average pairwise similarity is above it.
 
@@ -14,7 +14,7 @@ its summary and its body), so each document's cell lists all of its members and
 takes one label for the group: the majority of its members' labels.
 
 Everything is deterministic for a given input: clusters are numbered by first
-appearance, not by scikit-learn's arbitrary cluster ids.
+appearance, not by the clustering's arbitrary ids.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from itertools import combinations
 from typing import Protocol
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
 
 from model.claims import Claim, extract_claims
 from model.classifier import Prediction
@@ -144,16 +143,18 @@ def cluster_claims(
     _check_threshold(threshold)
     if len(embeddings) != len(positions):
         raise ValueError(f"{len(embeddings)} embeddings for {len(positions)} claim positions")
-    # scikit-learn refuses to cluster fewer than two samples, and one claim is no group.
+    # One claim is no group (and linkage needs two observations).
     if len(positions) < 2:
         return []
-    clustering = AgglomerativeClustering(
-        n_clusters=None,
-        metric="cosine",
-        linkage="average",
-        distance_threshold=1.0 - threshold,
-    )
-    assignment = clustering.fit_predict(np.asarray(embeddings, dtype=np.float64))
+    # Imported on first use: scipy's clustering costs half a second to import, and a
+    # service that never compares should not pay it at start.
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    distances = np.clip(pdist(np.asarray(embeddings, dtype=np.float64), "cosine"), 0.0, 2.0)
+    tree = linkage(distances, method="average")
+    # Clusters merge while their average cosine distance stays within 1 - threshold.
+    assignment = fcluster(tree, t=1.0 - threshold, criterion="distance")
 
     rows_by_cluster: dict[int, list[int]] = {}
     for row, cluster in enumerate(assignment):

@@ -162,7 +162,7 @@ def compare_files(
     documents = read_documents(paths)
     with ExitStack() as scratch:
         loaded = load_model(settings, scratch)
-        embedder = load_embedder(settings)
+        embedder = load_embedder(settings, loaded.directory)
         return compare_texts(
             loaded,
             embedder,

@@ -23,7 +23,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from model.classifier import ClaimClassifier
-from model.embeddings import SentenceEmbedder
+from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
+from model.microbatch import MicroBatcher
 from model.story import Embedder
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.inference import LoadedModel, StanceClassifier
@@ -45,20 +46,56 @@ EMBEDDER_HINT = (
 
 
 def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
-    """Resolve ``settings.model_uri`` and load it; downloads live until ``scratch`` closes."""
+    """Resolve ``settings.model_uri`` and load it; downloads and the batching thread live
+    until ``scratch`` closes."""
     download_to = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="claimstance-")))
     resolved = resolve_model(settings.model_uri, settings.tracking_uri, download_to)
     classifier = ClaimClassifier.from_directory(
-        resolved.directory, device=settings.device, batch_size=settings.batch_size
+        resolved.directory,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        backend=settings.backend,
+        threads=settings.threads,
     )
+    served: StanceClassifier = classifier
+    if settings.micro_batch:
+        batcher = MicroBatcher(
+            classifier,
+            max_batch=settings.micro_batch_max,
+            max_wait_s=settings.micro_batch_wait_ms / 1000,
+        )
+        scratch.callback(batcher.close)
+        served = batcher
     ref = ModelRef(name=resolved.name, version=resolved.version, run_id=resolved.run_id)
-    return LoadedModel(classifier=classifier, ref=ref, uri=resolved.uri)
+    return LoadedModel(
+        classifier=served,
+        ref=ref,
+        uri=resolved.uri,
+        backend=classifier.backend.name,
+        directory=resolved.directory,
+    )
 
 
-def load_embedder(settings: Settings) -> SentenceEmbedder:
+def embedder_directory(settings: Settings, model_dir: Path | None) -> Path | None:
+    """The encoder /compare uses: the setting, else the export training put beside the
+    classifier (no torch needed), else ``None`` for the packaged all-MiniLM-L6-v2."""
+    if settings.embedder_dir is not None:
+        return settings.embedder_dir
+    if model_dir is not None and settings.backend != "torch":
+        bundled = model_dir / BUNDLED_ENCODER_DIR
+        if (bundled / "config.json").is_file():
+            return bundled
+    return None
+
+
+def load_embedder(settings: Settings, model_dir: Path | None = None) -> SentenceEmbedder:
     """The sentence encoder /compare groups claims with, on the classifier's device."""
     return SentenceEmbedder.from_directory(
-        settings.embedder_dir, device=settings.device, batch_size=settings.batch_size
+        embedder_directory(settings, model_dir),
+        device=settings.device,
+        batch_size=settings.batch_size,
+        backend=settings.backend,
+        threads=settings.threads,
     )
 
 
@@ -83,7 +120,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Without a classifier /compare answers 503 anyway: the encoder would be dead weight.
         if app.state.model is not None and app.state.embedder is None:
             try:
-                app.state.embedder = await anyio.to_thread.run_sync(load_embedder, settings)
+                app.state.embedder = await anyio.to_thread.run_sync(
+                    load_embedder, settings, app.state.model.directory
+                )
             except (ValueError, OSError, ImportError) as error:
                 # ImportError: the packaged encoder's wheel is missing from the environment.
                 app.state.embedder_error = f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"

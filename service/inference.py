@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
-
-import torch
 
 from model.card import ModelCard
 from model.claims import extract_claims
@@ -36,7 +35,7 @@ class StanceClassifier(Protocol):
     """What the service needs of a classifier; ``model.classifier.ClaimClassifier`` is one."""
 
     card: ModelCard
-    device: torch.device
+    device: str
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
@@ -48,6 +47,9 @@ class LoadedModel:
     classifier: StanceClassifier
     ref: ModelRef
     uri: str
+    # Which engine runs the forward pass (model.backends); "custom" for an injected classifier.
+    backend: str = "custom"
+    directory: Path | None = None
 
     def info(self) -> ModelInfo:
         card = self.classifier.card
@@ -55,7 +57,8 @@ class LoadedModel:
             **self.ref.model_dump(),
             uri=self.uri,
             labels=list(LABELS),
-            device=str(self.classifier.device),
+            device=self.classifier.device,
+            backend=self.backend,
             base_model=card.base_model,
             pooling=card.pooling,
             max_length=card.max_length,

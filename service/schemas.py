@@ -250,6 +250,7 @@ class ModelInfo(ModelRef):
     uri: str
     labels: list[Label]
     device: str
+    backend: str = Field(description='The engine of the forward pass: "onnx" or "torch"')
     base_model: str
     pooling: str = Field(description='How the head reads the encoder: "cls" or "mean"')
     max_length: int

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model.backends import BackendSetting
 from model.device import DeviceSetting
 from model.story import DEFAULT_SIMILARITY_THRESHOLD
 from service.schemas import MAX_ID_CHARS
@@ -40,7 +41,24 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLAIMSTANCE_TRACKING_URI", "MLFLOW_TRACKING_URI"),
     )
     device: DeviceSetting = "auto"
+    backend: BackendSetting = Field(
+        "auto",
+        description="Forward pass: onnx (int8 ONNX Runtime, CPU), torch (fp32), or auto "
+        "(onnx on CPU when the model directory has the export, else torch)",
+    )
+    threads: int | None = Field(
+        None, ge=1, le=256, description="Threads of one forward pass; unset: one per core"
+    )
     batch_size: int = Field(32, ge=1, le=4096)
+    micro_batch: bool = Field(
+        True, description="Coalesce concurrent requests' claims into one forward pass"
+    )
+    micro_batch_wait_ms: float = Field(
+        2.0, ge=0.0, le=100.0, description="How long a forward pass waits for more requests"
+    )
+    micro_batch_max: int = Field(
+        256, ge=1, le=4096, description="Most claims one coalesced forward pass takes"
+    )
     max_texts: int = Field(64, ge=1, description="Most texts in one /classify request")
     max_chars: int = Field(100_000, ge=1, description="Most characters in one text")
     # /compare clusters every claim of every document together, and average-linkage

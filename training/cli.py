@@ -161,3 +161,73 @@ def ensure_model(config: ConfigOption = None, overrides: Overrides = None) -> No
         "no champion model in the registry yet: training the default model (takes a while on CPU)"
     )
     _run(settings, train_transformer=True)
+
+
+ModelUriOption = Annotated[
+    str, typer.Option("--model-uri", help="Model directory or MLflow model URI")
+]
+
+
+@app.command()
+def export(
+    model_uri: ModelUriOption = "models:/claimstance@champion",
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write a servable copy here (required for an MLflow URI)"),
+    ] = None,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Write the int8 ONNX exports (classifier and /compare encoder) of a trained model.
+
+    Training does this for every new version; this command upgrades a model trained before.
+    """
+    import shutil
+
+    from training.pipeline import export_model_dir
+    from training.tracking import download_model_dir
+
+    settings = _load(config, overrides)
+    is_directory = Path(model_uri).is_dir()
+    if output is None and not is_directory:
+        typer.echo("error: an MLflow model URI needs --output DIR for the exported copy", err=True)
+        raise typer.Exit(2)
+    try:
+        source = download_model_dir(model_uri, settings.tracking_uri)
+        target = source
+        if output is not None and output.resolve() != source.resolve():
+            shutil.copytree(source, output, dirs_exist_ok=True)
+            target = output
+        export_model_dir(target, settings)
+    except (FileNotFoundError, ValueError, ConfigError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"exported into {target}; serve it with CLAIMSTANCE_MODEL_URI={target}")
+
+
+@app.command()
+def bench(
+    model_uri: ModelUriOption = "models:/claimstance@champion",
+    http: Annotated[
+        bool, typer.Option("--http", help="Also start the service and load it over HTTP")
+    ] = False,
+    paths: Annotated[
+        str, typer.Option(help="Comma-separated in-process paths to run")
+    ] = "pipeline,torch-fp32,torch-int8,onnx-fp32,onnx-int8",
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Speed, accuracy and memory of each backend beside transformers.pipeline, as one table."""
+    from training.bench import bench_sentences, http_table, in_process_table
+    from training.tracking import download_model_dir
+
+    settings = _load(config, overrides)
+    model_dir = download_model_dir(model_uri, settings.tracking_uri)
+    data = bench_sentences(config, overrides or [])
+    chosen = [path.strip() for path in paths.split(",") if path.strip()]
+    typer.echo(in_process_table(model_dir, data, chosen))
+    if http:
+        short = [text for text in data["speed"] if len(text) < 120][:500]  # type: ignore[union-attr]
+        examples = sorted(settings.data.examples_dir.glob("*.txt"))
+        typer.echo("\nHTTP on loopback, one short claim per /classify request")
+        typer.echo(http_table(str(model_dir), short, examples))

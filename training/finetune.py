@@ -12,15 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tokenizers import Tokenizer
 from torch.nn import functional
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
+from model.backends import TorchBackend
 from model.card import ModelCard
 from model.classifier import ClaimClassifier
 from model.device import resolve_device
+from model.encoding import TextEncoder
 from model.labels import LABELS, id2label, label2id
-from model.network import build_network
+from model.network import LogitsModule, build_network
 from training.config import ConfigError, TrainConfig
 from training.data import Example
 from training.metrics import evaluate, fit_temperature, label_indices
@@ -117,7 +120,13 @@ def fine_tune(
     card = ModelCard(
         base_model=settings.base_model, max_length=settings.max_length, pooling=settings.pooling
     )
-    classifier = ClaimClassifier(network, tokenizer, device=device, card=card, batch_size=64)
+    # Validation during training reads the live network through the same path serving uses.
+    classifier = ClaimClassifier(
+        TorchBackend(LogitsModule(network), str(device)),
+        TextEncoder(Tokenizer.from_str(tokenizer.backend_tokenizer.to_str()), card.max_length),
+        card=card,
+        batch_size=64,
+    )
     validation_texts = [e.text for e in validation]
     validation_truth = [e.label for e in validation]
 
@@ -173,14 +182,16 @@ def fine_tune(
             classifier.logits(validation_texts), label_indices(validation_truth)
         )
     classifier.card = replace(classifier.card, temperature=temperature)
-    save_model(classifier, output_dir)
+    save_model(network, tokenizer, classifier.card, output_dir)
     return classifier
 
 
-def save_model(classifier: ClaimClassifier, directory: Path) -> Path:
+def save_model(
+    network: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, card: ModelCard, directory: Path
+) -> Path:
     """Write the self-describing model directory: weights, config with labels, tokenizer, card."""
     directory.mkdir(parents=True, exist_ok=True)
-    classifier.model.save_pretrained(directory)
-    classifier.tokenizer.save_pretrained(directory)
-    classifier.card.save(directory)
+    network.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    card.save(directory)
     return directory

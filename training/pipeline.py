@@ -18,7 +18,7 @@ from training.baseline import Baseline
 from training.config import TrainConfig
 from training.corpus.build import Corpus, build_corpus
 from training.data import Example, counts
-from training.finetune import fine_tune
+from training.finetune import fine_tune, resolve_base_model
 from training.metrics import EvaluationResult, evaluate, label_indices
 from training.plots import calibration_figure, confusion_matrix_figure
 
@@ -123,6 +123,8 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
             )
             _write_card(classifier, model_dir, corpus.hash, transformer_results)
             tracker.metrics({"temperature": classifier.card.temperature})
+            if config.training.export_onnx:
+                tracker.metrics(export_model_dir(model_dir, config, classifier, sets))
             model_uri = tracker.model(model_dir)
             if config.register_model:
                 score = (
@@ -168,6 +170,44 @@ def _write_card(
     classifier.card.save(model_dir)
 
 
+def export_model_dir(
+    model_dir: Path,
+    config: TrainConfig,
+    reference: ClaimClassifier | None = None,
+    sets: dict[str, list[Example]] | None = None,
+) -> dict[str, float]:
+    """Write the int8 ONNX exports into ``model_dir``; score them against the fp32 model.
+
+    Returns ``onnx.<set>.macro_f1`` and ``onnx.<set>.agreement`` (the share of labels
+    equal to fp32's) for each of ``sets``: the evidence for serving int8 by default.
+    """
+    from model.embeddings import BUNDLED_ENCODER_DIR, encoder_max_length
+    from model.export import export_classifier, export_encoder
+
+    export_classifier(model_dir)
+    encoder_source = Path(resolve_base_model(config.training.compare_encoder))
+    export_encoder(
+        encoder_source, model_dir / BUNDLED_ENCODER_DIR, encoder_max_length(encoder_source)
+    )
+    if reference is None or not sets:
+        return {}
+    int8 = ClaimClassifier.from_directory(model_dir, device="cpu", backend="onnx")
+    metrics: dict[str, float] = {}
+    for set_name, examples in sets.items():
+        texts = [e.text for e in examples]
+        exported = int8.predict_proba(texts).argmax(axis=1)
+        fp32 = reference.predict_proba(texts).argmax(axis=1)
+        truth = [e.label for e in examples]
+        result = evaluate(set_name, truth, [LABELS[i] for i in exported])
+        metrics[f"onnx.{set_name}.macro_f1"] = result.macro_f1
+        metrics[f"onnx.{set_name}.agreement"] = float((exported == fp32).mean())
+    logger.info(
+        "int8 ONNX export: %s",
+        {name: round(value, 4) for name, value in metrics.items() if "macro_f1" in name},
+    )
+    return metrics
+
+
 def evaluate_model(model_dir: Path, config: TrainConfig) -> dict[str, EvaluationResult]:
     corpus = build_corpus(config.data, seed=config.seed)
     classifier = ClaimClassifier.from_directory(model_dir, device=config.training.device)
@@ -176,6 +216,9 @@ def evaluate_model(model_dir: Path, config: TrainConfig) -> dict[str, Evaluation
 
 def _validation_macro_f1(model_dir: Path, corpus: Corpus, config: TrainConfig) -> float:
     """Score another model (the champion) on this corpus's validation split."""
-    classifier = ClaimClassifier.from_directory(model_dir, device=config.training.device)
+    # fp32, as the candidate's own score was measured, whatever exports the directory holds.
+    classifier = ClaimClassifier.from_directory(
+        model_dir, device=config.training.device, backend="torch"
+    )
     results = evaluate_sets("champion", classifier.predict_proba, {"validation": corpus.validation})
     return results["validation"].macro_f1

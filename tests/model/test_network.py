@@ -32,9 +32,9 @@ def mean_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
 
 
 def test_mean_pooled_directory_reloads_with_the_same_head(mean_model_dir: Path) -> None:
-    first = ClaimClassifier.from_directory(mean_model_dir, device="cpu")
-    again = ClaimClassifier.from_directory(mean_model_dir, device="cpu")
-    assert isinstance(first.model, MeanPooledClassifier)
+    first = ClaimClassifier.from_directory(mean_model_dir, device="cpu", backend="torch")
+    again = ClaimClassifier.from_directory(mean_model_dir, device="cpu", backend="torch")
+    assert isinstance(first.backend.module.network, MeanPooledClassifier)
     assert (mean_model_dir / MEAN_HEAD_FILE).is_file()
     np.testing.assert_allclose(first.logits(TEXTS), again.logits(TEXTS), atol=1e-6)
 
@@ -47,11 +47,11 @@ def test_mean_pooling_ignores_padding(mean_model_dir: Path) -> None:
 
 
 def test_mean_head_reads_the_average_of_the_unpadded_token_states(mean_model_dir: Path) -> None:
-    classifier = ClaimClassifier.from_directory(mean_model_dir, device="cpu")
-    network = classifier.model
+    classifier = ClaimClassifier.from_directory(mean_model_dir, device="cpu", backend="torch")
+    network = classifier.backend.module.network
     assert isinstance(network, MeanPooledClassifier)
     text = TEXTS[2]
-    batch = classifier.tokenizer([text], return_tensors="pt")
+    batch = AutoTokenizer.from_pretrained(mean_model_dir)([text], return_tensors="pt")
     with torch.inference_mode():
         states = network.encoder(**batch).last_hidden_state[0]
         expected = network.classifier(states.mean(dim=0)).numpy()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -89,7 +88,7 @@ class KeywordClassifier:
     """
 
     card = ModelCard(base_model="keyword-rules", max_length=64)
-    device = torch.device("cpu")
+    device = "cpu"
     confidence = 0.8
 
     @staticmethod

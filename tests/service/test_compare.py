@@ -128,9 +128,9 @@ def test_the_encoder_is_loaded_once_at_startup(
     loads: list[object] = []
     real = service.app.load_embedder
 
-    def counting(settings: object) -> SentenceEmbedder:
+    def counting(settings: object, model_dir: Path | None = None) -> SentenceEmbedder:
         loads.append(settings)
-        return real(settings)  # type: ignore[arg-type]
+        return real(settings, model_dir)  # type: ignore[arg-type]
 
     monkeypatch.setattr(service.app, "load_embedder", counting)
     app = create_app(make_settings(tiny_model_dir, tmp_path), classifier=tiny_classifier)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
-
 from model.card import ModelCard
 from model.classifier import ClaimClassifier, Prediction
 from model.labels import LABELS, Label
@@ -18,7 +16,7 @@ class CountingClassifier:
     def __init__(self, inner: ClaimClassifier) -> None:
         self.inner = inner
         self.card: ModelCard = inner.card
-        self.device: torch.device = inner.device
+        self.device: str = inner.device
         self.calls: list[list[str]] = []
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:

@@ -24,8 +24,8 @@ def test_fine_tune_saves_a_directory_that_reloads_with_its_pooling(
     trained = fine_tune(corpus.train, corpus.validation, config, output)
 
     assert ModelCard.load(output).pooling == pooling
-    reloaded = ClaimClassifier.from_directory(output, device="cpu")
-    assert isinstance(reloaded.model, MeanPooledClassifier) == (pooling == "mean")
+    reloaded = ClaimClassifier.from_directory(output, device="cpu", backend="torch")
+    assert isinstance(reloaded.backend.module.network, MeanPooledClassifier) == (pooling == "mean")
     texts = [e.text for e in corpus.validation]
     assert (trained.predict_proba(texts).argmax(1) == reloaded.predict_proba(texts).argmax(1)).all()
     assert reloaded.card.temperature == pytest.approx(trained.card.temperature)

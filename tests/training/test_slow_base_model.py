@@ -22,8 +22,8 @@ def test_real_base_model_fine_tunes_and_reloads(tiny_config: TrainConfig, tmp_pa
         }
     )
     report = run_training(config)
-    classifier = ClaimClassifier.from_directory(report.model_dir, device="cpu")
-    assert classifier.model.config.hidden_size == 384
-    assert classifier.model.config.num_hidden_layers == 6
+    classifier = ClaimClassifier.from_directory(report.model_dir, device="cpu", backend="torch")
+    assert classifier.backend.module.config.hidden_size == 384
+    assert classifier.backend.module.config.num_hidden_layers == 6
     predictions = classifier.predict(["Moscow denied the reports at the time."])
     assert sum(predictions[0].scores.values()) == pytest.approx(1.0, abs=1e-5)

@@ -1,0 +1,196 @@
+"""The forward pass behind one small seam: a token batch in, one float32 row per text out.
+
+The classifier's backend returns logits, the sentence encoder's returns unit
+vectors; callers never see which engine ran them.
+
+- ``torch``: the saved weights in fp32 on CPU or CUDA. Always available where
+  torch is installed, and the reference the others are measured against.
+- ``onnx``: ONNX Runtime on the int8 export beside the weights
+  (``onnx/model.int8.onnx``, written by ``model.export``): dynamic int8 with
+  per-channel weights, which kept fp32's macro-F1 on real news where
+  per-tensor int8 lost points. It needs neither torch nor transformers.
+- ``auto``: ``onnx`` on CPU when the export is there, else ``torch``.
+
+torch and onnxruntime are imported only when a backend that needs them is built,
+so a process serving ONNX never loads torch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
+
+import numpy as np
+
+from model.encoding import TokenBatch
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+BackendSetting = Literal["auto", "torch", "onnx"]
+BACKEND_SETTINGS: tuple[str, ...] = get_args(BackendSetting)
+ModelKind = Literal["classifier", "encoder"]
+
+ONNX_DIR = "onnx"
+ONNX_INT8_FILE = "model.int8.onnx"
+# What the export was made from, so a stale or foreign file is not served by mistake.
+ONNX_MANIFEST = "export.json"
+
+
+class BackendError(ValueError):
+    """The requested backend cannot run this model here; the message says what to do."""
+
+
+class Backend(Protocol):
+    """One forward pass: ids and mask of a batch -> float32 array, one row per text."""
+
+    name: str
+    device: str
+
+    def __call__(self, batch: TokenBatch) -> np.ndarray: ...
+
+
+def onnx_file(directory: Path) -> Path:
+    return Path(directory) / ONNX_DIR / ONNX_INT8_FILE
+
+
+def has_onnx_export(directory: Path, kind: ModelKind) -> bool:
+    manifest = Path(directory) / ONNX_DIR / ONNX_MANIFEST
+    if not (onnx_file(directory).is_file() and manifest.is_file()):
+        return False
+    return json.loads(manifest.read_text(encoding="utf-8")).get("kind") == kind
+
+
+def gpu_visible() -> bool:
+    """Whether an NVIDIA GPU could be in reach, judged without importing torch."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in {"", "-1"}:
+        return False
+    return Path("/dev/nvidiactl").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def resolve_device_name(setting: str) -> str:
+    """The device a setting means here.
+
+    torch is imported only where a GPU may be in reach (importing it costs a
+    second and hundreds of MB, which an ONNX service on a CPU machine never pays).
+    """
+    choice = setting.strip().lower()
+    if choice == "cpu" or (choice == "auto" and not gpu_visible()):
+        return "cpu"
+    if choice == "auto" and importlib.util.find_spec("torch") is None:
+        return "cpu"
+    from model.device import resolve_device
+
+    return str(resolve_device(choice))
+
+
+class TorchBackend:
+    """A torch module mapping (input_ids, attention_mask) to the output rows."""
+
+    name = "torch"
+
+    def __init__(self, module: torch.nn.Module, device: str) -> None:
+        import torch
+
+        self._torch = torch
+        self.device = device
+        self.module = module.to(device).eval()
+
+    def __call__(self, batch: TokenBatch) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            output = self.module(
+                torch.from_numpy(batch.input_ids).to(self.device),
+                torch.from_numpy(batch.attention_mask).to(self.device),
+            )
+        return output.float().cpu().numpy()
+
+
+class OnnxBackend:
+    """ONNX Runtime on CPU; one session, safe to call from several threads at once."""
+
+    name = "onnx"
+    device = "cpu"
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        # One request's batch already uses every intra-op thread; inter-op threads only contend.
+        options.inter_op_num_threads = 1
+        self.path = path
+        self._session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+
+    def __call__(self, batch: TokenBatch) -> np.ndarray:
+        (output,) = self._session.run(
+            None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
+        )
+        return output
+
+
+def _torch_module(directory: Path, kind: ModelKind, pooling: str) -> torch.nn.Module:
+    from model.network import SentenceEmbeddingModule, load_logits_module
+
+    if kind == "classifier":
+        return load_logits_module(directory, pooling)
+    return SentenceEmbeddingModule.from_pretrained(directory)
+
+
+def load_backend(
+    directory: Path,
+    kind: ModelKind,
+    *,
+    setting: str = "auto",
+    device: str = "auto",
+    pooling: str = "cls",
+    threads: int | None = None,
+) -> Backend:
+    """The backend ``setting`` asks for, on ``device``, for the model in ``directory``."""
+    if setting not in BACKEND_SETTINGS:
+        raise BackendError(
+            f"unknown backend {setting!r}: expected one of {', '.join(BACKEND_SETTINGS)}"
+        )
+    device_name = resolve_device_name(device)
+    exported = has_onnx_export(directory, kind)
+    wants_onnx = setting == "onnx" or (setting == "auto" and exported and device_name == "cpu")
+    if wants_onnx:
+        if device_name != "cpu":
+            raise BackendError(
+                f"the onnx backend runs on the CPU, not {device_name}: "
+                "set the backend to torch (or auto) for the GPU"
+            )
+        if not exported:
+            raise BackendError(
+                f"{directory} has no {ONNX_DIR}/{ONNX_INT8_FILE} for a {kind}: export it with "
+                "`python -m training export`, or set the backend to torch"
+            )
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise BackendError("the onnx backend needs onnxruntime: pip install onnxruntime")
+        logger.info("%s: ONNX Runtime int8 from %s", kind, onnx_file(directory))
+        return OnnxBackend(onnx_file(directory), threads)
+    if importlib.util.find_spec("torch") is None:
+        raise BackendError(
+            f"the torch backend needs torch, which is not installed; "
+            f"export the {kind} to ONNX or install torch"
+        )
+    try:
+        module = _torch_module(directory, kind, pooling)
+    except (FileNotFoundError, OSError) as error:
+        raise BackendError(str(error)) from None
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    logger.info("%s: torch fp32 on %s from %s", kind, device_name, directory)
+    return TorchBackend(module, device_name)

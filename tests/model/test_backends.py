@@ -1,0 +1,151 @@
+"""The backend seam: the tokenizer without transformers, the int8 ONNX export, and choosing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from transformers import AutoTokenizer
+
+from model.backends import has_onnx_export, load_backend
+from model.classifier import ClaimClassifier, ModelDirectoryError
+from model.embeddings import SentenceEmbedder, default_embedder_dir
+from model.encoding import TextEncoder
+from model.export import export_classifier, export_encoder
+
+TEXTS = [
+    "Moscow denied the reports at the time.",
+    "The purchases had not yet been completed.",
+    "US officials said Russia was buying shells and rockets from North Korea before the plan.",
+    "No.",
+    "Kirby said the purchases may not have been completed, and the officials did not say "
+    "whether the weapons were exported to Russia by North Korea or bought by Moscow.",
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def exported_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("exported") / "model"
+    shutil.copytree(tiny_model_dir, directory)
+    export_classifier(directory)
+    export_encoder(tiny_model_dir, directory / "encoder", max_length=64)
+    return directory
+
+
+@pytest.mark.parametrize("max_length", [8, 64])
+def test_fast_tokenizer_gives_transformers_ids(tiny_model_dir: Path, max_length: int) -> None:
+    reference = AutoTokenizer.from_pretrained(tiny_model_dir)(
+        TEXTS, padding=True, truncation=True, max_length=max_length, return_tensors="np"
+    )
+    batch = TextEncoder.from_directory(tiny_model_dir, max_length).encode(TEXTS)
+    np.testing.assert_array_equal(batch.input_ids, reference["input_ids"])
+    np.testing.assert_array_equal(batch.attention_mask, reference["attention_mask"])
+
+
+def test_fast_tokenizer_matches_the_packaged_encoder() -> None:
+    directory = default_embedder_dir()
+    reference = AutoTokenizer.from_pretrained(directory)(
+        TEXTS, padding=True, truncation=True, max_length=16, return_tensors="np"
+    )
+    batch = TextEncoder.from_directory(directory, 16).encode(TEXTS)
+    np.testing.assert_array_equal(batch.input_ids, reference["input_ids"])
+
+
+def test_int8_export_scores_like_fp32_whatever_the_batch(exported_dir: Path) -> None:
+    assert has_onnx_export(exported_dir, "classifier")
+    fp32 = ClaimClassifier.from_directory(exported_dir, device="cpu", backend="torch")
+    int8 = ClaimClassifier.from_directory(exported_dir, device="cpu", backend="onnx")
+    assert (fp32.backend.name, int8.backend.name) == ("torch", "onnx")
+    reference = fp32.logits(TEXTS)
+    spread = float(np.ptp(reference))
+    np.testing.assert_allclose(int8.logits(TEXTS), reference, atol=0.1 * spread)
+    # Shapes other than the traced sample's: one at a time, and padded beside longer texts.
+    int8.batch_size = 1
+    one_by_one = int8.logits(TEXTS)
+    int8.batch_size = 5
+    # Dynamic int8 scales activations per batch, so neighbours move scores a little; a graph
+    # traced with a fixed shape would be off by far more.
+    np.testing.assert_allclose(int8.logits(TEXTS), one_by_one, atol=0.05 * spread)
+
+
+def test_auto_picks_onnx_when_exported_and_torch_otherwise(
+    exported_dir: Path, tiny_model_dir: Path
+) -> None:
+    assert ClaimClassifier.from_directory(exported_dir, device="cpu").backend.name == "onnx"
+    assert ClaimClassifier.from_directory(tiny_model_dir, device="cpu").backend.name == "torch"
+
+
+def test_onnx_without_an_export_says_how_to_make_one(tiny_model_dir: Path) -> None:
+    with pytest.raises(ModelDirectoryError, match="python -m training export"):
+        ClaimClassifier.from_directory(tiny_model_dir, device="cpu", backend="onnx")
+
+
+def test_unknown_backend_is_refused(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        load_backend(tiny_model_dir, "classifier", setting="tensorrt")
+
+
+def test_an_encoder_export_is_not_served_as_a_classifier(exported_dir: Path) -> None:
+    assert has_onnx_export(exported_dir / "encoder", "encoder")
+    assert not has_onnx_export(exported_dir / "encoder", "classifier")
+
+
+def test_exported_encoder_gives_the_same_unit_vectors(
+    exported_dir: Path, tiny_model_dir: Path
+) -> None:
+    torch_vectors = SentenceEmbedder.from_directory(
+        tiny_model_dir, device="cpu", backend="torch"
+    ).embed(TEXTS)
+    onnx_embedder = SentenceEmbedder.from_directory(exported_dir / "encoder", device="cpu")
+    assert onnx_embedder.backend.name == "onnx"
+    onnx_vectors = onnx_embedder.embed(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-5)
+    cosine = (torch_vectors * onnx_vectors).sum(axis=1)
+    assert cosine.min() > 0.99
+
+
+_NO_TORCH = """
+import importlib.abc, sys
+
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "transformers"}:
+            raise ImportError(f"{name} is blocked: serving on ONNX must not import it")
+        return None
+
+sys.meta_path.insert(0, Refuse())
+from pathlib import Path
+from model.classifier import ClaimClassifier
+from model.embeddings import SentenceEmbedder
+from service.app import create_app
+
+directory = Path(sys.argv[1])
+classifier = ClaimClassifier.from_directory(directory, device="auto")
+assert classifier.backend.name == "onnx", classifier.backend.name
+print(classifier.predict(["Moscow denied the reports."])[0].label.value)
+print(SentenceEmbedder.from_directory(directory / "encoder").embed(["a claim"]).shape)
+create_app()
+heavy = sorted({"torch", "transformers", "mlflow", "matplotlib", "pandas"} & set(sys.modules))
+print("heavy:", heavy)
+"""
+
+
+def test_serving_on_onnx_imports_no_torch(exported_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH, str(exported_dir)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] in {"assertion", "denial", "caveat"}
+    assert lines[1] == "(1, 32)"
+    assert lines[-1] == "heavy: []"
