@@ -34,7 +34,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-.PHONY: help install lock serve train baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
+.PHONY: help install lock bench serve train baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ baseline: $(STAMP) ## Train and score only the TF-IDF baseline
 
 evaluate: $(STAMP) ## Score the champion model on every evaluation set
 	$(BIN)/python -m training evaluate $(ARGS)
+
+bench: $(STAMP) ## Each backend beside transformers.pipeline, then the service over HTTP (MODEL_URI=dir|models:/...)
+	$(BIN)/python -m training bench --http $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
 
 corpus: $(STAMP) ## Print the merged corpus counts (source x label x split) and its hash
 	$(BIN)/python -m training corpus $(ARGS)

@@ -21,12 +21,14 @@ import importlib.util
 import json
 import logging
 import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
 
-from model.encoding import TokenBatch
+from model.encoding import TextEncoder, TokenBatch
 
 if TYPE_CHECKING:
     import torch
@@ -52,8 +54,28 @@ class Backend(Protocol):
 
     name: str
     device: str
+    # How many batches the backend runs at once; callers split work at least this many ways.
+    parallel: int
 
     def __call__(self, batch: TokenBatch) -> np.ndarray: ...
+
+    def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
+        """Every batch's output, in order; a backend may run several at once."""
+        ...
+
+
+def forward_sorted(
+    backend: Backend, encoder: TextEncoder, texts: Sequence[str], batch_size: int, width: int
+) -> np.ndarray:
+    """Rows for ``texts`` in input order, computed over token-count-sorted batches."""
+    output = np.empty((len(texts), width), dtype=np.float32)
+    # 30 claims on a two-way backend run as two batches of 15, not one batch on one core.
+    size = max(1, min(batch_size, -(-len(texts) // backend.parallel)))
+    batches = encoder.sorted_batches(texts, size)
+    rows = backend.map([batch for _, batch in batches])
+    for (indices, _), values in zip(batches, rows, strict=True):
+        output[indices] = values
+    return output
 
 
 def onnx_file(directory: Path) -> Path:
@@ -94,6 +116,7 @@ class TorchBackend:
     """A torch module mapping (input_ids, attention_mask) to the output rows."""
 
     name = "torch"
+    parallel = 1
 
     def __init__(self, module: torch.nn.Module, device: str) -> None:
         import torch
@@ -111,9 +134,19 @@ class TorchBackend:
             )
         return output.float().cpu().numpy()
 
+    def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
+        # torch spreads one batch over its own intra-op threads already.
+        return [self(batch) for batch in batches]
+
 
 class OnnxBackend:
-    """ONNX Runtime on CPU; one session, safe to call from several threads at once."""
+    """ONNX Runtime on CPU; one session, run from several threads at once.
+
+    On a small encoder, one thread per forward pass with one batch per core in
+    flight beats spreading each batch over every core: measured on 2 cores,
+    718 against 625 sentences/s, and a lone sentence is as fast (2.4 ms).
+    ``threads`` > 1 spreads each pass instead, with fewer passes at once.
+    """
 
     name = "onnx"
     device = "cpu"
@@ -121,15 +154,21 @@ class OnnxBackend:
     def __init__(self, path: Path, threads: int | None = None) -> None:
         import onnxruntime
 
+        cores = os.cpu_count() or 1
+        per_pass = threads or 1
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
-        # One request's batch already uses every intra-op thread; inter-op threads only contend.
+        options.intra_op_num_threads = per_pass
         options.inter_op_num_threads = 1
         self.path = path
+        self.parallel = max(1, cores // per_pass)
         self._session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self._pool = (
+            ThreadPoolExecutor(self.parallel, thread_name_prefix="claimstance-onnx")
+            if self.parallel > 1
+            else None
         )
 
     def __call__(self, batch: TokenBatch) -> np.ndarray:
@@ -137,6 +176,11 @@ class OnnxBackend:
             None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
         )
         return output
+
+    def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
+        if self._pool is None or len(batches) < 2:
+            return [self(batch) for batch in batches]
+        return list(self._pool.map(self, batches))
 
 
 def _torch_module(directory: Path, kind: ModelKind, pooling: str) -> torch.nn.Module:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.backends import Backend, load_backend
-from model.batching import length_sorted_batches
+from model.backends import Backend, forward_sorted, load_backend
 from model.card import ModelCard
 from model.encoding import TextEncoder
 from model.labels import LABELS, Label
@@ -99,13 +98,10 @@ class ClaimClassifier:
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw logits, shape (len(texts), 3), in input order.
 
-        Batches are length-sorted (see ``length_sorted_batches``) and scattered
-        back to their input positions.
+        Batches group texts of similar token counts (``TextEncoder.sorted_batches``)
+        and are scattered back to their input positions.
         """
-        output = np.empty((len(texts), len(LABELS)), dtype=np.float32)
-        for indices, batch_texts in length_sorted_batches(texts, self.batch_size):
-            output[indices] = self.backend(self.encoder.encode(batch_texts))
-        return output
+        return forward_sorted(self.backend, self.encoder, texts, self.batch_size, len(LABELS))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape (len(texts), 3), columns in ``LABELS`` order."""

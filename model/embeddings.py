@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.backends import Backend, load_backend
-from model.batching import length_sorted_batches
+from model.backends import Backend, forward_sorted, load_backend
 from model.encoding import TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -100,11 +99,8 @@ class SentenceEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings, shape (len(texts), dim), float32, in input order.
 
-        Texts are sorted by length before batching so each batch pads only to
-        its own longest member; padding is masked out of the mean, so a text's
+        Texts are grouped by token count before batching so each batch pads only
+        to its own longest member; padding is masked out of the mean, so a text's
         vector does not depend on the batch it lands in (up to float rounding).
         """
-        output = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for indices, batch_texts in length_sorted_batches(texts, self.batch_size):
-            output[indices] = self.backend(self.encoder.encode(batch_texts))
-        return output
+        return forward_sorted(self.backend, self.encoder, texts, self.batch_size, self.dim)

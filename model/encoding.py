@@ -31,7 +31,7 @@ class TokenBatch:
 
 
 class TextEncoder:
-    """A fast tokenizer loaded once; ``encode`` pads each batch to its own longest text."""
+    """A fast tokenizer loaded once; texts -> batches padded to their own longest member."""
 
     def __init__(self, tokenizer: Tokenizer, max_length: int) -> None:
         if max_length < 2:
@@ -39,15 +39,14 @@ class TextEncoder:
         self.max_length = max_length
         self._tokenizer = tokenizer
         # Settings saved in tokenizer.json (a fixed padding length, another limit) are replaced:
-        # the model card's max_length is the one the model was trained with.
+        # the model card's max_length is the one the model was trained with, and padding is
+        # done here per batch.
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_length)
-        pad_id = tokenizer.token_to_id("[PAD]")
-        pad_token = "[PAD]"
-        if pad_id is None:
-            pad_token = "<pad>"
-            pad_id = tokenizer.token_to_id(pad_token) or 0
-        self._tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        self.pad_id = next(
+            (i for token in ("[PAD]", "<pad>") if (i := tokenizer.token_to_id(token)) is not None),
+            0,
+        )
 
     @classmethod
     def from_directory(cls, directory: str | Path, max_length: int) -> TextEncoder:
@@ -58,9 +57,33 @@ class TextEncoder:
             )
         return cls(Tokenizer.from_file(str(path)), max_length)
 
+    def _pad(self, ids: Sequence[list[int]]) -> TokenBatch:
+        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+        width = int(lengths.max()) if len(ids) else 0
+        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
+        for row, token_ids in enumerate(ids):
+            input_ids[row, : len(token_ids)] = token_ids
+        attention_mask = (np.arange(width) < lengths[:, None]).astype(np.int64)
+        return TokenBatch(input_ids=input_ids, attention_mask=attention_mask)
+
     def encode(self, texts: Sequence[str]) -> TokenBatch:
-        encodings = self._tokenizer.encode_batch(list(texts))
-        return TokenBatch(
-            input_ids=np.asarray([e.ids for e in encodings], dtype=np.int64),
-            attention_mask=np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-        )
+        """One batch, in input order, padded to its longest text."""
+        return self._pad([e.ids for e in self._tokenizer.encode_batch(list(texts))])
+
+    def sorted_batches(
+        self, texts: Sequence[str], batch_size: int
+    ) -> list[tuple[np.ndarray, TokenBatch]]:
+        """(input positions, batch) pairs of texts with similar token counts.
+
+        All texts are tokenised in one call, then grouped by token count, so each
+        batch pads to within a token or two of its members; callers scatter the
+        results back with the positions.
+        """
+        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        return [
+            (indices, self._pad([ids[i] for i in indices]))
+            for indices in (
+                order[start : start + batch_size] for start in range(0, len(ids), batch_size)
+            )
+        ]

@@ -11,7 +11,7 @@ trained.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from transformers import (
@@ -68,12 +68,12 @@ class MeanPooledClassifier(torch.nn.Module):
         torch.save(self.classifier.state_dict(), path / MEAN_HEAD_FILE)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> MeanPooledClassifier:
+    def from_pretrained(cls, directory: str | Path, **load_options: Any) -> MeanPooledClassifier:
         path = Path(directory)
         head_file = path / MEAN_HEAD_FILE
         if not head_file.is_file():
             raise FileNotFoundError(f"{path} has no {MEAN_HEAD_FILE} for its mean-pooling head")
-        encoder = AutoModel.from_pretrained(path)
+        encoder = AutoModel.from_pretrained(path, **load_options)
         network = cls(encoder, num_labels=len(encoder.config.id2label))
         network.classifier.load_state_dict(torch.load(head_file, weights_only=True))
         return network
@@ -95,12 +95,15 @@ def build_network(
     )
 
 
-def load_network(directory: str | Path, pooling: str) -> torch.nn.Module:
-    """A trained classifier saved by ``save_pretrained``, rebuilt with the pooling it was trained with."""
+def load_network(directory: str | Path, pooling: str, **load_options: Any) -> torch.nn.Module:
+    """A trained classifier saved by ``save_pretrained``, rebuilt with the pooling it was trained with.
+
+    ``load_options`` go to ``from_pretrained`` (the ONNX export asks for eager attention).
+    """
     if pooling == "mean":
-        return MeanPooledClassifier.from_pretrained(directory)
+        return MeanPooledClassifier.from_pretrained(directory, **load_options)
     if pooling == "cls":
-        return AutoModelForSequenceClassification.from_pretrained(directory)
+        return AutoModelForSequenceClassification.from_pretrained(directory, **load_options)
     raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
 
 
@@ -137,9 +140,9 @@ class SentenceEmbeddingModule(torch.nn.Module):
         )
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> SentenceEmbeddingModule:
-        return cls(AutoModel.from_pretrained(directory))
+    def from_pretrained(cls, directory: str | Path, **load_options: Any) -> SentenceEmbeddingModule:
+        return cls(AutoModel.from_pretrained(directory, **load_options))
 
 
-def load_logits_module(directory: str | Path, pooling: str) -> LogitsModule:
-    return LogitsModule(load_network(directory, pooling))
+def load_logits_module(directory: str | Path, pooling: str, **load_options: Any) -> LogitsModule:
+    return LogitsModule(load_network(directory, pooling, **load_options))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import string
 from pathlib import Path
 
@@ -124,6 +125,19 @@ def build_tiny_model(directory: Path, *, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_exported_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with its int8 ONNX export and a bundled /compare encoder, as training writes."""
+    from model.embeddings import BUNDLED_ENCODER_DIR
+    from model.export import export_classifier, export_encoder
+
+    directory = tmp_path_factory.mktemp("exported") / "model"
+    shutil.copytree(tiny_model_dir, directory)
+    export_classifier(directory)
+    export_encoder(tiny_model_dir, directory / BUNDLED_ENCODER_DIR, max_length=64)
+    return directory
 
 
 @pytest.fixture(scope="session")

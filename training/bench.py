@@ -25,7 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def bench_sentences(config_path: Path | None, overrides: list[str]) -> dict[str,
     config = load_config(config_path, overrides)
     corpus = build_corpus(config.data, seed=config.seed)
     news = corpus.evaluation.get(NEWS_TEST, [])
-    pool = list(dict.fromkeys(e.text for e in [*news, *corpus.validation]))
+    others = [e for name, rows in corpus.evaluation.items() if name != NEWS_TEST for e in rows]
+    pool = list(dict.fromkeys(e.text for e in [*news, *corpus.validation, *others]))
     random.Random(0).shuffle(pool)
     return {
         "speed": pool[:SENTENCES],
@@ -94,8 +96,9 @@ def _predictor(path: str, model_dir: Path, scratch: Path) -> Callable[[list[str]
     from model.backends import OnnxBackend, TorchBackend
     from model.classifier import ClaimClassifier
 
+    # The default backend's own settings (threads, batch size) are what is measured.
     classifier = ClaimClassifier.from_directory(
-        model_dir, device="cpu", backend="torch", batch_size=BATCH_SIZE
+        model_dir, device="cpu", backend="onnx" if path == "onnx-int8" else "torch"
     )
     if path == "torch-int8":
         import torch
@@ -114,10 +117,6 @@ def _predictor(path: str, model_dir: Path, scratch: Path) -> Callable[[list[str]
             scratch / "model.onnx",
         )
         classifier.backend = OnnxBackend(onnx_path)
-    elif path == "onnx-int8":
-        classifier = ClaimClassifier.from_directory(
-            model_dir, device="cpu", backend="onnx", batch_size=BATCH_SIZE
-        )
 
     def run_classifier(texts: list[str]) -> list[str]:
         probabilities = classifier.predict_proba(texts)
@@ -209,87 +208,161 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def _load(
-    base_url: str, texts: Sequence[str], clients: int, requests: int
-) -> tuple[float, list[float]]:
-    import httpx
+Request = tuple[bytes, bytes]  # (path, JSON body)
 
-    latencies: list[float] = []
-    queue = list(range(requests))
 
-    async def client(http: httpx.AsyncClient) -> None:
-        while queue:
-            index = queue.pop()
+async def _post_loop(
+    port: int, requests: list[Request], latencies: list[float], errors: list[str]
+) -> None:
+    """One keep-alive connection posting requests in turn: a client far lighter than httpx,
+    so on a 2-core machine the load generator does not starve the service it measures."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while requests:
+            path, body = requests.pop()
             started = time.perf_counter()
-            response = await http.post("/classify", json={"text": texts[index % len(texts)]})
-            response.raise_for_status()
+            writer.write(
+                b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            await writer.drain()
+            status = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
             latencies.append((time.perf_counter() - started) * 1000)
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    return requests / elapsed, latencies
+            if b" 200 " not in status:
+                errors.append(status.decode().strip())
+    finally:
+        writer.close()
 
 
-def http_table(model_uri: str, texts: Sequence[str], examples: Sequence[Path]) -> str:
+async def _run_load(port: int, requests: list[Request], clients: int) -> tuple[float, list[float]]:
+    """Requests/s and per-request latencies (ms) of ``clients`` concurrent connections."""
+    total = len(requests)
+    latencies: list[float] = []
+    errors: list[str] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(_post_loop(port, requests, latencies, errors) for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {total} requests failed, first: {errors[0]}")
+    return total / elapsed, latencies
+
+
+def _load(port: int, texts: Sequence[str], clients: int, count: int) -> tuple[float, list[float]]:
+    bodies = [json.dumps({"text": texts[i % len(texts)]}).encode() for i in range(count)]
+    return asyncio.run(_run_load(port, [(b"/classify", body) for body in bodies], clients))
+
+
+def mixed_requests(
+    texts: Sequence[str], articles: Sequence[str], documents: list[dict[str, str]], count: int
+) -> list[Request]:
+    """70% one claim, 25% a whole article, 5% /compare of the five example articles."""
+    rng = random.Random(0)
+    compare = json.dumps({"documents": documents}).encode()
+    requests: list[Request] = []
+    for _ in range(count):
+        draw = rng.random()
+        if draw < 0.70:
+            requests.append((b"/classify", json.dumps({"text": rng.choice(texts)}).encode()))
+        elif draw < 0.95:
+            requests.append((b"/classify", json.dumps({"text": rng.choice(articles)}).encode()))
+        else:
+            requests.append((b"/compare", compare))
+    return requests
+
+
+def soak(port: int, pid: int, requests: list[Request], clients: int, seconds: float) -> str:
+    """Mixed load for ``seconds``; RSS after the first minute (warm) and at the end."""
+    started = time.perf_counter()
+    served = 0
+    rss_warm = None
+    while time.perf_counter() - started < seconds:
+        batch = list(requests)
+        asyncio.run(_run_load(port, batch, clients))
+        served += len(requests)
+        if rss_warm is None and time.perf_counter() - started >= min(60.0, seconds / 5):
+            rss_warm = _rss_mb(pid)
+    rss_end = _rss_mb(pid)
+    warm = rss_warm if rss_warm is not None else rss_end
+    return (
+        f"soak: {served} mixed requests from {clients} clients in "
+        f"{time.perf_counter() - started:.0f} s, 0 errors; RSS {warm:.0f} MB after warm-up, "
+        f"{rss_end:.0f} MB at the end ({(rss_end / warm - 1) * 100:+.1f}%)"
+    )
+
+
+@contextmanager
+def running_service(model_uri: str, **settings: str) -> Iterator[tuple[int, int, float]]:
+    """``python -m service`` on a free loopback port: yields (port, pid, seconds to /ready)."""
     import httpx
 
-    documents = [{"id": path.stem, "text": path.read_text(encoding="utf-8")} for path in examples]
+    port = _free_port()
+    env = {**os.environ, "CLAIMSTANCE_MODEL_URI": model_uri}
+    env.update({f"CLAIMSTANCE_{name.upper()}": value for name, value in settings.items()})
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.perf_counter() - started > 300:
+                raise RuntimeError("the service did not become ready")
+            time.sleep(0.02)
+        yield port, server.pid, time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def http_table(model_uri: str, texts: Sequence[str], documents: list[dict[str, str]]) -> str:
+    compare = [(b"/compare", json.dumps({"documents": documents}).encode())]
     lines = [
         f"{'micro-batch':<12}{'ready s':>8}{'RSS MB':>8}{'1c p50':>8}{'1c p99':>8}"
         f"{'1c r/s':>8}{'8c r/s':>8}{'32c r/s':>8}{'32c p50':>8}{'compare s':>10}{'RSS MB':>8}"
     ]
-    for micro_batch in (True, False):
-        port = _free_port()
-        env = {
-            **os.environ,
-            "CLAIMSTANCE_MODEL_URI": model_uri,
-            "CLAIMSTANCE_MICRO_BATCH": str(micro_batch).lower(),
-        }
-        started = time.perf_counter()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                try:
-                    if httpx.get(f"{base_url}/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.perf_counter() - started > 300:
-                    raise RuntimeError("the service did not become ready")
-                time.sleep(0.05)
-            ready_s = time.perf_counter() - started
-            rss_start = _rss_mb(server.pid)
-            asyncio.run(_load(base_url, texts, 1, 20))  # warm-up
-            _, single = asyncio.run(_load(base_url, texts, 1, 200))
-            rate_1, _ = asyncio.run(_load(base_url, texts, 1, 200))
-            rate_8, _ = asyncio.run(_load(base_url, texts, 8, 400))
-            rate_32, lat_32 = asyncio.run(_load(base_url, texts, 32, 800))
-            httpx.post(f"{base_url}/compare", json={"documents": documents}, timeout=120)
-            compare_started = time.perf_counter()
-            httpx.post(
-                f"{base_url}/compare", json={"documents": documents}, timeout=120
-            ).raise_for_status()
-            compare_s = time.perf_counter() - compare_started
-            rss_end = _rss_mb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    for micro_batch in ("true", "false"):
+        with running_service(model_uri, micro_batch=micro_batch) as (port, pid, ready_s):
+            rss_start = _rss_mb(pid)
+            _load(port, texts, 1, 20)  # warm-up
+            _, single = _load(port, texts, 1, 200)
+            rate_1, _ = _load(port, texts, 1, 200)
+            rate_8, _ = _load(port, texts, 8, 400)
+            rate_32, lat_32 = _load(port, texts, 32, 800)
+            asyncio.run(_run_load(port, list(compare), 1))  # warm-up
+            _, compare_ms = asyncio.run(_run_load(port, compare * 5, 1))
+            rss_end = _rss_mb(pid)
         lines.append(
-            f"{'on' if micro_batch else 'off':<12}{ready_s:>8.1f}{rss_start:>8.0f}"
+            f"{'on' if micro_batch == 'true' else 'off':<12}{ready_s:>8.1f}{rss_start:>8.0f}"
             f"{np.percentile(single, 50):>8.1f}{np.percentile(single, 99):>8.1f}{rate_1:>8.0f}"
             f"{rate_8:>8.0f}{rate_32:>8.0f}{np.percentile(lat_32, 50):>8.1f}"
-            f"{compare_s:>10.2f}{rss_end:>8.0f}"
+            f"{np.median(compare_ms) / 1000:>10.2f}{rss_end:>8.0f}"
         )
     return "\n".join(lines)
+
+
+def soak_report(
+    model_uri: str,
+    texts: Sequence[str],
+    documents: list[dict[str, str]],
+    seconds: float,
+    clients: int = 16,
+) -> str:
+    articles = [document["text"] for document in documents]
+    with running_service(model_uri) as (port, pid, _):
+        return soak(port, pid, mixed_requests(texts, articles, documents, 400), clients, seconds)
 
 
 if __name__ == "__main__":

@@ -214,20 +214,32 @@ def bench(
     paths: Annotated[
         str, typer.Option(help="Comma-separated in-process paths to run")
     ] = "pipeline,torch-fp32,torch-int8,onnx-fp32,onnx-int8",
+    soak_seconds: Annotated[
+        float,
+        typer.Option("--soak", help="Then a mixed load for this many seconds, reporting RSS"),
+    ] = 0.0,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
     """Speed, accuracy and memory of each backend beside transformers.pipeline, as one table."""
-    from training.bench import bench_sentences, http_table, in_process_table
+    from training.bench import bench_sentences, http_table, in_process_table, soak_report
     from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
     model_dir = download_model_dir(model_uri, settings.tracking_uri)
     data = bench_sentences(config, overrides or [])
     chosen = [path.strip() for path in paths.split(",") if path.strip()]
-    typer.echo(in_process_table(model_dir, data, chosen))
+    if chosen:
+        typer.echo(in_process_table(model_dir, data, chosen))
+    short = [text for text in data["speed"] if len(text) < 120][:500]  # type: ignore[union-attr]
+    documents = [
+        {"id": path.stem, "text": path.read_text(encoding="utf-8")}
+        for path in sorted(settings.data.examples_dir.glob("*.txt"))
+    ]
     if http:
-        short = [text for text in data["speed"] if len(text) < 120][:500]  # type: ignore[union-attr]
-        examples = sorted(settings.data.examples_dir.glob("*.txt"))
-        typer.echo("\nHTTP on loopback, one short claim per /classify request")
-        typer.echo(http_table(str(model_dir), short, examples))
+        typer.echo(
+            "\nHTTP on loopback, one short claim per /classify request; /compare: the examples"
+        )
+        typer.echo(http_table(str(model_dir), short, documents))
+    if soak_seconds:
+        typer.echo(soak_report(str(model_dir), short, documents, soak_seconds))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from model.backends import has_onnx_export, load_backend
 from model.classifier import ClaimClassifier, ModelDirectoryError
 from model.embeddings import SentenceEmbedder, default_embedder_dir
 from model.encoding import TextEncoder
-from model.export import export_classifier, export_encoder
 
 TEXTS = [
     "Moscow denied the reports at the time.",
@@ -28,13 +26,9 @@ TEXTS = [
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def exported_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("exported") / "model"
-    shutil.copytree(tiny_model_dir, directory)
-    export_classifier(directory)
-    export_encoder(tiny_model_dir, directory / "encoder", max_length=64)
-    return directory
+@pytest.fixture
+def exported_dir(tiny_exported_dir: Path) -> Path:
+    return tiny_exported_dir
 
 
 @pytest.mark.parametrize("max_length", [8, 64])
