@@ -259,3 +259,47 @@ def fetch_base_model(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(str(directory))
+
+
+@app.command("soft-labels")
+def soft_labels(
+    teacher: Annotated[
+        str, typer.Option(help="The teacher: a model directory or MLflow model URI")
+    ] = "models:/claimstance-accurate@champion",
+    output: Annotated[Path | None, typer.Option(help="CSV to write (resumes if present)")] = None,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Label the unlabelled news pool with the teacher's probabilities, once, for distillation."""
+    from model.classifier import ClaimClassifier
+    from training.corpus.build import build_corpus
+    from training.corpus.pool import pool_hash, training_pool
+    from training.distill import write_soft_labels
+    from training.tracking import download_model_dir, model_run_id
+
+    settings = _load(config, overrides)
+    target = output or settings.training.soft_labels
+    try:
+        model_dir = download_model_dir(teacher, settings.tracking_uri)
+        classifier = ClaimClassifier.from_directory(model_dir, batch_size=64)
+        corpus = build_corpus(settings.data, seed=settings.seed)
+        pool = training_pool(
+            settings.data.raw_dir,
+            validation_fraction=settings.data.validation_fraction,
+            test_fraction=settings.data.news_test_fraction,
+            exclude=[example.text for example in corpus.all_examples],
+        )
+        meta = {
+            "teacher_uri": teacher,
+            "teacher_run_id": model_run_id(teacher, settings.tracking_uri),
+            "teacher_base_model": classifier.card.base_model,
+            "teacher_backend": classifier.backend.name,
+            "pool_hash": pool_hash(pool),
+            "pool_size": len(pool),
+            "data_hash": corpus.hash,
+        }
+        added = write_soft_labels(classifier.logits, pool, target, meta)
+    except (DataError, FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{added} sentences labelled; {len(pool)} in the pool ({target})")

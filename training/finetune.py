@@ -27,6 +27,7 @@ from model.network import LogitsModule, build_network
 from training.basemodels import FETCH_PREFIX, FetchError, fetch_base
 from training.config import ConfigError, TrainConfig
 from training.data import Example
+from training.distill import SoftExample
 from training.metrics import evaluate, fit_temperature, label_indices
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,37 @@ def _class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(weights / weights.mean(), dtype=torch.float32)
 
 
+def _loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    teacher: torch.Tensor,
+    *,
+    class_weights: torch.Tensor | None,
+    label_smoothing: float,
+    temperature: float,
+) -> torch.Tensor:
+    """Per-example loss: cross-entropy where ``target`` is a label, and where it is -1
+    (a pool sentence), the KL from the teacher's row of ``teacher`` at ``temperature``,
+    scaled by its square so its gradients match the gold loss's size."""
+    hard = target >= 0
+    loss = torch.zeros(len(target), device=logits.device)
+    if hard.any():
+        loss[hard] = functional.cross_entropy(
+            logits[hard],
+            target[hard],
+            weight=class_weights,
+            reduction="none",
+            label_smoothing=label_smoothing,
+        )
+    if (~hard).any():
+        if temperature != 1.0:
+            teacher = functional.softmax(teacher.log() / temperature, dim=1)
+        student = functional.log_softmax(logits[~hard] / temperature, dim=1)
+        teacher = teacher[~hard]
+        loss[~hard] = temperature**2 * (teacher * (teacher.log() - student)).sum(dim=1)
+    return loss
+
+
 def fine_tune(
     train: Sequence[Example],
     validation: Sequence[Example],
@@ -93,8 +125,14 @@ def fine_tune(
     output_dir: Path,
     *,
     on_epoch: EpochCallback | None = None,
+    soft: Sequence[SoftExample] = (),
 ) -> ClaimClassifier:
-    """Train, keep the epoch with the best validation macro-F1, calibrate, and save to ``output_dir``."""
+    """Train, keep the epoch with the best validation macro-F1, calibrate, and save to ``output_dir``.
+
+    With ``soft`` (the teacher's distributions over unlabelled sentences), each epoch also
+    trains on ``distill_per_epoch`` of them, drawn afresh, with the temperature-scaled KL
+    to the teacher (Hinton et al.) in place of cross-entropy.
+    """
     settings = config.training
     seed_everything(config.seed)
     if settings.threads:
@@ -106,17 +144,29 @@ def fine_tune(
 
     if settings.max_train_examples is not None and len(train) > settings.max_train_examples:
         train = random.Random(config.seed).sample(list(train), settings.max_train_examples)
-    encoded = tokenizer([e.text for e in train], truncation=True, max_length=settings.max_length)[
-        "input_ids"
-    ]
-    labels = label_indices([e.label for e in train])
+    per_epoch = min(settings.distill_per_epoch, len(soft))
+    soft = soft if per_epoch else ()
+    texts = [e.text for e in train] + [s.text for s in soft]
+    encoded = tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
+    gold_labels = label_indices([e.label for e in train])
+    # -1 marks a pool sentence: its target is the teacher's row in soft_targets.
+    labels = np.concatenate([gold_labels, np.full(len(soft), -1, dtype=gold_labels.dtype)])
     source_weights = np.array(
-        [config.data.source_weights.get(e.source, 1.0) for e in train], dtype=np.float32
+        [config.data.source_weights.get(e.source, 1.0) for e in train]
+        + [settings.distill_weight] * len(soft),
+        dtype=np.float32,
     )
-    class_weights = _class_weights(labels).to(device) if settings.class_weights else None
+    # Row 0 is a uniform placeholder for gold sentences, which never read it.
+    soft_targets = torch.tensor(
+        np.array([np.full(len(LABELS), 1 / len(LABELS)), *(s.probabilities for s in soft)]),
+        dtype=torch.float32,
+    )
+    class_weights = _class_weights(gold_labels).to(device) if settings.class_weights else None
 
     rng = np.random.default_rng(config.seed)
-    steps_per_epoch = (len(train) + settings.batch_size - 1) // settings.batch_size
+    # Its own generator, so a run without distillation draws exactly as before.
+    pool_rng = np.random.default_rng(config.seed + 1)
+    steps_per_epoch = (len(train) + per_epoch + settings.batch_size - 1) // settings.batch_size
     total_steps = steps_per_epoch * settings.epochs
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
@@ -143,18 +193,25 @@ def fine_tune(
     for epoch in range(1, settings.epochs + 1):
         network.train()
         running_loss = 0.0
-        for batch_indices in _length_grouped_batches(lengths, settings.batch_size, rng):
+        items = np.arange(len(train))
+        if per_epoch:
+            drawn = pool_rng.choice(len(soft), size=per_epoch, replace=False)
+            items = np.concatenate([items, len(train) + np.sort(drawn)])
+        epoch_lengths = [lengths[i] for i in items]
+        for positions in _length_grouped_batches(epoch_lengths, settings.batch_size, rng):
+            batch_indices = items[positions]
             batch = tokenizer.pad(
                 {"input_ids": [encoded[i] for i in batch_indices]}, return_tensors="pt"
             ).to(device)
             logits = network(**batch).logits
             target = torch.as_tensor(labels[batch_indices], device=device)
-            loss = functional.cross_entropy(
+            loss = _loss(
                 logits,
                 target,
-                weight=class_weights,
-                reduction="none",
+                soft_targets[np.clip(batch_indices - len(train) + 1, 0, None)].to(device),
+                class_weights=class_weights,
                 label_smoothing=settings.label_smoothing,
+                temperature=settings.distill_temperature,
             )
             weights = torch.as_tensor(source_weights[batch_indices], device=device)
             loss = (loss * weights).sum() / weights.sum()

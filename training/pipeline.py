@@ -18,6 +18,7 @@ from training.baseline import Baseline
 from training.config import TrainConfig
 from training.corpus.build import Corpus, build_corpus
 from training.data import Example, counts
+from training.distill import SoftExample
 from training.finetune import fine_tune, resolve_base_model
 from training.metrics import EvaluationResult, evaluate, label_indices
 from training.plots import calibration_figure, confusion_matrix_figure
@@ -111,12 +112,14 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         transformer_results: dict[str, EvaluationResult] = {}
         registration = None
         if train_transformer:
+            soft = _soft_examples(config, corpus, tracker)
             classifier = fine_tune(
                 corpus.train,
                 corpus.validation,
                 config,
                 model_dir,
                 on_epoch=lambda epoch, metrics: tracker.metrics(metrics, step=epoch),
+                soft=soft,
             )
             transformer_results = evaluate_sets(
                 "transformer", classifier.predict_proba, sets, tracker
@@ -151,6 +154,44 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         registration,
         seconds,
     )
+
+
+def _soft_examples(
+    config: TrainConfig, corpus: Corpus, tracker: tracking.RunTracker
+) -> list[SoftExample]:
+    """The teacher-labelled pool sentences this run distils from, recorded on the run."""
+    if config.training.distill_per_epoch == 0:
+        return []
+    from training.corpus.pool import pool_hash, training_pool
+    from training.distill import read_meta, soft_examples
+
+    pool = training_pool(
+        config.data.raw_dir,
+        validation_fraction=config.data.validation_fraction,
+        test_fraction=config.data.news_test_fraction,
+        exclude=[example.text for example in corpus.all_examples],
+    )
+    path = config.training.soft_labels
+    examples = soft_examples(pool, path)
+    meta = read_meta(path)
+    current = pool_hash(pool)
+    if meta.get("pool_hash") != current:
+        logger.warning(
+            "soft labels were made on pool %s, this corpus gives pool %s: %d of %d sentences match",
+            meta.get("pool_hash"),
+            current,
+            len(examples),
+            len(pool),
+        )
+    tracker.tags(
+        {
+            "teacher_run_id": str(meta.get("teacher_run_id")),
+            "teacher_uri": str(meta.get("teacher_uri")),
+            "pool_hash": current,
+        }
+    )
+    tracker.metrics({"data.pool": len(pool), "data.soft_labelled": len(examples)})
+    return examples
 
 
 def _write_card(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -322,3 +323,19 @@ def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
     if directory is None:
         raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
     return directory
+
+
+def model_run_id(model_uri: str, tracking_uri: str) -> str | None:
+    """The run that logged a registered version (``models:/name@alias`` or ``models:/name/N``)."""
+    match = re.match(
+        r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?$", model_uri
+    )
+    if match is None:
+        return None
+    _use_store(tracking_uri)
+    client = MlflowClient()
+    if match["alias"]:
+        version = client.get_model_version_by_alias(match["name"], match["alias"])
+    else:
+        version = client.get_model_version(match["name"], match["version"])
+    return version.run_id

@@ -7,6 +7,7 @@ the headlines about the same claim always fall in the same split.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from training.corpus.emergent import emergent_claims
@@ -46,28 +47,43 @@ def load_news_sentences(
     validation or test group is dropped, because scores must come from real
     sentences and a near-twin in training would leak the original's answer.
     """
-    claim_by_headline, test_claims = emergent_claims(raw_dir / "emergent")
-    groups = body_groups(raw_dir / "fnc1", claim_by_headline)
+    place = body_placement(
+        raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
+    )
     examples: list[Example] = []
     rows = read_csv_rows(path, ("body_id", "sentence_index", "text", "label"))
     for index, row in enumerate(rows):
         label = parse_label(row["label"], where=f"{path} row {index + 2}")
-        claim = groups.get(int(row["body_id"]))
-        if claim is not None:
-            group = f"emergent:{claim}"
-            split = (
-                Split.TEST
-                if claim in test_claims
-                else group_split(group, validation_fraction=validation_fraction)
-            )
-        else:
-            group = f"fnc1-body:{row['body_id']}"
-            split = group_split(
-                group, validation_fraction=validation_fraction, test_fraction=test_fraction
-            )
+        group, split = place(int(row["body_id"]))
         if split is Split.TRAIN or not training_only:
             examples.append(Example(row["text"], label, source, group, split))
     return examples
+
+
+def body_placement(
+    raw_dir: Path, *, validation_fraction: float, test_fraction: float
+) -> Callable[[int], tuple[str, Split]]:
+    """body id -> (group, split): the one rule every FNC-1 sentence is placed by.
+
+    A body about an Emergent claim shares that claim's group (and Emergent's
+    official test claims stay test); any other body is a group of its own.
+    """
+    claim_by_headline, test_claims = emergent_claims(raw_dir / "emergent")
+    groups = body_groups(raw_dir / "fnc1", claim_by_headline)
+
+    def place(body_id: int) -> tuple[str, Split]:
+        claim = groups.get(body_id)
+        if claim is not None:
+            group = f"emergent:{claim}"
+            if claim in test_claims:
+                return group, Split.TEST
+            return group, group_split(group, validation_fraction=validation_fraction)
+        group = f"fnc1-body:{body_id}"
+        return group, group_split(
+            group, validation_fraction=validation_fraction, test_fraction=test_fraction
+        )
+
+    return place
 
 
 def load_news_gold(

@@ -1,0 +1,88 @@
+"""Distillation: the loss, the resumable soft-label file, and training on the teacher's labels."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional
+
+from model.labels import LABELS, Label
+from training.config import TrainConfig
+from training.corpus.build import build_corpus
+from training.corpus.pool import PoolText
+from training.data import DataError
+from training.distill import SoftExample, soft_examples, write_soft_labels
+from training.finetune import _loss, fine_tune
+
+POOL = [PoolText(f"1:{i}", f"pool sentence number {i} said the officials") for i in range(10)]
+META = {"teacher_uri": "models:/teacher@champion", "teacher_run_id": "r1", "pool_hash": "p1"}
+
+
+def _fake_teacher(calls: list[int]):
+    def logits(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return np.tile(np.array([0.0, 2.0, 0.0]), (len(texts), 1))
+
+    return logits
+
+
+def test_gold_rows_take_cross_entropy_and_pool_rows_the_teacher_kl() -> None:
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.1, 0.2], [0.5, 0.1, 0.2]])
+    target = torch.tensor([0, -1, -1])
+    teacher = torch.tensor(
+        [[1 / 3] * 3, [0.2, 0.7, 0.1], functional.softmax(logits[2], 0).tolist()]
+    )
+    loss = _loss(logits, target, teacher, class_weights=None, label_smoothing=0.0, temperature=1.0)
+    assert loss[0] == pytest.approx(functional.cross_entropy(logits[:1], target[:1]).item())
+    expected_kl = (teacher[1] * (teacher[1].log() - functional.log_softmax(logits[1], 0))).sum()
+    assert loss[1] == pytest.approx(expected_kl.item(), abs=1e-6)
+    assert loss[2] == pytest.approx(0.0, abs=1e-6)  # a student that agrees pays nothing
+    hot = _loss(logits, target, teacher, class_weights=None, label_smoothing=0.0, temperature=4.0)
+    assert hot[0] == loss[0] and hot[1] != loss[1]
+
+
+def test_soft_labels_resume_and_refuse_another_teacher(tmp_path: Path) -> None:
+    path = tmp_path / "soft.csv"
+    calls: list[int] = []
+    assert write_soft_labels(_fake_teacher(calls), POOL[:4], path, META, chunk=3) == 4
+    assert write_soft_labels(_fake_teacher(calls), POOL, path, META, chunk=3) == 6
+    assert calls == [3, 1, 3, 3]  # the second run labelled only what was missing
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["id"] for row in rows] == [item.id for item in POOL]
+    assert sum(float(rows[0][label.value]) for label in LABELS) == pytest.approx(1.0, abs=1e-3)
+    with pytest.raises(DataError, match="teacher_run_id"):
+        write_soft_labels(_fake_teacher(calls), POOL, path, {**META, "teacher_run_id": "r2"})
+    examples = soft_examples(POOL[2:], path)
+    assert [e.text for e in examples] == [item.text for item in POOL[2:]]
+    assert int(np.argmax(examples[0].probabilities)) == LABELS.index(Label.DENIAL)
+
+
+def test_missing_soft_labels_say_how_to_make_them(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="python -m training soft-labels"):
+        soft_examples(POOL, tmp_path / "absent.csv")
+
+
+def test_the_student_moves_toward_the_teacher(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    corpus = build_corpus(tiny_config.data, seed=tiny_config.seed)
+    texts = [f"the officials said report {i} was fake" for i in range(48)]
+    denial = np.array([0.02, 0.96, 0.02])
+    soft = [SoftExample(text, denial) for text in texts]
+
+    def share_of_denials(per_epoch: int) -> float:
+        config = tiny_config.model_copy(
+            update={
+                "training": tiny_config.training.model_copy(
+                    update={"distill_per_epoch": per_epoch, "epochs": 3}
+                )
+            }
+        )
+        trained = fine_tune(corpus.train, [], config, tmp_path / str(per_epoch), soft=soft)
+        labels = trained.predict_proba(texts).argmax(axis=1)
+        return float((labels == LABELS.index(Label.DENIAL)).mean())
+
+    assert share_of_denials(48) > share_of_denials(0) + 0.5

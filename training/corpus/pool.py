@@ -1,0 +1,61 @@
+"""The unlabelled real-news pool the fast model learns the teacher's distributions on.
+
+Every sentence of every FNC-1 body whose group is a training group (placed by
+the same rule as the gold sentences, ``news_gold.body_placement``), never one
+of a validation or test group; 6-70 words; each text once; and none that
+appears in a labelled set. Ids are ``<body id>:<sentence index>`` from
+``fnc1.split_body``, so the soft-label file needs no texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.corpus.fnc1 import iter_pool
+from training.corpus.news_gold import body_placement
+from training.data import Split, normalise
+
+MIN_WORDS = 6
+MAX_WORDS = 70
+
+
+@dataclass(frozen=True, slots=True)
+class PoolText:
+    id: str
+    text: str
+
+
+def training_pool(
+    raw_dir: Path,
+    *,
+    validation_fraction: float,
+    test_fraction: float,
+    exclude: Collection[str] = (),
+) -> list[PoolText]:
+    """The pool in body and sentence order; ``exclude`` holds labelled texts to leave out."""
+    place = body_placement(
+        raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
+    )
+    excluded = {normalise(text) for text in exclude}
+    seen: set[str] = set()
+    pool: list[PoolText] = []
+    for sentence in iter_pool(raw_dir / "fnc1"):
+        if not MIN_WORDS <= len(sentence.text.split()) <= MAX_WORDS:
+            continue
+        _, split = place(sentence.body_id)
+        key = normalise(sentence.text)
+        if split is not Split.TRAIN or key in excluded or key in seen:
+            continue
+        seen.add(key)
+        pool.append(PoolText(f"{sentence.body_id}:{sentence.sentence_index}", sentence.text))
+    return pool
+
+
+def pool_hash(pool: Collection[PoolText]) -> str:
+    digest = hashlib.sha256()
+    for item in pool:
+        digest.update(f"{item.id}\t{item.text}\n".encode())
+    return digest.hexdigest()[:16]
