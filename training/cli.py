@@ -39,15 +39,20 @@ def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
 def _print_results(title: str, results: dict[str, EvaluationResult]) -> None:
     typer.echo(f"\n{title}")
     typer.echo(
-        f"  {'set':<14}{'n':>6}{'accuracy':>10}{'macro-F1':>10}"
+        f"  {'set':<14}{'n':>6}{'accuracy':>10}{'macro-F1':>10}{'95% (stories)':>16}"
         "  per-label F1 / recall (assertion, denial, caveat)"
     )
     for name, result in results.items():
         f1 = "/".join(f"{scores['f1']:.3f}" for scores in result.per_label.values())
         recall = "/".join(f"{scores['recall']:.3f}" for scores in result.per_label.values())
+        interval = (
+            "{:.3f}-{:.3f}".format(*result.macro_f1_interval)
+            if result.macro_f1_interval is not None
+            else "-"
+        )
         typer.echo(
             f"  {name:<14}{result.support:>6}{result.accuracy:>10.3f}{result.macro_f1:>10.3f}"
-            f"  {f1}  R {recall}"
+            f"{interval:>16}  {f1}  R {recall}"
         )
 
 

@@ -26,6 +26,9 @@ class EvaluationResult:
     confusion: np.ndarray  # rows: true label, columns: predicted, both in LABELS order
     expected_calibration_error: float | None = None
     support: int = 0
+    # 95% interval of macro-F1, resampling whole stories (groups) rather than sentences: the
+    # sentences of one story are not independent, and a few stories weigh on a test set.
+    macro_f1_interval: tuple[float, float] | None = None
 
     def flat(self, prefix: str) -> dict[str, float]:
         """Metric names as MLflow keys, e.g. ``transformer.news_test.denial.recall``."""
@@ -35,6 +38,8 @@ class EvaluationResult:
         }
         if self.expected_calibration_error is not None:
             flat[f"{prefix}.ece"] = self.expected_calibration_error
+        if self.macro_f1_interval is not None:
+            flat[f"{prefix}.macro_f1_low"], flat[f"{prefix}.macro_f1_high"] = self.macro_f1_interval
         for label, scores in self.per_label.items():
             for metric, value in scores.items():
                 flat[f"{prefix}.{label.value}.{metric}"] = value
@@ -61,11 +66,46 @@ def label_indices(labels: Sequence[Label]) -> np.ndarray:
     return np.array([index[label] for label in labels], dtype=np.int64)
 
 
+def _macro_f1_from_confusions(confusions: np.ndarray) -> np.ndarray:
+    """Macro-F1 of each (3, 3) confusion matrix in a (..., 3, 3) stack (rows: truth)."""
+    true_positive = np.diagonal(confusions, axis1=-2, axis2=-1)
+    predicted = confusions.sum(axis=-2)
+    actual = confusions.sum(axis=-1)
+    denominator = predicted + actual
+    f1 = np.divide(
+        2 * true_positive, denominator, out=np.zeros(true_positive.shape), where=denominator > 0
+    )
+    return f1.mean(axis=-1)
+
+
+def story_bootstrap_interval(
+    true_ids: np.ndarray,
+    predicted_ids: np.ndarray,
+    groups: Sequence[str],
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95% percentile interval of macro-F1 over resamples of whole groups (stories)."""
+    names, group_ids = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    k = len(LABELS)
+    per_group = np.zeros((len(names), k * k))
+    np.add.at(per_group, (group_ids, true_ids * k + predicted_ids), 1)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(names), size=(resamples, len(names)))
+    weights = np.zeros((resamples, len(names)))
+    np.add.at(weights, (np.arange(resamples)[:, None], draws), 1)
+    scores = _macro_f1_from_confusions((weights @ per_group).reshape(resamples, k, k))
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def evaluate(
     name: str,
     truth: Sequence[Label],
     predicted: Sequence[Label],
     probabilities: np.ndarray | None = None,
+    groups: Sequence[str] | None = None,
 ) -> EvaluationResult:
     true_ids = label_indices(truth)
     predicted_ids = label_indices(predicted)
@@ -96,6 +136,11 @@ def evaluate(
             else None
         ),
         support=len(true_ids),
+        macro_f1_interval=(
+            story_bootstrap_interval(true_ids, predicted_ids, groups)
+            if groups is not None and len(true_ids)
+            else None
+        ),
     )
 
 

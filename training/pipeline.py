@@ -68,7 +68,8 @@ def evaluate_sets(
         truth = [e.label for e in examples]
         probabilities = predict_proba([e.text for e in examples])
         predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
-        result = evaluate(set_name, truth, predicted, probabilities)
+        groups = [e.group for e in examples]
+        result = evaluate(set_name, truth, predicted, probabilities, groups)
         results[set_name] = result
         if tracker is not None:
             _log_evaluation(tracker, name, result, probabilities, truth)
@@ -130,11 +131,9 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                 tracker.metrics(export_model_dir(model_dir, config, classifier, sets))
             model_uri = tracker.model(model_dir)
             if config.register_model:
-                score = (
-                    transformer_results["validation"].macro_f1
-                    if "validation" in transformer_results
-                    else 0.0
-                )
+                validation = transformer_results.get("validation")
+                score = validation.macro_f1 if validation is not None else 0.0
+                interval = validation.macro_f1_interval if validation is not None else None
                 registration = tracking.register(
                     model_uri,
                     config.registered_model,
@@ -142,6 +141,7 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                     tracker.run_id,
                     data_hash=corpus.hash,
                     rescore=lambda directory: _validation_macro_f1(directory, corpus, config),
+                    score_low=interval[0] if interval is not None else None,
                 )
         seconds = time.perf_counter() - started
         tracker.metrics({"seconds": seconds})

@@ -235,8 +235,13 @@ def register(
     *,
     data_hash: str = "",
     rescore: Rescore | None = None,
+    score_low: float | None = None,
 ) -> Registration:
     """Register a version and move ``champion`` to it only if it beats the current champion.
+
+    With ``score_low`` (the lower end of the candidate's 95% story-bootstrap interval),
+    beating means the champion's score falls below that interval: a gain inside the
+    noise registers the version but leaves the alias for ``promote`` to move.
 
     Both are compared on the candidate's validation split: with ``rescore``,
     a champion trained on other data is scored again first. A champion a
@@ -265,7 +270,18 @@ def register(
     current_score = (
         None if current is None else _comparable_score(name, current, data_hash, rescore)
     )
-    promoted = current_score is None or score > current_score
+    promoted = current_score is None or (
+        score > current_score and (score_low is None or current_score < score_low)
+    )
+    if current_score is not None and score > current_score and not promoted:
+        logger.info(
+            "%s version %s gains %.4f over the champion, inside its interval (from %.4f): "
+            "the champion stays; `promote` can move it",
+            name,
+            version.version,
+            score - current_score,
+            score_low,
+        )
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version.version)
         logger.info("%s version %s is the new champion (%.4f)", name, version.version, score)

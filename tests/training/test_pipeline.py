@@ -177,3 +177,21 @@ def test_experiment_opens_on_model_training_views_in_the_ui(tmp_path: Path) -> N
     for experiment_id in (created, older):
         tags = client.get_experiment(experiment_id).tags
         assert tags[tracking.EXPERIMENT_KIND_TAG] == tracking.MODEL_TRAINING_KIND
+
+
+def test_a_gain_inside_the_interval_leaves_the_champion(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(uri, "interval-test")
+    outcomes = []
+    for score, low in [(0.60, 0.50), (0.62, 0.55), (0.70, 0.65)]:
+        with mlflow.start_run() as run:
+            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
+            registration = tracking.register(
+                model_uri, "claimstance", score, run.info.run_id, score_low=low
+            )
+            outcomes.append(registration.promoted)
+    # 0.62 beats 0.60, but 0.60 lies inside 0.62's interval: noise, not a better model.
+    assert outcomes == [True, False, True]
+    assert tracking.champion_score("claimstance") == ("3", 0.7)
