@@ -10,6 +10,10 @@ BIN := $(VENV)/bin
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu keeps pip off the multi-GB CUDA wheels.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
+# fast: claimstance (all-MiniLM-L6-v2); accurate: claimstance-accurate (all-mpnet-base-v2).
+MODEL ?= fast
+MODEL_CONFIG := training/configs/$(if $(filter accurate,$(MODEL)),accurate,default).yaml
+MODEL_NAME := claimstance$(if $(filter accurate,$(MODEL)),-accurate)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
@@ -54,9 +58,10 @@ lock: ## Regenerate constraints.txt from a fresh resolve on the package index (n
 	mv constraints.txt.new constraints.txt
 	rm -rf $(LOCK_VENV)
 
-serve: $(STAMP) ## Set up, train the default model if the registry has none, serve on $(HOST):$(PORT)
-	$(BIN)/python -m training ensure-model
-	$(BIN)/python -m service --host $(HOST) --port $(PORT)
+serve: $(STAMP) ## Set up, train the model if the registry has none, serve on $(HOST):$(PORT) (MODEL=fast|accurate)
+	$(BIN)/python -m training ensure-model --config $(MODEL_CONFIG)
+	CLAIMSTANCE_MODEL_URI=$${CLAIMSTANCE_MODEL_URI:-models:/$(MODEL_NAME)@champion} \
+		$(BIN)/python -m service --host $(HOST) --port $(PORT)
 
 train: $(STAMP) ## Fine-tune the default model + baseline, log to MLflow, register (ARGS="training.epochs=2")
 	$(BIN)/python -m training train $(ARGS)
