@@ -28,8 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from model.claims import Claim, extract_claims
-from model.classifier import Prediction
+from model.labelling import LabelledClaim, StanceClassifier, label_texts
 from model.labels import LABELS, Label
 
 logger = logging.getLogger(__name__)
@@ -42,12 +41,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_SIMILARITY_THRESHOLD = 0.62
 
 
-class StanceClassifier(Protocol):
-    """What ``compare_documents`` needs of a classifier (``ClaimClassifier`` fits)."""
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
-
-
 class Embedder(Protocol):
     """What grouping needs of an encoder (``SentenceEmbedder`` fits): unit-length rows."""
 
@@ -55,16 +48,6 @@ class Embedder(Protocol):
 
 
 # --- results --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledClaim:
-    index: int  # position in DocumentSummary.claims of its document
-    text: str
-    start: int  # character span in DocumentSummary.text
-    end: int
-    label: Label
-    scores: dict[Label, float]  # every label, in LABELS order, summing to 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,22 +201,6 @@ def _cell_label(claims: Sequence[LabelledClaim]) -> Label:
     return max(votes, key=strength)
 
 
-def _label_claims(
-    claims: Sequence[Claim], predictions: Sequence[Prediction]
-) -> list[LabelledClaim]:
-    return [
-        LabelledClaim(
-            index=index,
-            text=claim.text,
-            start=claim.start,
-            end=claim.end,
-            label=prediction.label,
-            scores={label: float(prediction.scores[label]) for label in LABELS},
-        )
-        for index, (claim, prediction) in enumerate(zip(claims, predictions, strict=True))
-    ]
-
-
 def _build_group(cluster: ClaimCluster, documents: Sequence[DocumentSummary]) -> ClaimGroup:
     cells: list[GroupCell] = []
     for document in cluster.documents:
@@ -269,25 +236,16 @@ def compare_documents(
     if duplicates := sorted(id_ for id_, n in Counter(ids).items() if n > 1):
         raise ValueError(f"document ids must be unique; repeated: {duplicates}")
 
-    extracted = [extract_claims(raw, segment=segment) for _, raw in documents]
-    claims_per_doc = [[claim.text for claim in item.claims] for item in extracted]
-    texts, _ = _flatten(claims_per_doc)
-    # Skip the model calls when there is nothing to label: no document had a claim.
-    predictions = classifier.predict(texts) if texts else []
-    if len(predictions) != len(texts):
-        raise ValueError(f"classifier returned {len(predictions)} predictions for {len(texts)}")
-
+    labelled = label_texts(classifier, [raw for _, raw in documents], segment=segment)
+    claims_per_doc = [[claim.text for claim in item.claims] for item in labelled]
     summaries: list[DocumentSummary] = []
-    offset = 0
-    for document_id, item in zip(ids, extracted, strict=True):
-        labelled = _label_claims(item.claims, predictions[offset : offset + len(item.claims)])
-        offset += len(item.claims)
-        counts = Counter(claim.label for claim in labelled)
+    for document_id, item in zip(ids, labelled, strict=True):
+        counts = Counter(claim.label for claim in item.claims)
         summaries.append(
             DocumentSummary(
                 id=document_id,
                 text=item.text,
-                claims=labelled,
+                claims=item.claims,
                 counts={label: counts[label] for label in LABELS},
             )
         )
@@ -299,7 +257,7 @@ def compare_documents(
     logger.info(
         "compared %d documents: %d claims, %d groups, %d with disagreement",
         len(summaries),
-        len(texts),
+        sum(len(claims) for claims in claims_per_doc),
         len(groups),
         sum(group.disagreement for group in groups),
     )

@@ -1,8 +1,7 @@
-"""The work behind the routes: texts -> claims -> one batched predict call -> results.
+"""The routes' work as the HTTP schema: ``model``'s dataclasses mapped to response bodies.
 
 ``classify_texts`` serves /classify; ``compare_texts`` serves /compare and
-``python -m service compare`` and turns ``model.story``'s dataclasses into the
-HTTP schema, so the API and the CLI's JSON are one format.
+``python -m service compare``, so the API and the CLI's JSON are one format.
 """
 
 from __future__ import annotations
@@ -13,11 +12,11 @@ from pathlib import Path
 from typing import Protocol
 
 from model.card import ModelCard
-from model.claims import extract_claims
 from model.classifier import Prediction
+from model.labelling import LabelledClaim, label_texts
 from model.labels import LABELS
 from model.story import ClaimGroup as StoryGroup
-from model.story import Embedder, LabelledClaim, compare_documents
+from model.story import Embedder, compare_documents
 from service.schemas import (
     ClaimGroup,
     ClaimResult,
@@ -71,41 +70,23 @@ class LoadedModel:
 def classify_texts(
     classifier: StanceClassifier, texts: Sequence[str], *, segment: bool = True
 ) -> list[TextResult]:
-    """Clean and segment every text, then label all their claims in a single predict call.
-
-    One call lets the classifier fill its batches across texts (many short
-    articles cost about as much as one long one) instead of padding per text.
-    Blocking: callers on an event loop run it in a worker thread.
-    """
-    extracted = [extract_claims(text, segment=segment) for text in texts]
-    claims = [claim for item in extracted for claim in item.claims]
-    predictions = classifier.predict([claim.text for claim in claims]) if claims else []
-    if len(predictions) != len(claims):
-        raise RuntimeError(f"classifier returned {len(predictions)} predictions for {len(claims)}")
-
-    results: list[TextResult] = []
-    position = 0
-    for item in extracted:
-        labelled = zip(
-            item.claims, predictions[position : position + len(item.claims)], strict=True
+    """``model.labelling.label_texts`` in the /classify schema. Blocking: run it in a worker thread."""
+    return [
+        TextResult(
+            text=item.text,
+            claims=[
+                ClaimResult(
+                    text=claim.text,
+                    start=claim.start,
+                    end=claim.end,
+                    label=claim.label,
+                    scores=claim.scores,
+                )
+                for claim in item.claims
+            ],
         )
-        position += len(item.claims)
-        results.append(
-            TextResult(
-                text=item.text,
-                claims=[
-                    ClaimResult(
-                        text=claim.text,
-                        start=claim.start,
-                        end=claim.end,
-                        label=prediction.label,
-                        scores=prediction.scores,
-                    )
-                    for claim, prediction in labelled
-                ],
-            )
-        )
-    return results
+        for item in label_texts(classifier, texts, segment=segment)
+    ]
 
 
 def _story_claim(claim: LabelledClaim) -> StoryClaim:

@@ -1,0 +1,72 @@
+"""The one path from texts to labelled claims: cut each text into claims, label them all
+in a single classifier call, hand each text its own claims back.
+
+``/classify``, ``/compare`` (``model.story``) and the CLIs call ``label_texts``; the
+edges only map its dataclasses to their own formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from model.claims import extract_claims
+from model.classifier import Prediction
+from model.labels import LABELS, Label
+
+
+class StanceClassifier(Protocol):
+    """What labelling needs of a classifier (``ClaimClassifier`` and ``MicroBatcher`` fit)."""
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledClaim:
+    index: int  # position among its text's claims
+    text: str
+    start: int  # character span in its LabelledText.text
+    end: int
+    label: Label
+    scores: dict[Label, float]  # every label, in LABELS order, summing to 1
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledText:
+    text: str  # the cleaned text the claim spans point into
+    claims: list[LabelledClaim]
+
+
+def label_texts(
+    classifier: StanceClassifier, texts: Sequence[str], *, segment: bool = True
+) -> list[LabelledText]:
+    """Every claim of every text, labelled in one ``predict`` call (batches fill across texts).
+
+    ``segment=False`` keeps each text whole as one claim. Blocking: callers on an event
+    loop run it in a worker thread.
+    """
+    extracted = [extract_claims(text, segment=segment) for text in texts]
+    flat = [claim.text for item in extracted for claim in item.claims]
+    # No model call when there is nothing to label.
+    predictions = classifier.predict(flat) if flat else []
+    if len(predictions) != len(flat):
+        raise RuntimeError(f"classifier returned {len(predictions)} predictions for {len(flat)}")
+    results: list[LabelledText] = []
+    offset = 0
+    for item in extracted:
+        mine = predictions[offset : offset + len(item.claims)]
+        offset += len(item.claims)
+        claims = [
+            LabelledClaim(
+                index=index,
+                text=claim.text,
+                start=claim.start,
+                end=claim.end,
+                label=prediction.label,
+                scores={label: float(prediction.scores[label]) for label in LABELS},
+            )
+            for index, (claim, prediction) in enumerate(zip(item.claims, mine, strict=True))
+        ]
+        results.append(LabelledText(text=item.text, claims=claims))
+    return results
