@@ -87,6 +87,10 @@ class TrainingConfig(_Strict):
     distill_temperature: float = Field(2.0, gt=0)
     # Loss weight of one pool sentence relative to one gold sentence.
     distill_weight: float = Field(1.0, ge=0)
+    # The pool is 79% assertions by the teacher's reading. Each sentence is drawn with weight
+    # (share of its teacher label) ** -distill_balance: 0 draws uniformly, 1 draws each label
+    # equally often.
+    distill_balance: float = Field(0.0, ge=0, le=1)
     soft_labels: Path = SOFT_LABELS_FILE
 
 

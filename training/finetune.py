@@ -87,6 +87,16 @@ def _class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(weights / weights.mean(), dtype=torch.float32)
 
 
+def _draw_weights(soft: Sequence[SoftExample], balance: float) -> np.ndarray | None:
+    """Per-sentence draw probabilities: (share of its teacher label) ** -balance, normalised."""
+    if not soft or balance == 0:
+        return None
+    teacher_labels = np.array([int(np.argmax(s.probabilities)) for s in soft])
+    shares = np.bincount(teacher_labels, minlength=len(LABELS)) / len(soft)
+    weights = shares[teacher_labels] ** -balance
+    return weights / weights.sum()
+
+
 def _loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -166,6 +176,7 @@ def fine_tune(
     rng = np.random.default_rng(config.seed)
     # Its own generator, so a run without distillation draws exactly as before.
     pool_rng = np.random.default_rng(config.seed + 1)
+    draw_weights = _draw_weights(soft, settings.distill_balance)
     steps_per_epoch = (len(train) + per_epoch + settings.batch_size - 1) // settings.batch_size
     total_steps = steps_per_epoch * settings.epochs
     optimizer = torch.optim.AdamW(
@@ -195,7 +206,7 @@ def fine_tune(
         running_loss = 0.0
         items = np.arange(len(train))
         if per_epoch:
-            drawn = pool_rng.choice(len(soft), size=per_epoch, replace=False)
+            drawn = pool_rng.choice(len(soft), size=per_epoch, replace=False, p=draw_weights)
             items = np.concatenate([items, len(train) + np.sort(drawn)])
         epoch_lengths = [lengths[i] for i in items]
         for positions in _length_grouped_batches(epoch_lengths, settings.batch_size, rng):

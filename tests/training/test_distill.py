@@ -86,3 +86,16 @@ def test_the_student_moves_toward_the_teacher(tiny_config: TrainConfig, tmp_path
         return float((labels == LABELS.index(Label.DENIAL)).mean())
 
     assert share_of_denials(48) > share_of_denials(0) + 0.5
+
+
+def test_balance_evens_out_the_teacher_labels_drawn() -> None:
+    from training.finetune import _draw_weights
+
+    soft = [SoftExample("a", np.array([0.8, 0.1, 0.1]))] * 8 + [
+        SoftExample("d", np.array([0.1, 0.8, 0.1]))
+    ] * 2
+    assert _draw_weights(soft, 0.0) is None  # uniform
+    full = _draw_weights(soft, 1.0)
+    assert full[:8].sum() == pytest.approx(0.5) and full[8:].sum() == pytest.approx(0.5)
+    half = _draw_weights(soft, 0.5)
+    assert 0.2 < half[8:].sum() < 0.5
