@@ -178,32 +178,37 @@ def export(
     model_uri: ModelUriOption = "models:/claimstance@champion",
     output: Annotated[
         Path | None,
-        typer.Option(help="Write a servable copy here (required for an MLflow URI)"),
+        typer.Option(help="Write a servable copy here instead of updating the model in place"),
     ] = None,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
     """Write the int8 ONNX exports (classifier and /compare encoder) of a trained model.
 
-    Training does this for every new version; this command upgrades a model trained before.
+    Training does this for every new version. For a version trained before, this adds them
+    to the registered version itself (or to a model directory, or a copy in --output).
     """
     import shutil
 
-    from training.pipeline import export_model_dir
-    from training.tracking import download_model_dir
+    from training.pipeline import EXPORTED_FOLDERS, export_model_dir
+    from training.tracking import download_model_dir, update_registered_model
 
     settings = _load(config, overrides)
-    is_directory = Path(model_uri).is_dir()
-    if output is None and not is_directory:
-        typer.echo("error: an MLflow model URI needs --output DIR for the exported copy", err=True)
-        raise typer.Exit(2)
+
+    def add_exports(directory: Path) -> tuple[str, ...]:
+        export_model_dir(directory, settings)
+        return EXPORTED_FOLDERS
+
     try:
-        source = download_model_dir(model_uri, settings.tracking_uri)
-        target = source
-        if output is not None and output.resolve() != source.resolve():
-            shutil.copytree(source, output, dirs_exist_ok=True)
+        if output is None and not Path(model_uri).is_dir():
+            version = update_registered_model(model_uri, settings.tracking_uri, add_exports)
+            typer.echo(f"exported; {model_uri} (version {version}) now serves on ONNX")
+            return
+        target = download_model_dir(model_uri, settings.tracking_uri)
+        if output is not None and output.resolve() != target.resolve():
+            shutil.copytree(target, output, dirs_exist_ok=True)
             target = output
-        export_model_dir(target, settings)
+        add_exports(target)
     except (FileNotFoundError, ValueError, ConfigError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None

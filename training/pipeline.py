@@ -11,7 +11,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from model.backends import ONNX_DIR
 from model.classifier import ClaimClassifier
+from model.embeddings import BUNDLED_ENCODER_DIR
 from model.labels import LABELS, Label
 from training import tracking
 from training.baseline import Baseline
@@ -211,6 +213,10 @@ def _write_card(
     classifier.card.save(model_dir)
 
 
+# What export_model_dir writes into a model directory.
+EXPORTED_FOLDERS = (ONNX_DIR, BUNDLED_ENCODER_DIR)
+
+
 def export_model_dir(
     model_dir: Path,
     config: TrainConfig,
@@ -222,7 +228,7 @@ def export_model_dir(
     Returns ``onnx.<set>.macro_f1`` and ``onnx.<set>.agreement`` (the share of labels
     equal to fp32's) for each of ``sets``: the evidence for serving int8 by default.
     """
-    from model.embeddings import BUNDLED_ENCODER_DIR, encoder_max_length
+    from model.embeddings import encoder_max_length
     from model.export import export_classifier, export_encoder
 
     export_classifier(model_dir)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -327,31 +329,75 @@ def has_champion(tracking_uri: str, name: str) -> bool:
     return champion_score(name) is not None
 
 
+def _download(model_uri: str, tracking_uri: str, into: Path | None = None) -> tuple[Path, Path]:
+    """(download root, classifier directory inside it) for an MLflow model URI.
+
+    Without ``into``, a local artifact store may hand back its own files: read them only.
+    """
+    _use_store(tracking_uri)
+    root = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=model_uri, dst_path=str(into) if into else None
+        )
+    )
+    directory = find_model_directory(root)
+    if directory is None:
+        raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
+    return root, directory
+
+
 def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
     """Resolve a local directory or an MLflow model URI to the classifier directory inside it."""
     local = Path(model_uri)
     if (local / "config.json").is_file():
         return local
-    _use_store(tracking_uri)
-    directory = find_model_directory(
-        Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
-    )
-    if directory is None:
-        raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
-    return directory
+    return _download(model_uri, tracking_uri)[1]
+
+
+_REGISTERED_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?$")
+
+
+def _registered_version(model_uri: str) -> ModelVersion | None:
+    match = _REGISTERED_URI.match(model_uri)
+    if match is None:
+        return None
+    client = MlflowClient()
+    if match["alias"]:
+        return client.get_model_version_by_alias(match["name"], match["alias"])
+    return client.get_model_version(match["name"], match["version"])
 
 
 def model_run_id(model_uri: str, tracking_uri: str) -> str | None:
     """The run that logged a registered version (``models:/name@alias`` or ``models:/name/N``)."""
-    match = re.match(
-        r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?$", model_uri
-    )
-    if match is None:
-        return None
     _use_store(tracking_uri)
-    client = MlflowClient()
-    if match["alias"]:
-        version = client.get_model_version_by_alias(match["name"], match["alias"])
-    else:
-        version = client.get_model_version(match["name"], match["version"])
-    return version.run_id
+    version = _registered_version(model_uri)
+    return None if version is None else version.run_id
+
+
+def update_registered_model(
+    model_uri: str, tracking_uri: str, change: Callable[[Path], Sequence[str]]
+) -> str:
+    """Let ``change`` add files to a registered version's classifier directory, then upload
+    the folders it names into the same logged model, so the version itself carries them.
+
+    Returns the version. Files already there are replaced; nothing else is touched.
+    """
+    _use_store(tracking_uri)
+    try:
+        version = _registered_version(model_uri)
+    except MlflowException as error:
+        raise ValueError(f"cannot find {model_uri}: {error.message}") from None
+    # MLflow 3 registers a logged model: the version's source is models:/<model id>.
+    logged = re.match(r"^models:/(?P<id>m-[0-9a-f]+)$", version.source or "") if version else None
+    if version is None or logged is None:
+        raise ValueError(f"{model_uri} is not a registered version of a logged model")
+    with tempfile.TemporaryDirectory(prefix="claimstance-update-") as scratch:
+        # A copy, never the store's own files, is changed and then uploaded.
+        root, directory = _download(model_uri, tracking_uri, into=Path(scratch))
+        inside = directory.relative_to(root).as_posix()
+        client = MlflowClient()
+        for folder in change(directory):
+            client.log_model_artifacts(
+                logged["id"], str(directory / folder), artifact_path=f"{inside}/{folder}"
+            )
+    return str(version.version)

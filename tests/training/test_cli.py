@@ -60,3 +60,46 @@ def test_promoting_a_missing_version_is_a_clear_cli_error(tmp_path: Path) -> Non
     assert result.exit_code == 2
     assert "error: model 'claimstance' has no version '7'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_export_adds_onnx_to_a_version_registered_without_it(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    import mlflow
+
+    from model.backends import has_onnx_export
+    from model.classifier import ClaimClassifier
+    from training import tracking
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(uri, "export-test")
+    with mlflow.start_run() as run:
+        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
+        tracking.register(model_uri, "claimstance", 0.5, run.info.run_id)
+    before = tracking.download_model_dir("models:/claimstance/1", uri)
+    assert not has_onnx_export(before, "classifier")
+
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "--model-uri",
+            "models:/claimstance/1",
+            f"tracking_uri={uri}",
+            f"training.compare_encoder={tiny_model_dir}",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    after = tracking.download_model_dir("models:/claimstance/1", uri)
+    assert has_onnx_export(after, "classifier")
+    assert has_onnx_export(after / "encoder", "encoder")
+    assert ClaimClassifier.from_directory(after).backend.name == "onnx"
+
+
+def test_export_of_an_unknown_version_is_a_clear_error(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = runner.invoke(
+        app, ["export", "--model-uri", "models:/claimstance/7", f"tracking_uri={uri}"]
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
