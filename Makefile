@@ -51,7 +51,7 @@ lock: ## Regenerate constraints.txt from a fresh resolve on the package index (n
 	$(LOCK_VENV)/bin/pip install --quiet "$(TORCH_SPEC)" --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet -e ".[dev]"
 	@# `pip list --format=freeze` writes name==version for every package, never the file or URL a
-	@# package came from (`pip freeze` would write `name @ file://...` for a local wheel).
+	@# package came from (`pip freeze` would write a direct reference to a local wheel instead).
 	{ sed -n '/^#/p' constraints.txt; \
 	  $(LOCK_VENV)/bin/pip list --format=freeze --exclude-editable \
 	    | grep -viE '^(torch|triton|nvidia-[a-z0-9-]*|pip|setuptools|wheel)=='; } > constraints.txt.new
