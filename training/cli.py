@@ -313,3 +313,18 @@ def soft_labels(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{added} sentences labelled; {len(pool)} in the pool ({target})")
+
+
+@app.command("experiment-id")
+def experiment_id(config: ConfigOption = None, overrides: Overrides = None) -> None:
+    """Print the id of the configured experiment (for links into the MLflow UI)."""
+    from training.tracking import find_experiment_id
+
+    settings = _load(config, overrides)
+    found = find_experiment_id(settings.tracking_uri, settings.experiment)
+    if found is None:
+        typer.echo(
+            f"error: no experiment {settings.experiment!r} in {settings.tracking_uri}", err=True
+        )
+        raise typer.Exit(2)
+    typer.echo(found)

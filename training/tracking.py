@@ -92,6 +92,18 @@ def _use_store(tracking_uri: str) -> None:
     mlflow.set_registry_uri(tracking_uri)
 
 
+def find_experiment_id(tracking_uri: str, experiment: str) -> str | None:
+    """The experiment's id, without creating a store or an experiment that is not there."""
+    if (
+        tracking_uri.startswith("sqlite:///")
+        and not Path(tracking_uri.removeprefix("sqlite:///")).is_file()
+    ):
+        return None
+    _use_store(tracking_uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    return None if found is None else found.experiment_id
+
+
 def configure(tracking_uri: str, experiment: str) -> str:
     """Point MLflow at the store and return the experiment id, creating it on first use."""
     _use_store(tracking_uri)

@@ -195,3 +195,13 @@ def test_a_gain_inside_the_interval_leaves_the_champion(
     # 0.62 beats 0.60, but 0.60 lies inside 0.62's interval: noise, not a better model.
     assert outcomes == [True, False, True]
     assert tracking.champion_score("claimstance") == ("3", 0.7)
+
+
+def test_experiment_id_is_found_without_creating_a_store(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.db"
+    assert tracking.find_experiment_id(f"sqlite:///{missing}", "claimstance") is None
+    assert not missing.exists()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    created = tracking.configure(uri, "claimstance")
+    assert tracking.find_experiment_id(uri, "claimstance") == created
+    assert tracking.find_experiment_id(uri, "other") is None
