@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
 
+from model.device import resolve_device_name
 from model.encoding import TextEncoder, TokenBatch
 
 if TYPE_CHECKING:
@@ -87,29 +88,6 @@ def has_onnx_export(directory: Path, kind: ModelKind) -> bool:
     if not (onnx_file(directory).is_file() and manifest.is_file()):
         return False
     return json.loads(manifest.read_text(encoding="utf-8")).get("kind") == kind
-
-
-def gpu_visible() -> bool:
-    """Whether an NVIDIA GPU could be in reach, judged without importing torch."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in {"", "-1"}:
-        return False
-    return Path("/dev/nvidiactl").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
-
-
-def resolve_device_name(setting: str) -> str:
-    """The device a setting means here.
-
-    torch is imported only where a GPU may be in reach (importing it costs a
-    second and hundreds of MB, which an ONNX service on a CPU machine never pays).
-    """
-    choice = setting.strip().lower()
-    if choice == "cpu" or (choice == "auto" and not gpu_visible()):
-        return "cpu"
-    if choice == "auto" and importlib.util.find_spec("torch") is None:
-        return "cpu"
-    from model.device import resolve_device
-
-    return str(resolve_device(choice))
 
 
 class TorchBackend:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -29,3 +32,24 @@ def resolve_device(setting: str = "auto") -> torch.device:
             raise ValueError(f"device {setting!r} requested but CUDA is not available here")
         return torch.device(choice)
     raise ValueError(f"unknown device {setting!r}: expected auto, cpu, cuda or cuda:N")
+
+
+def gpu_visible() -> bool:
+    """Whether an NVIDIA GPU could be in reach, judged without importing torch."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in {"", "-1"}:
+        return False
+    return Path("/dev/nvidiactl").exists() or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def resolve_device_name(setting: str) -> str:
+    """``resolve_device`` as a name, importing torch only where a GPU may be in reach.
+
+    Importing torch costs a second and hundreds of MB, which an ONNX service on a CPU
+    machine never needs to pay.
+    """
+    choice = setting.strip().lower()
+    if choice == "cpu" or (choice == "auto" and not gpu_visible()):
+        return "cpu"
+    if choice == "auto" and importlib.util.find_spec("torch") is None:
+        return "cpu"
+    return str(resolve_device(choice))

@@ -222,8 +222,9 @@ def bench(
         bool, typer.Option("--http", help="Also start the service and load it over HTTP")
     ] = False,
     paths: Annotated[
-        str, typer.Option(help="Comma-separated in-process paths to run")
-    ] = "pipeline,torch-fp32,torch-int8,onnx-fp32,onnx-int8",
+        str,
+        typer.Option(help='In-process paths to run, comma-separated; "all", or "" for none'),
+    ] = "all",
     soak_seconds: Annotated[
         float,
         typer.Option("--soak", help="Then a mixed load for this many seconds, reporting RSS"),
@@ -232,13 +233,23 @@ def bench(
     overrides: Overrides = None,
 ) -> None:
     """Speed, accuracy and memory of each backend beside transformers.pipeline, as one table."""
-    from training.bench import bench_sentences, http_table, in_process_table, soak_report
+    from training.bench import (
+        PATHS,
+        bench_sentences,
+        http_table,
+        in_process_table,
+        soak_report,
+    )
     from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
     model_dir = download_model_dir(model_uri, settings.tracking_uri)
     data = bench_sentences(config, overrides or [])
-    chosen = [path.strip() for path in paths.split(",") if path.strip()]
+    chosen = (
+        list(PATHS)
+        if paths == "all"
+        else [path.strip() for path in paths.split(",") if path.strip()]
+    )
     if chosen:
         typer.echo(in_process_table(model_dir, data, chosen))
     short = [text for text in data["speed"] if len(text) < 120][:500]  # type: ignore[union-attr]
@@ -283,7 +294,7 @@ def soft_labels(
     """Label the unlabelled news pool with the teacher's probabilities, once, for distillation."""
     from model.classifier import ClaimClassifier
     from training.corpus.build import build_corpus
-    from training.corpus.pool import pool_hash, training_pool
+    from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import write_soft_labels
     from training.tracking import download_model_dir, model_run_id
 
@@ -293,12 +304,7 @@ def soft_labels(
         model_dir = download_model_dir(teacher, settings.tracking_uri)
         classifier = ClaimClassifier.from_directory(model_dir, batch_size=64)
         corpus = build_corpus(settings.data, seed=settings.seed)
-        pool = training_pool(
-            settings.data.raw_dir,
-            validation_fraction=settings.data.validation_fraction,
-            test_fraction=settings.data.news_test_fraction,
-            exclude=[example.text for example in corpus.all_examples],
-        )
+        pool = corpus_pool(settings.data, corpus)
         meta = {
             "teacher_uri": teacher,
             "teacher_run_id": model_run_id(teacher, settings.tracking_uri),

@@ -164,15 +164,10 @@ def _soft_examples(
     """The teacher-labelled pool sentences this run distils from, recorded on the run."""
     if config.training.distill_per_epoch == 0:
         return []
-    from training.corpus.pool import pool_hash, training_pool
+    from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import read_meta, soft_examples
 
-    pool = training_pool(
-        config.data.raw_dir,
-        validation_fraction=config.data.validation_fraction,
-        test_fraction=config.data.news_test_fraction,
-        exclude=[example.text for example in corpus.all_examples],
-    )
+    pool = corpus_pool(config.data, corpus)
     path = config.training.soft_labels
     examples = soft_examples(pool, path)
     meta = read_meta(path)

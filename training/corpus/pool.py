@@ -14,6 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from training.config import DataConfig
+from training.corpus.build import Corpus
 from training.corpus.fnc1 import iter_pool
 from training.corpus.news_gold import body_placement
 from training.data import Split, normalise
@@ -59,3 +61,13 @@ def pool_hash(pool: Collection[PoolText]) -> str:
     for item in pool:
         digest.update(f"{item.id}\t{item.text}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def corpus_pool(data: DataConfig, corpus: Corpus) -> list[PoolText]:
+    """The pool for a built corpus: its split rule, none of its labelled texts."""
+    return training_pool(
+        data.raw_dir,
+        validation_fraction=data.validation_fraction,
+        test_fraction=data.news_test_fraction,
+        exclude=[example.text for example in corpus.all_examples],
+    )
