@@ -129,6 +129,20 @@ def corpus(config: ConfigOption = None, overrides: Overrides = None) -> None:
 
 
 @app.command()
+def stories(config: ConfigOption = None, overrides: Overrides = None) -> None:
+    """Rebuild training/corpus/annotations/stories.csv: which groups tell one story."""
+    from training.corpus.stories import STORIES_FILE, find_stories, write_stories
+
+    settings = _load(config, overrides)
+    typer.echo("segmenting every FNC-1 body and matching near-copy sentences...", err=True)
+    found = find_stories(settings.data.raw_dir)
+    write_stories(found)
+    typer.echo(
+        f"{len(set(found.values()))} stories span {len(found)} groups; written to {STORIES_FILE}"
+    )
+
+
+@app.command()
 def promote(
     version: Annotated[str, typer.Argument(help="Registered version to make the champion")],
     reason: Annotated[str, typer.Option(help="Why, kept as a tag on the version")],

@@ -26,6 +26,12 @@ HEADLINES = {
 }
 
 
+def tagged(headline: str, claim: str) -> str:
+    """A claim's own telling of a headline: different enough from the others' (word-sequence
+    ratio under 0.9) that the near-copy filter keeps one claim's headlines out of no other's."""
+    return f"{headline} ({claim} via {claim}news {claim}wire)"
+
+
 def write_emergent(directory: Path, *, bad_label: str | None = None) -> Path:
     """A miniature Emergent: four training claims and two test claims, every stance present."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -49,7 +55,7 @@ def write_emergent(directory: Path, *, bad_label: str | None = None) -> Path:
                 for stance, headlines in HEADLINES.items():
                     for headline in headlines:
                         label = bad_label if bad_label and row == 1 else stance
-                        text = f"{headline} ({claim})"
+                        text = tagged(headline, claim)
                         writer.writerow([row, "claim", text, label, f"{claim}-{row}", claim])
                         row += 1
     return directory

@@ -18,6 +18,7 @@ from training.corpus.news_gold import (
     load_news_gold,
     load_news_sentences,
 )
+from training.corpus.stories import story_placement
 from training.data import (
     DataError,
     Example,
@@ -29,10 +30,14 @@ from training.data import (
 )
 
 
+def _own_story(group: str) -> tuple[str, Split]:
+    return group, Split.TRAIN
+
+
 def test_emergent_mapping_and_official_split(tiny_shared: Path) -> None:
-    examples = load_emergent(
-        tiny_shared / "data/raw/emergent", reviewed=False, validation_fraction=0.3
-    )
+    raw = tiny_shared / "data/raw"
+    place = story_placement(raw, validation_fraction=0.3, test_fraction=0.2, stories={}).place
+    examples = load_emergent(raw / "emergent", reviewed=False, place=place)
     test = [e for e in examples if e.split is Split.TEST]
     assert len(test) == 18
     assert {e.group for e in test} == {"emergent:t1", "emergent:t2"}
@@ -46,12 +51,12 @@ def test_emergent_mapping_and_official_split(tiny_shared: Path) -> None:
 def test_unknown_label_names_file_and_row(tmp_path: Path) -> None:
     directory = write_emergent(tmp_path / "emergent", bad_label="agree")
     with pytest.raises(DataError, match=r"clean-train\.csv row 3: unknown Emergent stance 'agree'"):
-        load_emergent(directory, reviewed=False, validation_fraction=0.1)
+        load_emergent(directory, reviewed=False, place=_own_story)
 
 
 def test_missing_data_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
-        load_emergent(tmp_path, reviewed=False, validation_fraction=0.1)
+        load_emergent(tmp_path, reviewed=False, place=_own_story)
 
 
 def test_empty_text_and_split_groups_are_refused() -> None:

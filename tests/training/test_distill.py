@@ -70,10 +70,8 @@ def test_missing_soft_labels_say_how_to_make_them(tmp_path: Path) -> None:
 def test_the_student_moves_toward_the_teacher(tiny_config: TrainConfig, tmp_path: Path) -> None:
     corpus = build_corpus(tiny_config.data, seed=tiny_config.seed)
     texts = [f"the officials said report {i} was fake" for i in range(48)]
-    denial = np.array([0.02, 0.96, 0.02])
-    soft = [SoftExample(text, denial) for text in texts]
 
-    def share_of_denials(per_epoch: int) -> float:
+    def train(per_epoch: int, soft: list[SoftExample]) -> np.ndarray:
         config = tiny_config.model_copy(
             update={
                 "training": tiny_config.training.model_copy(
@@ -82,10 +80,15 @@ def test_the_student_moves_toward_the_teacher(tiny_config: TrainConfig, tmp_path
             }
         )
         trained = fine_tune(corpus.train, [], config, tmp_path / str(per_epoch), soft=soft)
-        labels = trained.predict_proba(texts).argmax(axis=1)
-        return float((labels == LABELS.index(Label.DENIAL)).mean())
+        return trained.predict_proba(texts).argmax(axis=1)
 
-    assert share_of_denials(48) > share_of_denials(0) + 0.5
+    gold_only = train(0, [])
+    # The teacher insists on the label the student trained on gold alone gives these texts least.
+    target = int(np.bincount(gold_only, minlength=len(LABELS)).argmin())
+    teacher = np.full(len(LABELS), 0.02)
+    teacher[target] = 1 - 0.02 * (len(LABELS) - 1)
+    distilled = train(48, [SoftExample(text, teacher) for text in texts])
+    assert (distilled == target).mean() > (gold_only == target).mean() + 0.5
 
 
 def test_balance_evens_out_the_teacher_labels_drawn() -> None:

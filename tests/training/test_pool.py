@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from tests.training.conftest import write_emergent
+from tests.training.conftest import tagged, write_emergent
 from training.corpus.news_gold import body_placement
 from training.corpus.pool import pool_hash, training_pool
 from training.data import Split
@@ -28,7 +28,7 @@ def _write_fnc1(raw: Path, bodies: dict[int, str], test_claim_body: int) -> None
         writer.writerow(["Headline", "Body ID", "Stance"])
         # Ties this body to Emergent's official test claim t1.
         writer.writerow(
-            ["Russia may be buying shells, reports say (t1)", test_claim_body, "discuss"]
+            [tagged("Russia may be buying shells, reports say", "t1"), test_claim_body, "discuss"]
         )
     for name, header in (
         ("competition_test_bodies.csv", ["Body ID", "articleBody"]),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from training.config import DataConfig
 from training.corpus.cue_sentences import CUE_SOURCE, load_cue_sentences
 from training.corpus.emergent import SOURCE as EMERGENT
 from training.corpus.emergent import load_emergent
+from training.corpus.near_copies import NearCopyIndex
 from training.corpus.news_gold import (
     COUNTERFACTUAL_FILE,
     COUNTERFACTUAL_SOURCE,
@@ -19,6 +20,7 @@ from training.corpus.news_gold import (
     load_news_gold,
     load_news_sentences,
 )
+from training.corpus.stories import story_placement
 from training.corpus.szeged import load_szeged
 from training.data import (
     Example,
@@ -97,7 +99,11 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                 lambda: load_emergent(
                     raw / "emergent",
                     reviewed=config.emergent_labels == "reviewed",
-                    validation_fraction=config.validation_fraction,
+                    place=story_placement(
+                        raw,
+                        validation_fraction=config.validation_fraction,
+                        test_fraction=config.news_test_fraction,
+                    ).place,
                 ),
             )
         )
@@ -126,11 +132,14 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         if normalise(e.text) not in held_out_keys
     ]
     validate_examples([*loaded, *trainable])
-    corpus = Corpus(
-        train=[e for e in trainable if e.split is Split.TRAIN],
-        validation=[e for e in trainable if e.split is Split.VALIDATION],
-        evaluation=evaluation,
+    validation = drop_near_copies(
+        [e for e in trainable if e.split is Split.VALIDATION], of=evaluation_texts(evaluation)
     )
+    train = drop_near_copies(
+        [e for e in trainable if e.split is Split.TRAIN],
+        of=[*evaluation_texts(evaluation), *(e.text for e in validation)],
+    )
+    corpus = Corpus(train=train, validation=validation, evaluation=evaluation)
     logger.info(
         "corpus: %d train, %d validation, %s",
         len(corpus.train),
@@ -138,3 +147,21 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         ", ".join(f"{name} {len(rows)}" for name, rows in evaluation.items()),
     )
     return corpus
+
+
+def evaluation_texts(evaluation: dict[str, list[Example]]) -> list[str]:
+    return [example.text for rows in evaluation.values() for example in rows]
+
+
+def drop_near_copies(examples: list[Example], *, of: Iterable[str]) -> list[Example]:
+    """``examples`` less those that nearly copy one of ``of`` (a held-out set's texts).
+
+    Exact copies are gone already; this catches the syndicated copy with another
+    byline or the hoax retold about another name, which would let a model
+    answer the held-out sentence from memory.
+    """
+    index = NearCopyIndex(of)
+    kept = [example for example in examples if not index.has_copy(example.text)]
+    if len(kept) < len(examples):
+        logger.info("dropped %d near-copies of held-out sentences", len(examples) - len(kept))
+    return kept

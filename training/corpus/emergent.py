@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from model.labels import Label
-from training.data import DataError, Example, Split, group_split, parse_label, read_csv_rows
+from training.data import DataError, Example, Split, parse_label, read_csv_rows
 
 SOURCE = "emergent"
 TRAIN_FILE = "url-versions-2015-06-14-clean-train.csv"
@@ -31,11 +32,16 @@ def _stance_label(stance: str, where: str) -> Label:
         raise DataError(f"{where}: unknown Emergent stance {stance!r}") from None
 
 
-def load_emergent(
-    emergent_dir: Path, *, reviewed: bool, validation_fraction: float
-) -> list[Example]:
+# group -> (story, split): the story rule in ``stories.StoryPlacement.place``.
+PlaceGroup = Callable[[str], tuple[str, Split]]
+
+
+def load_emergent(emergent_dir: Path, *, reviewed: bool, place: PlaceGroup) -> list[Example]:
     """All Emergent headlines; the official test file stays the test split with original labels.
 
+    Each headline takes its claim's story as its group. A training-file
+    headline whose story also holds an official test claim is left out: it
+    may not be trained on, and the benchmark stays the official file.
     With ``reviewed``, training and validation headlines take the reviewed
     label (the original kept beside it); the benchmark never does.
     """
@@ -46,11 +52,12 @@ def load_emergent(
         for index, row in enumerate(read_csv_rows(path, _COLUMNS)):
             where = f"{path} row {index + 2}"
             original = _stance_label(row["articleHeadlineStance"], where)
-            group = f"emergent:{row['claimId']}"
+            group, split = place(f"emergent:{row['claimId']}")
             if official_split is Split.TEST:
                 split, label = Split.TEST, original
+            elif split is Split.TEST:
+                continue
             else:
-                split = group_split(group, validation_fraction=validation_fraction)
                 label = review.get(row["articleId"], original)
             examples.append(
                 Example(
@@ -77,3 +84,12 @@ def emergent_claims(emergent_dir: Path) -> tuple[dict[str, str], set[str]]:
             if name == TEST_FILE:
                 test_claims.add(row["claimId"])
     return by_headline, test_claims
+
+
+def claim_headlines(emergent_dir: Path) -> dict[str, str]:
+    """claim id -> the claim's own headline (what the story is about)."""
+    return {
+        row["claimId"]: row["claimHeadline"]
+        for name in (TRAIN_FILE, TEST_FILE)
+        for row in read_csv_rows(emergent_dir / name, _COLUMNS)
+    }

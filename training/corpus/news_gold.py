@@ -1,8 +1,8 @@
 """Hand-annotated FNC-1 news sentences, their counterfactual rewrites, and the example-article claims.
 
 Each news sentence keeps its provenance (FNC-1 body id and sentence index).
-Its group is the Emergent claim the body was written about, so a sentence and
-the headlines about the same claim always fall in the same split.
+Its group is the story the body tells (``stories.py``), so a sentence and the
+headlines and other articles about the same story always fall in the same split.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 from training.corpus.emergent import emergent_claims
 from training.corpus.fnc1 import body_groups
+from training.corpus.stories import body_group, claim_group, story_placement
 from training.data import (
     Example,
     Split,
-    group_split,
     parse_label,
     read_csv_rows,
     read_labelled_csv,
@@ -63,25 +63,21 @@ def load_news_sentences(
 def body_placement(
     raw_dir: Path, *, validation_fraction: float, test_fraction: float
 ) -> Callable[[int], tuple[str, Split]]:
-    """body id -> (group, split): the one rule every FNC-1 sentence is placed by.
+    """body id -> (story, split): the one rule every FNC-1 sentence is placed by.
 
-    A body about an Emergent claim shares that claim's group (and Emergent's
-    official test claims stay test); any other body is a group of its own.
+    A body about an Emergent claim belongs to that claim's group, any other
+    body is a group of its own, and each group goes where its story goes
+    (``stories.StoryPlacement``), so every telling of a story shares a split.
     """
-    claim_by_headline, test_claims = emergent_claims(raw_dir / "emergent")
-    groups = body_groups(raw_dir / "fnc1", claim_by_headline)
+    claim_by_headline, _ = emergent_claims(raw_dir / "emergent")
+    claim_of_body = body_groups(raw_dir / "fnc1", claim_by_headline)
+    placement = story_placement(
+        raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
+    )
 
     def place(body_id: int) -> tuple[str, Split]:
-        claim = groups.get(body_id)
-        if claim is not None:
-            group = f"emergent:{claim}"
-            if claim in test_claims:
-                return group, Split.TEST
-            return group, group_split(group, validation_fraction=validation_fraction)
-        group = f"fnc1-body:{body_id}"
-        return group, group_split(
-            group, validation_fraction=validation_fraction, test_fraction=test_fraction
-        )
+        claim = claim_of_body.get(body_id)
+        return placement.place(claim_group(claim) if claim is not None else body_group(body_id))
 
     return place
 

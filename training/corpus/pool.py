@@ -2,8 +2,9 @@
 
 Every sentence of every FNC-1 body whose group is a training group (placed by
 the same rule as the gold sentences, ``news_gold.body_placement``), never one
-of a validation or test group; 6-70 words; each text once; and none that
-appears in a labelled set. Ids are ``<body id>:<sentence index>`` from
+of a validation or test group; 6-70 words; each text once; none that
+appears in a labelled set, and none that nearly copies a held-out one.
+Ids are ``<body id>:<sentence index>`` from
 ``fnc1.split_body``, so the soft-label file needs no texts.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from training.config import DataConfig
 from training.corpus.build import Corpus
 from training.corpus.fnc1 import iter_pool
+from training.corpus.near_copies import NearCopyIndex
 from training.corpus.news_gold import body_placement
 from training.data import Split, normalise
 
@@ -36,8 +38,14 @@ def training_pool(
     validation_fraction: float,
     test_fraction: float,
     exclude: Collection[str] = (),
+    held_out: Collection[str] = (),
 ) -> list[PoolText]:
-    """The pool in body and sentence order; ``exclude`` holds labelled texts to leave out."""
+    """The pool in body and sentence order.
+
+    ``exclude`` holds labelled texts to leave out; ``held_out`` the validation
+    and test texts, whose near-copies are left out too.
+    """
+    near_held_out = NearCopyIndex(held_out)
     place = body_placement(
         raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
     )
@@ -50,6 +58,8 @@ def training_pool(
         _, split = place(sentence.body_id)
         key = normalise(sentence.text)
         if split is not Split.TRAIN or key in excluded or key in seen:
+            continue
+        if near_held_out.has_copy(sentence.text):
             continue
         seen.add(key)
         pool.append(PoolText(f"{sentence.body_id}:{sentence.sentence_index}", sentence.text))
@@ -70,4 +80,8 @@ def corpus_pool(data: DataConfig, corpus: Corpus) -> list[PoolText]:
         validation_fraction=data.validation_fraction,
         test_fraction=data.news_test_fraction,
         exclude=[example.text for example in corpus.all_examples],
+        held_out=[
+            *(example.text for example in corpus.validation),
+            *(text for rows in corpus.evaluation.values() for text in (e.text for e in rows)),
+        ],
     )
