@@ -142,6 +142,28 @@ def stories(config: ConfigOption = None, overrides: Overrides = None) -> None:
     )
 
 
+@app.command("natural-sample")
+def natural_sample(
+    count: Annotated[int, typer.Option(min=1, help="Sentences to draw")] = 600,
+    seed: Annotated[int, typer.Option(help="Seed of the uniform draw")] = 20261130,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Draw news_natural's sentences uniformly from test-story bodies, for annotation."""
+    from training.corpus.natural import SAMPLE_FILE, sample_natural, write_sample
+
+    settings = _load(config, overrides)
+    sample = sample_natural(
+        settings.data.raw_dir,
+        count=count,
+        seed=seed,
+        validation_fraction=settings.data.validation_fraction,
+        test_fraction=settings.data.news_test_fraction,
+    )
+    write_sample(sample)
+    typer.echo(f"{len(sample)} sentences written to {SAMPLE_FILE}")
+
+
 @app.command()
 def promote(
     version: Annotated[str, typer.Argument(help="Registered version to make the champion")],
