@@ -164,6 +164,37 @@ def natural_sample(
     typer.echo(f"{len(sample)} sentences written to {SAMPLE_FILE}")
 
 
+@app.command("agreement")
+def agreement_command(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="CSV with first_label and second_label (and optionally sample)"),
+    ] = None,
+) -> None:
+    """Cohen's kappa between the first and the blind second pass of an annotation sample."""
+    from training.corpus.agreement import agreement
+    from training.corpus.natural import SECOND_PASS_FILE
+    from training.data import read_csv_rows
+
+    path = path or SECOND_PASS_FILE
+    try:
+        rows = read_csv_rows(path, ("first_label", "second_label"))
+    except DataError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    samples = sorted({row.get("sample", "") for row in rows})
+    for sample in samples + (["all"] if len(samples) > 1 else []):
+        chosen = [r for r in rows if sample == "all" or r.get("sample", "") == sample]
+        result = agreement([r["first_label"] for r in chosen], [r["second_label"] for r in chosen])
+        typer.echo(
+            f"{sample or path.name}: {result.items} items, raw agreement {result.raw:.3f}, "
+            f"kappa {result.kappa:.3f} (with skip); {result.labelled_items} items neither pass "
+            f"skipped: kappa {result.labelled_kappa:.3f}"
+        )
+        for (first, second), count in result.disagreements.most_common():
+            typer.echo(f"  {first:>9} -> {second:<9} {count}")
+
+
 @app.command()
 def promote(
     version: Annotated[str, typer.Argument(help="Registered version to make the champion")],

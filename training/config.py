@@ -38,6 +38,8 @@ class DataConfig(_Strict):
     # Emergent's `observing` is a noisy caveat: train on the reviewed label, benchmark on the original.
     emergent_labels: Literal["reviewed", "original"] = "reviewed"
     news_gold: bool = True
+    # Test-story sentences drawn uniformly at random and labelled (training/DATA.md): scored only.
+    news_natural: bool = True
     # Minimal-edit rewrites of training sentences (training/DATA.md); never evaluated on.
     # Off by default: the run that added them scored no better on real sentences.
     counterfactual: bool = False

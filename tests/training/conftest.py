@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from training.config import TrainConfig, load_config
+from training.corpus.emergent import TEST_FILE, TRAIN_FILE
 
 HEADLINES = {
     "for": [
@@ -75,6 +76,7 @@ def tiny_config(tiny_shared: Path, tiny_model_dir: Path, tmp_path: Path) -> Trai
             f"data.shared_dir={tiny_shared}",
             "data.emergent_labels=original",
             "data.news_gold=false",
+            "data.news_natural=false",
             "data.counterfactual=false",
             "data.cue_sentences=false",
             "data.szeged=false",
@@ -92,3 +94,58 @@ def tiny_config(tiny_shared: Path, tiny_model_dir: Path, tmp_path: Path) -> Trai
             "experiment=test",
         ]
     )
+
+
+EMERGENT_COLUMNS = [
+    "",
+    "claimHeadline",
+    "articleHeadline",
+    "articleHeadlineStance",
+    "articleId",
+    "claimId",
+]
+
+
+def write_raw_news(raw: Path, bodies: dict[int, str], headlines: dict[int, str]) -> None:
+    """A miniature FNC-1 + Emergent: claims, their headlines, bodies tied to claims by headline."""
+    claims = {
+        TRAIN_FILE: {
+            "c1": "A convoy crossed the border",
+            "c2": "A singer is dead",
+            "c3": "A celebrity is dead",
+            "c4": "Apple will sell 15 million watches in 2015",
+        },
+        TEST_FILE: {
+            "t1": "Apple will sell 30 million watches in 2015",
+            "t2": "A whale swam up a river",
+        },
+    }
+    emergent = raw / "emergent"
+    emergent.mkdir(parents=True)
+    row = 0
+    for name, by_claim in claims.items():
+        with (emergent / name).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(EMERGENT_COLUMNS)
+            for claim, claim_headline in by_claim.items():
+                writer.writerow(
+                    [row, claim_headline, f"headline about {claim}", "for", f"a{row}", claim]
+                )
+                row += 1
+    fnc1 = raw / "fnc1"
+    fnc1.mkdir(parents=True)
+    with (fnc1 / "train_bodies.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Body ID", "articleBody"])
+        writer.writerows(bodies.items())
+    with (fnc1 / "train_stances.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Headline", "Body ID", "Stance"])
+        for body_id, claim in headlines.items():
+            writer.writerow([f"headline about {claim}", body_id, "discuss"])
+    for name, header in (
+        ("competition_test_bodies.csv", ["Body ID", "articleBody"]),
+        ("competition_test_stances.csv", ["Headline", "Body ID", "Stance"]),
+    ):
+        with (fnc1 / name).open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerow(header)

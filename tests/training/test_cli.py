@@ -21,6 +21,7 @@ def test_corpus_prints_counts_and_hash(tiny_shared: Path) -> None:
         f"data.shared_dir={tiny_shared}",
         "data.emergent_labels=original",
         "data.news_gold=false",
+        "data.news_natural=false",
         "data.counterfactual=false",
         "data.cue_sentences=false",
         "data.szeged=false",

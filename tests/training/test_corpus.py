@@ -37,6 +37,7 @@ def test_sources_can_be_switched_off(shared_dir: Path) -> None:
             f"data.shared_dir={shared_dir}",
             "data.szeged=false",
             "data.news_gold=false",
+            "data.news_natural=false",
             "data.counterfactual=false",
             "data.cue_sentences=false",
         ]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
 from model.labels import Label
+from tests.training.conftest import write_raw_news
 from training.corpus.build import drop_near_copies
-from training.corpus.emergent import TEST_FILE, TRAIN_FILE, load_emergent
+from training.corpus.emergent import load_emergent
 from training.corpus.near_copies import NearCopyIndex
 from training.corpus.stories import (
     STORIES_FILE,
@@ -46,61 +46,6 @@ def test_training_near_copies_of_held_out_sentences_are_dropped() -> None:
     assert drop_near_copies([copy, distinct], of=[STORY]) == [distinct]
 
 
-EMERGENT_COLUMNS = [
-    "",
-    "claimHeadline",
-    "articleHeadline",
-    "articleHeadlineStance",
-    "articleId",
-    "claimId",
-]
-
-
-def _write_raw(raw: Path, bodies: dict[int, str], headlines: dict[int, str]) -> None:
-    """A miniature FNC-1 + Emergent: claims, their headlines, bodies tied to claims by headline."""
-    claims = {
-        TRAIN_FILE: {
-            "c1": "A convoy crossed the border",
-            "c2": "A singer is dead",
-            "c3": "A celebrity is dead",
-            "c4": "Apple will sell 15 million watches in 2015",
-        },
-        TEST_FILE: {
-            "t1": "Apple will sell 30 million watches in 2015",
-            "t2": "A whale swam up a river",
-        },
-    }
-    emergent = raw / "emergent"
-    emergent.mkdir(parents=True)
-    row = 0
-    for name, by_claim in claims.items():
-        with (emergent / name).open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EMERGENT_COLUMNS)
-            for claim, claim_headline in by_claim.items():
-                writer.writerow(
-                    [row, claim_headline, f"headline about {claim}", "for", f"a{row}", claim]
-                )
-                row += 1
-    fnc1 = raw / "fnc1"
-    fnc1.mkdir(parents=True)
-    with (fnc1 / "train_bodies.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Body ID", "articleBody"])
-        writer.writerows(bodies.items())
-    with (fnc1 / "train_stances.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Headline", "Body ID", "Stance"])
-        for body_id, claim in headlines.items():
-            writer.writerow([f"headline about {claim}", body_id, "discuss"])
-    for name, header in (
-        ("competition_test_bodies.csv", ["Body ID", "articleBody"]),
-        ("competition_test_stances.csv", ["Headline", "Body ID", "Stance"]),
-    ):
-        with (fnc1 / name).open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerow(header)
-
-
 def _sentences(topic: str, count: int) -> str:
     """``count`` sentences no other topic's sentences resemble, the same in every body."""
     return "\n".join(
@@ -122,7 +67,7 @@ def test_stories_merge_retold_bodies_and_near_identical_claims(tmp_path: Path) -
         6: f"{_sentences('convoy', 1)}\n{hoax}\n{_sentences('whale', 2)}\n{_sentences('singer', 1)}",
         7: _sentences("whale", 2),
     }
-    _write_raw(raw, bodies, {1: "c1", 3: "c2", 4: "c3", 7: "t2"})
+    write_raw_news(raw, bodies, {1: "c1", 3: "c2", 4: "c3", 7: "t2"})
     stories = find_stories(raw)
     story = {
         group: stories.get(group, group)

@@ -10,6 +10,8 @@ from training.config import DataConfig
 from training.corpus.cue_sentences import CUE_SOURCE, load_cue_sentences
 from training.corpus.emergent import SOURCE as EMERGENT
 from training.corpus.emergent import load_emergent
+from training.corpus.natural import LABELS_FILE as NATURAL_LABELS_FILE
+from training.corpus.natural import load_news_natural
 from training.corpus.near_copies import NearCopyIndex
 from training.corpus.news_gold import (
     COUNTERFACTUAL_FILE,
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 # Evaluation sets, each named after what it measures.
 NEWS_TEST = "news_test"
+NEWS_NATURAL = "news_natural"
 EMERGENT_TEST = "emergent_test"
 EXAMPLES = "examples"
 
@@ -124,6 +127,14 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
     ]
     news_test = deduplicate(e for e in loaded if e.source == NEWS_SOURCE and e.split is Split.TEST)
     evaluation[NEWS_TEST] = news_test
+    if config.news_natural and NATURAL_LABELS_FILE.is_file():
+        evaluation[NEWS_NATURAL] = deduplicate(
+            load_news_natural(
+                raw,
+                validation_fraction=config.validation_fraction,
+                test_fraction=config.news_test_fraction,
+            )
+        )
     evaluation = {name: rows for name, rows in evaluation.items() if rows}
     held_out_keys = {normalise(e.text) for rows in evaluation.values() for e in rows}
     trainable = [
