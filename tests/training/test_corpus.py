@@ -4,14 +4,19 @@ from pathlib import Path
 
 from model.labels import Label
 from training.config import load_config
-from training.corpus.build import EMERGENT_TEST, EXAMPLES, NEWS_TEST, build_corpus
+from training.corpus.build import EMERGENT_TEST, EXAMPLES, NEWS_NATURAL, NEWS_TEST, build_corpus
+from training.corpus.near_copies import NearCopyIndex
 from training.data import Split, normalise
 
 
 def test_merged_corpus_keeps_evaluation_sets_out_of_training(shared_dir: Path) -> None:
     config = load_config(overrides=[f"data.shared_dir={shared_dir}", "data.szeged_cap=200"])
     corpus = build_corpus(config.data, seed=config.seed)
-    assert set(corpus.evaluation) == {NEWS_TEST, EMERGENT_TEST, EXAMPLES}
+    assert set(corpus.evaluation) == {NEWS_TEST, NEWS_NATURAL, EMERGENT_TEST, EXAMPLES}
+    assert len(corpus.evaluation[NEWS_NATURAL]) >= 500
+    # Nothing trained on nearly copies a held-out sentence.
+    near = NearCopyIndex(e.text for rows in corpus.evaluation.values() for e in rows)
+    assert not [e.text for e in corpus.train if near.has_copy(e.text)]
     # The official benchmark is kept whole, with its original labels.
     assert len(corpus.evaluation[EMERGENT_TEST]) == 524
     assert all(e.original_label is None for e in corpus.evaluation[EMERGENT_TEST])
