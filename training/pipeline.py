@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from model.backends import ONNX_DIR
@@ -51,12 +50,10 @@ def _log_evaluation(
         result.confusion, f"{model_name} on {result.name} (n={result.support})"
     )
     tracker.figure(figure, f"plots/{model_name}/confusion_{result.name}.png")
-    plt.close(figure)
     figure = calibration_figure(
         probabilities, label_indices(truth), f"{model_name} calibration, {result.name}"
     )
     tracker.figure(figure, f"plots/{model_name}/calibration_{result.name}.png")
-    plt.close(figure)
 
 
 def evaluate_sets(

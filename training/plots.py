@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers or CI
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
 from model.labels import LABELS
 
 
+def _figure() -> Figure:
+    # A bare Figure, not pyplot's: it needs no display backend (servers, CI) and no
+    # global state, and is freed like any object once logged.
+    return Figure(figsize=(4.6, 4.0), dpi=120)
+
+
 def confusion_matrix_figure(confusion: np.ndarray, title: str) -> Figure:
-    figure, axes = plt.subplots(figsize=(4.6, 4.0), dpi=120)
+    figure = _figure()
+    axes = figure.subplots()
     row_totals = confusion.sum(axis=1, keepdims=True).clip(min=1)
     axes.imshow(confusion / row_totals, cmap="Blues", vmin=0, vmax=1)
     names = [label.value for label in LABELS]
@@ -54,7 +56,8 @@ def calibration_figure(
             centres.append(confidence[in_bin].mean())
             accuracies.append(correct[in_bin].mean())
             counts.append(int(in_bin.sum()))
-    figure, axes = plt.subplots(figsize=(4.6, 4.0), dpi=120)
+    figure = _figure()
+    axes = figure.subplots()
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     axes.plot(centres, accuracies, marker="o", label="model")
     for x, y, n in zip(centres, accuracies, counts, strict=True):

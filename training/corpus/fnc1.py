@@ -62,7 +62,13 @@ def _segmenter() -> pysbd.Segmenter:
 
 
 def split_body(body: str) -> list[str]:
-    """Split a body into sentences; paragraphs are split first so no sentence spans two."""
+    """Split a body into sentences; paragraphs are split first so no sentence spans two.
+
+    Never change this function (nor the pysbd settings above): every annotation file and the
+    soft labels address sentences as ``<body id>:<sentence index>`` in its output, so a
+    different split silently re-points thousands of labels at other sentences.
+    ``tests/training/test_fnc1_split.py`` pins it against the gold set.
+    """
     sentences: list[str] = []
     for paragraph in re.split(r"\n\s*\n|\n", body):
         paragraph = _WHITESPACE.sub(" ", paragraph).strip()

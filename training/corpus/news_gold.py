@@ -26,7 +26,6 @@ EXAMPLES_SOURCE = "examples"
 COUNTERFACTUAL_SOURCE = "counterfactual"
 ANNOTATIONS = Path(__file__).resolve().parent / "annotations"
 NEWS_GOLD_FILE = ANNOTATIONS / "news_gold.csv"
-SECOND_PASS_FILE = ANNOTATIONS / "news_gold_second_pass.csv"
 EXAMPLES_GOLD_FILE = ANNOTATIONS / "examples_gold.csv"
 COUNTERFACTUAL_FILE = ANNOTATIONS / "news_counterfactual.csv"
 
