@@ -34,7 +34,7 @@ from model.labels import LABELS, Label
 logger = logging.getLogger(__name__)
 
 # Tuned with all-MiniLM-L6-v2 on the five example articles against the hand-made
-# tests/fixtures/example_groups.json (scripts/benchmark_compare.py). Cross-document
+# tests/fixtures/example_groups.json (`python -m training benchmark-grouping`). Cross-document
 # pairwise F1 sits on a plateau from 0.59 to 0.64 (0.73-0.75; here P 0.70, R 0.80);
 # below 0.59 the US-claim groups merge and precision halves, above 0.64 recall
 # falls away. The middle of the plateau is the least tuned to these five texts.

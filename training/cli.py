@@ -195,6 +195,34 @@ def agreement_command(
             typer.echo(f"  {first:>9} -> {second:<9} {count}")
 
 
+@app.command("benchmark-grouping")
+def benchmark_grouping(
+    thresholds: Annotated[
+        list[float] | None, typer.Option("--threshold", help="Thresholds to sweep (repeatable)")
+    ] = None,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """/compare's grouping against the hand-made groupings: tuned-on and held-out story."""
+    from model.embeddings import SentenceEmbedder
+    from model.story import DEFAULT_SIMILARITY_THRESHOLD
+    from training.grouping_bench import SWEEP, gold_stories, sweep
+
+    settings = _load(config, overrides)
+    embedder = SentenceEmbedder.from_directory(device="cpu")
+    chosen = sorted({*(thresholds or SWEEP), DEFAULT_SIMILARITY_THRESHOLD})
+    for story in gold_stories(settings.data.shared_dir):
+        typer.echo(f"\n{story.name}: {len(story.documents)} documents, {len(story.groups)} groups")
+        typer.echo("threshold  precision  recall     F1  groups  pairs predicted/gold/correct")
+        for threshold, scores, groups in sweep(story, embedder, chosen):
+            mark = "  <- default" if threshold == DEFAULT_SIMILARITY_THRESHOLD else ""
+            typer.echo(
+                f"{threshold:9.2f}  {scores.precision:9.3f}  {scores.recall:6.3f}  "
+                f"{scores.f1:5.3f}  {groups:6d}  {scores.predicted_pairs}/{scores.gold_pairs}/"
+                f"{scores.correct_pairs}{mark}"
+            )
+
+
 @app.command()
 def promote(
     version: Annotated[str, typer.Argument(help="Registered version to make the champion")],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,11 +27,18 @@ from model.story import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GROUPS_JSON = REPO_ROOT / "tests" / "fixtures" / "example_groups.json"
 
-# Measured with the packaged all-MiniLM-L6-v2 at the default threshold 0.62:
-# precision 0.696, recall 0.803 (scripts/benchmark_compare.py). The floors sit a
-# little below so float noise across machines does not fail the suite.
-PRECISION_FLOOR = 0.65
-RECALL_FLOOR = 0.75
+SECOND_STORY_JSON = REPO_ROOT / "tests" / "fixtures" / "second_story_groups.json"
+
+# The default threshold 0.62 was tuned on the five example articles, where the packaged
+# all-MiniLM-L6-v2 groups with pairwise precision 0.696 and recall 0.803
+# (`python -m training benchmark-grouping`). Those floors only guard against a regression
+# there; the held-out story (five FNC-1 articles about Baghdadi's detained ex-wife, grouped
+# by hand, never used for tuning) measures what a user gets: precision 0.417, recall 0.299.
+# Every floor sits a little below its measure so float noise across machines does not fail it.
+TUNED_PRECISION_FLOOR = 0.65
+TUNED_RECALL_FLOOR = 0.75
+HELD_OUT_PRECISION_FLOOR = 0.38
+HELD_OUT_RECALL_FLOOR = 0.27
 NEVER_EXPORTED_QUOTE = (
     '"We have never exported weapons or ammunition to Russia before and we will not plan to '
     "export them,\" an official at the Defence Ministry's General Bureau of Equipment said in "
@@ -172,8 +180,22 @@ def test_grouping_matches_hand_made_groups(
     comparison = example_run.comparison
     assert comparison.threshold == DEFAULT_SIMILARITY_THRESHOLD
     scores = pairwise_scores(_predicted_keys(comparison), gold_groups)
-    assert scores.precision >= PRECISION_FLOOR, scores
-    assert scores.recall >= RECALL_FLOOR, scores
+    assert scores.precision >= TUNED_PRECISION_FLOOR, scores
+    assert scores.recall >= TUNED_RECALL_FLOOR, scores
+
+
+def test_grouping_holds_on_a_story_it_was_not_tuned_on(
+    embedder: SentenceEmbedder, classifier: ClaimClassifier, shared_dir: Path
+) -> None:
+    fixture = json.loads(SECOND_STORY_JSON.read_text(encoding="utf-8"))
+    with (shared_dir / "data/raw/fnc1/train_bodies.csv").open(encoding="utf-8", newline="") as f:
+        bodies = {f"fnc1-body:{row['Body ID']}": row["articleBody"] for row in csv.DictReader(f)}
+    documents = [(name, bodies[name]) for name in fixture["documents"]]
+    gold = [{(m["document"], m["text"]) for m in group["members"]} for group in fixture["groups"]]
+    comparison = compare_documents(documents, classifier, embedder)
+    scores = pairwise_scores(_predicted_keys(comparison), gold)
+    assert scores.precision >= HELD_OUT_PRECISION_FLOOR, scores
+    assert scores.recall >= HELD_OUT_RECALL_FLOOR, scores
 
 
 def test_never_exported_denial_is_one_group_across_outlets(example_run: CountedRun) -> None:

@@ -104,3 +104,13 @@ def test_export_of_an_unknown_version_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_benchmark_grouping_scores_the_tuned_and_the_held_out_story(shared_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["benchmark-grouping", "--threshold", "0.8", f"data.shared_dir={shared_dir}"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "examples (tuned on): 5 documents" in result.output
+    assert "held-out story: 5 documents" in result.output
+    assert result.output.count("<- default") == 2
