@@ -8,21 +8,16 @@ known cell by cell.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from service.app import create_app
-from tests.service.support import KeywordClassifier, WordEmbedder, make_settings
+from tests.service.support import KeywordClassifier, WordEmbedder, make_settings, served
 
 pytestmark = pytest.mark.browser
 
@@ -53,29 +48,6 @@ SECOND = (
 )
 
 
-@contextmanager
-def _served(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free local port; yields its base URL."""
-    # Bound here and handed to uvicorn, so no other process can take the port in between.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def base_url(
     tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
@@ -83,7 +55,7 @@ def base_url(
     settings = make_settings(
         tiny_model_dir, tmp_path_factory.mktemp("browser"), max_chars=MAX_CHARS
     )
-    with _served(create_app(settings, classifier=tiny_classifier)) as url:
+    with served(create_app(settings, classifier=tiny_classifier)) as url:
         yield url
 
 
@@ -91,7 +63,7 @@ def base_url(
 def story_url(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("story"))
     app = create_app(settings, classifier=KeywordClassifier(), embedder=WordEmbedder())
-    with _served(app) as url:
+    with served(app) as url:
         yield url
 
 
