@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from model.labels import LABELS
@@ -125,6 +126,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 # --- serve ----------------------------------------------------------------------------
 
 
+def run_server(app: FastAPI, settings: Settings, log_level: str = "info") -> None:
+    """uvicorn on the settings' host and port, until SIGTERM or Ctrl-C."""
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        # Requests in flight get this long after SIGTERM; then they are cancelled and their
+        # work stops at its next budget check (service.budget), so shutdown is bounded.
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
+    )
+
+
 def serve(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or Ctrl-C; the exit status (2 for unusable settings)."""
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
@@ -134,15 +148,7 @@ def serve(args: argparse.Namespace) -> int:
     except (ValidationError, ApiKeyFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        # Requests in flight get this long after SIGTERM; then they are cancelled and their
-        # work stops at its next budget check (service.budget), so shutdown is bounded.
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
-    )
+    run_server(app, settings, args.log_level)
     return 0
 
 
