@@ -106,12 +106,13 @@ class MetricsMiddleware:
         self.metrics = metrics
         self.routes = routes
 
-    def _template(self, scope: Scope) -> str:
+    def _template(self, scope: Scope, arrived: Scope) -> str:
         path = getattr(scope.get("route"), "path", None)
         if path:
             return path
+        # Matched on the scope as it arrived: a mount rewrites root_path on the way in.
         for route in self.routes:
-            match, _ = route.matches(scope)
+            match, _ = route.matches(arrived)
             if match is Match.FULL:
                 return getattr(route, "path", None) or "unmatched"
         return "unmatched"
@@ -121,6 +122,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        arrived = dict(scope)
         status = 500
 
         async def send_with_status(message: Message) -> None:
@@ -132,7 +134,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = self._template(scope)
+            route = self._template(scope, arrived)
             method = scope["method"]
             self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
             self.metrics.latency.labels(method=method, route=route).observe(

@@ -312,3 +312,40 @@ def test_tabs_switch_modes_and_story_errors_are_shown(browser: object, story_url
         page.click("#tab-classify")
         assert page.locator("#classify-panel").is_visible()
         assert page.locator("#story-output").is_hidden()
+
+
+# --- with API keys: the page is served, its calls carry the key its user types in ----------
+
+PAGE_KEY = "page-key-77e1"
+
+
+@pytest.fixture(scope="module")
+def keyed_url(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("keyed"), api_keys=[PAGE_KEY])
+    with served(create_app(settings, classifier=tiny_classifier)) as url:
+        yield url
+
+
+def test_with_keys_the_page_asks_for_one_and_then_works(browser: object, keyed_url: str) -> None:
+    with _opened(browser, keyed_url) as page:
+        key_form = page.locator("#key-form")
+        key_form.wait_for(state="visible")
+        assert "needs an API key" in page.locator("#key-message").inner_text()
+        page.fill("#api-key", "not-the-key")
+        page.click("#key-button")
+        page.locator("#key-message").filter(has_text="refused").wait_for()
+
+        page.fill("#api-key", PAGE_KEY)
+        page.click("#key-button")
+        page.locator("#model-info").filter(has_text="Model:").wait_for()
+        assert key_form.is_hidden()
+        page.fill("#input-text", FIRST)
+        page.click("#classify-button")
+        page.locator("#summary").wait_for(state="visible")
+        assert page.locator("#results mark.claim").count() == 3
+        # The key lives in this tab's session storage only, never in the page's URL or markup.
+        assert page.evaluate("sessionStorage.getItem('claimstance-api-key')") == PAGE_KEY
+        assert page.evaluate("localStorage.length") == 0
+        assert PAGE_KEY not in page.url and PAGE_KEY not in page.content()
