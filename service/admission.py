@@ -15,12 +15,16 @@ from prometheus_client import Gauge
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.body_limit import drain_body, expects_continue
 from service.budget import RETRY_AFTER_S
 
 logger = logging.getLogger(__name__)
 
 # The request's time.monotonic() arrival, for its time budget (service.budget).
 ARRIVED_KEY = "claimstance.arrived"
+# A refused request's body is read (up to this) before the 503, so a client that sent
+# Connection: close gets the answer rather than a reset (service.body_limit).
+REFUSED_BODY_DRAIN = 1024 * 1024
 
 
 class InFlightLimit:
@@ -51,6 +55,8 @@ class InFlightLimit:
                 status_code=503,
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
+            if not expects_continue(scope):
+                await drain_body(receive, max_bytes=REFUSED_BODY_DRAIN)
             await response(scope, receive, send)
             return
         self.in_flight += 1

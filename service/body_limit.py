@@ -53,6 +53,11 @@ async def drain_body(receive: Receive, *, max_bytes: int = DRAIN_BYTES) -> None:
                 return
 
 
+def expects_continue(scope: Scope) -> bool:
+    """The client waits for "100 Continue" before sending its body: then there is none to drain."""
+    return "100-continue" in Headers(scope=scope).get("expect", "").lower()
+
+
 class BodyLimitMiddleware:
     """Checks Content-Length up front, and counts the bytes of bodies sent without one."""
 
@@ -69,7 +74,7 @@ class BodyLimitMiddleware:
         if length.isdigit() and int(length) > self.limit_bytes:
             # Refused before a byte of the body is parsed; a client that waits for
             # "100 Continue" is answered without sending its body at all.
-            if "100-continue" not in Headers(scope=scope).get("expect", "").lower():
+            if not expects_continue(scope):
                 await drain_body(receive)
             await JSONResponse({"detail": self.message}, status_code=413)(scope, receive, send)
             return
