@@ -140,8 +140,13 @@ def test_schemathesis_all_checks_find_no_failure(contract_app: object, tmp_path:
             capture_output=True,
             text=True,
             timeout=300,
-            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.service.schemathesis_hooks"},
-            cwd=REPO,
+            env={
+                **os.environ,
+                "SCHEMATHESIS_HOOKS": "tests.service.schemathesis_hooks",
+                "PYTHONPATH": str(REPO),
+            },
+            # Schemathesis keeps a cache where it runs: not in the repository.
+            cwd=tmp_path,
             check=False,
         )
     assert report.is_file(), run.stdout[-3000:] + run.stderr[-3000:]
