@@ -38,7 +38,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-.PHONY: help install lock bench serve train train-accurate baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
+.PHONY: help install lock bench load serve train train-accurate baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ evaluate: $(STAMP) ## Score the champion model on every evaluation set
 
 bench: $(STAMP) ## Each backend beside transformers.pipeline, then the service over HTTP (MODEL_URI=dir|models:/...)
 	$(BIN)/python -m training bench --http $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
+
+load: $(STAMP) ## Load the service on loopback: 1, 8, 32 clients of the mixed workload (MODEL_URI=..., ARGS="--soak 300")
+	$(BIN)/python -m training load $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
 
 corpus: $(STAMP) ## Print the merged corpus counts (source x label x split) and its hash
 	$(BIN)/python -m training corpus $(ARGS)

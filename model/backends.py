@@ -161,12 +161,14 @@ class OnnxBackend:
         return list(self._pool.map(self, batches))
 
 
-def _torch_module(directory: Path, kind: ModelKind, pooling: str) -> torch.nn.Module:
+def _torch_module(
+    directory: Path, kind: ModelKind, pooling: str, allow_pickle: bool
+) -> torch.nn.Module:
     from model.network import SentenceEmbeddingModule, load_logits_module
 
     if kind == "classifier":
-        return load_logits_module(directory, pooling)
-    return SentenceEmbeddingModule.from_pretrained(directory)
+        return load_logits_module(directory, pooling, allow_pickle=allow_pickle)
+    return SentenceEmbeddingModule.from_pretrained(directory, allow_pickle=allow_pickle)
 
 
 def load_backend(
@@ -177,8 +179,13 @@ def load_backend(
     device: str = "auto",
     pooling: str = "cls",
     threads: int | None = None,
+    allow_pickle: bool = False,
 ) -> Backend:
-    """The backend ``setting`` asks for, on ``device``, for the model in ``directory``."""
+    """The backend ``setting`` asks for, on ``device``, for the model in ``directory``.
+
+    torch reads safetensors weights only, unless ``allow_pickle`` (``model.weights``);
+    the ONNX export is a protobuf graph, never a pickle.
+    """
     if setting not in BACKEND_SETTINGS:
         raise BackendError(
             f"unknown backend {setting!r}: expected one of {', '.join(BACKEND_SETTINGS)}"
@@ -207,7 +214,7 @@ def load_backend(
             f"export the {kind} to ONNX or install torch"
         )
     try:
-        module = _torch_module(directory, kind, pooling)
+        module = _torch_module(directory, kind, pooling, allow_pickle)
     except (FileNotFoundError, OSError) as error:
         raise BackendError(str(error)) from None
     if threads:

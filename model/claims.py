@@ -22,7 +22,6 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 
 import ftfy
 import pysbd
@@ -253,14 +252,22 @@ def _repeats_earlier(line: str, key: str, earlier: set[str]) -> bool:
 # --- segmentation ---------------------------------------------------------------
 
 
-@cache
+# pysbd.Segmenter.segment keeps the text being segmented on the instance, so threads
+# (the service's worker pool) must not share one. Each thread builds its own: a shared
+# one behind a lock let one long request's segmentation stall every other request.
+_THREAD_LOCAL = threading.local()
+
+# pysbd's time grows with the square of a block's length (5,000 characters of short
+# sentences: 0.1 s; 50,000: 7 s), so longer blocks are segmented a window at a time.
+# Real paragraphs are far shorter; a pasted page without line breaks is not.
+SEGMENT_WINDOW = 5_000
+
+
 def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
-
-
-# pysbd.Segmenter.segment keeps the text being segmented on the instance, so
-# two threads (the service's worker pool) must not share it at once.
-_SEGMENTER_LOCK = threading.Lock()
+    segmenter = getattr(_THREAD_LOCAL, "segmenter", None)
+    if segmenter is None:
+        segmenter = _THREAD_LOCAL.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return segmenter
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -272,14 +279,13 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, start + len(stripped)
 
 
-def _sentence_spans(block: str) -> list[tuple[int, int]]:
+def _window_spans(block: str) -> list[tuple[int, int]]:
     """Sentence spans within ``block``, found by position so they are exact.
 
     pysbd can rewrite or drop a fragment it cannot place, so any text left
     between the sentences it returns is kept as a sentence of its own.
     """
-    with _SEGMENTER_LOCK:
-        sentences = _segmenter().segment(block)
+    sentences = _segmenter().segment(block)
     spans: list[tuple[int, int]] = []
     cursor = 0
     for sentence in sentences:
@@ -293,6 +299,34 @@ def _sentence_spans(block: str) -> list[tuple[int, int]]:
         cursor = at + len(piece)
     if (tail := _trimmed(block, cursor, len(block))) is not None:
         spans.append(tail)
+    return spans
+
+
+def _sentence_spans(block: str, window: int = SEGMENT_WINDOW) -> list[tuple[int, int]]:
+    """Sentence spans within ``block``; a block longer than ``window`` goes window by window.
+
+    Each window but the last gives back its last sentence, which may run on past the
+    window's end, and the next window starts there: the cost grows with the length
+    and the sentences are those of the whole block.
+    """
+    if len(block) <= window:
+        return _window_spans(block)
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while start < len(block):
+        end = min(start + window, len(block))
+        if end < len(block):
+            # Cut at a space, so no word is split between two windows.
+            space = block.rfind(" ", start + window // 2, end)
+            end = space if space > start else end
+        found = _window_spans(block[start:end])
+        if end < len(block) and len(found) > 1:
+            found.pop()
+            following = start + found[-1][1]
+        else:
+            following = end
+        spans.extend((start + first, start + last) for first, last in found)
+        start = following
     return spans
 
 

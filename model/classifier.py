@@ -73,7 +73,9 @@ class ClaimClassifier:
         batch_size: int = 32,
         backend: str = "auto",
         threads: int | None = None,
+        allow_pickle: bool = False,
     ) -> ClaimClassifier:
+        """Load a model directory; pickled weights are refused unless ``allow_pickle``."""
         path = Path(directory)
         config = path / "config.json"
         if not config.is_file():
@@ -89,6 +91,7 @@ class ClaimClassifier:
                 device=device,
                 pooling=card.pooling,
                 threads=threads,
+                allow_pickle=allow_pickle,
             )
         except (FileNotFoundError, ValueError) as error:
             raise ModelDirectoryError(str(error)) from None

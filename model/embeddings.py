@@ -85,13 +85,21 @@ class SentenceEmbedder:
         batch_size: int = 64,
         backend: str = "auto",
         threads: int | None = None,
+        allow_pickle: bool = False,
     ) -> SentenceEmbedder:
         """Load an encoder directory; ``None`` means the packaged all-MiniLM-L6-v2."""
         path = Path(directory) if directory is not None else default_embedder_dir()
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} holds no encoder (config.json is missing)")
         encoder = TextEncoder.from_directory(path, encoder_max_length(path))
-        runner = load_backend(path, "encoder", setting=backend, device=device, threads=threads)
+        runner = load_backend(
+            path,
+            "encoder",
+            setting=backend,
+            device=device,
+            threads=threads,
+            allow_pickle=allow_pickle,
+        )
         dim = int(_read_json(path / "config.json")["hidden_size"])
         logger.info("loaded sentence encoder from %s: %s on %s", path, runner.name, runner.device)
         return cls(runner, encoder, dim=dim, batch_size=batch_size)

@@ -7,7 +7,7 @@ edges only map its dataclasses to their own formats.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,14 +39,23 @@ class LabelledText:
 
 
 def label_texts(
-    classifier: StanceClassifier, texts: Sequence[str], *, segment: bool = True
+    classifier: StanceClassifier,
+    texts: Sequence[str],
+    *,
+    segment: bool = True,
+    checkpoint: Callable[[], None] | None = None,
 ) -> list[LabelledText]:
     """Every claim of every text, labelled in one ``predict`` call (batches fill across texts).
 
-    ``segment=False`` keeps each text whole as one claim. Blocking: callers on an event
-    loop run it in a worker thread.
+    ``segment=False`` keeps each text whole as one claim. ``checkpoint`` is called
+    before each text is cut into claims and may raise to stop the work (the service's
+    time budget). Blocking: callers on an event loop run it in a worker thread.
     """
-    extracted = [extract_claims(text, segment=segment) for text in texts]
+    extracted = []
+    for text in texts:
+        if checkpoint is not None:
+            checkpoint()
+        extracted.append(extract_claims(text, segment=segment))
     flat = [claim.text for item in extracted for claim in item.claims]
     # No model call when there is nothing to label.
     predictions = classifier.predict(flat) if flat else []

@@ -56,6 +56,10 @@ class MicroBatcher:
         self.max_wait_s = max_wait_s
         self.forward_passes = 0
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # Held while a job or the stop mark is queued, so no job can land behind the stop
+        # mark and wait for an answer that never comes (a hot swap closes a batcher in use).
+        self._queueing = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(
             target=self._serve, name="claimstance-inference", daemon=True
         )
@@ -70,15 +74,19 @@ class MicroBatcher:
         check_texts(texts)
         if not texts:
             return []
-        if not self._thread.is_alive():
-            raise RuntimeError("the inference thread has stopped")
         job = _Job(texts)
-        self._jobs.put(job)
+        with self._queueing:
+            if self._closed or not self._thread.is_alive():
+                raise RuntimeError("the inference thread has stopped")
+            self._jobs.put(job)
         return job.result.result()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the inference thread after the jobs already queued."""
-        self._jobs.put(None)
+        """Stop the inference thread after the jobs already queued; later calls raise."""
+        with self._queueing:
+            if not self._closed:
+                self._closed = True
+                self._jobs.put(None)
         self._thread.join(timeout)
 
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:

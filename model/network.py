@@ -22,10 +22,14 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from model.weights import check_weights, refuse_pickle
+
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[Pooling, ...] = ("cls", "mean")
 # Beside config.json, so the encoder weights stay a plain Hugging Face checkpoint.
-MEAN_HEAD_FILE = "mean_pooling_head.pt"
+MEAN_HEAD_FILE = "mean_pooling_head.safetensors"
+# Written by torch.save before the head moved to safetensors: a pickle, read only when allowed.
+PICKLED_MEAN_HEAD_FILE = "mean_pooling_head.pt"
 
 
 def masked_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -63,19 +67,30 @@ class MeanPooledClassifier(torch.nn.Module):
         return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))
 
     def save_pretrained(self, directory: str | Path) -> None:
+        from safetensors.torch import save_file
+
         path = Path(directory)
         self.encoder.save_pretrained(path)
-        torch.save(self.classifier.state_dict(), path / MEAN_HEAD_FILE)
+        state = {name: tensor.contiguous() for name, tensor in self.classifier.state_dict().items()}
+        save_file(state, path / MEAN_HEAD_FILE)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, **load_options: Any) -> MeanPooledClassifier:
+    def from_pretrained(
+        cls, directory: str | Path, *, allow_pickle: bool = False, **load_options: Any
+    ) -> MeanPooledClassifier:
+        from safetensors.torch import load_file
+
         path = Path(directory)
-        head_file = path / MEAN_HEAD_FILE
-        if not head_file.is_file():
+        if (path / MEAN_HEAD_FILE).is_file():
+            head = load_file(path / MEAN_HEAD_FILE)
+        elif (path / PICKLED_MEAN_HEAD_FILE).is_file():
+            refuse_pickle(path, PICKLED_MEAN_HEAD_FILE, allow_pickle=allow_pickle)
+            head = torch.load(path / PICKLED_MEAN_HEAD_FILE, weights_only=True)
+        else:
             raise FileNotFoundError(f"{path} has no {MEAN_HEAD_FILE} for its mean-pooling head")
-        encoder = AutoModel.from_pretrained(path, **load_options)
+        encoder = _pretrained(AutoModel, path, allow_pickle, load_options)
         network = cls(encoder, num_labels=len(encoder.config.id2label))
-        network.classifier.load_state_dict(torch.load(head_file, weights_only=True))
+        network.classifier.load_state_dict(head)
         return network
 
 
@@ -95,15 +110,31 @@ def build_network(
     )
 
 
-def load_network(directory: str | Path, pooling: str, **load_options: Any) -> torch.nn.Module:
+def _pretrained(
+    auto: Any, directory: str | Path, allow_pickle: bool, load_options: dict[str, Any]
+) -> PreTrainedModel:
+    """``auto.from_pretrained`` on safetensors only, unless pickles are allowed."""
+    check_weights(Path(directory), allow_pickle=allow_pickle)
+    options = load_options if allow_pickle else {**load_options, "use_safetensors": True}
+    return auto.from_pretrained(directory, **options)
+
+
+def load_network(
+    directory: str | Path, pooling: str, *, allow_pickle: bool = False, **load_options: Any
+) -> torch.nn.Module:
     """A trained classifier saved by ``save_pretrained``, rebuilt with the pooling it was trained with.
 
+    Weights load from safetensors; pickled ones only with ``allow_pickle`` (model.weights).
     ``load_options`` go to ``from_pretrained`` (the ONNX export asks for eager attention).
     """
     if pooling == "mean":
-        return MeanPooledClassifier.from_pretrained(directory, **load_options)
+        return MeanPooledClassifier.from_pretrained(
+            directory, allow_pickle=allow_pickle, **load_options
+        )
     if pooling == "cls":
-        return AutoModelForSequenceClassification.from_pretrained(directory, **load_options)
+        return _pretrained(
+            AutoModelForSequenceClassification, directory, allow_pickle, load_options
+        )
     raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
 
 
@@ -140,9 +171,13 @@ class SentenceEmbeddingModule(torch.nn.Module):
         )
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, **load_options: Any) -> SentenceEmbeddingModule:
-        return cls(AutoModel.from_pretrained(directory, **load_options))
+    def from_pretrained(
+        cls, directory: str | Path, *, allow_pickle: bool = False, **load_options: Any
+    ) -> SentenceEmbeddingModule:
+        return cls(_pretrained(AutoModel, directory, allow_pickle, load_options))
 
 
-def load_logits_module(directory: str | Path, pooling: str, **load_options: Any) -> LogitsModule:
-    return LogitsModule(load_network(directory, pooling, **load_options))
+def load_logits_module(
+    directory: str | Path, pooling: str, *, allow_pickle: bool = False, **load_options: Any
+) -> LogitsModule:
+    return LogitsModule(load_network(directory, pooling, allow_pickle=allow_pickle, **load_options))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Protocol
@@ -224,10 +224,12 @@ def compare_documents(
     *,
     threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
     segment: bool = True,
+    checkpoint: Callable[[], None] | None = None,
 ) -> StoryComparison:
     """Label the claims of each ``(id, raw text)`` document and group them across documents.
 
     ``segment=False`` keeps each document whole as a single claim (short statements).
+    ``checkpoint`` is called between steps and may raise to stop the work.
     The classifier and the embedder are each called at most once, over every claim
     of every document, so batching covers the whole story.
     """
@@ -236,7 +238,9 @@ def compare_documents(
     if duplicates := sorted(id_ for id_, n in Counter(ids).items() if n > 1):
         raise ValueError(f"document ids must be unique; repeated: {duplicates}")
 
-    labelled = label_texts(classifier, [raw for _, raw in documents], segment=segment)
+    labelled = label_texts(
+        classifier, [raw for _, raw in documents], segment=segment, checkpoint=checkpoint
+    )
     claims_per_doc = [[claim.text for claim in item.claims] for item in labelled]
     summaries: list[DocumentSummary] = []
     for document_id, item in zip(ids, labelled, strict=True):
@@ -250,6 +254,8 @@ def compare_documents(
             )
         )
 
+    if checkpoint is not None:
+        checkpoint()
     clusters = group_claims(claims_per_doc, embedder, threshold=threshold)
     groups = [_build_group(cluster, summaries) for cluster in clusters]
     # Python's sort is stable and clusters arrive in first-appearance order.

@@ -2,11 +2,14 @@
 
     python -m service [serve] [--host H] [--port P] [--model-uri URI] [--device D]
     python -m service compare FILE... [--json OUT] [--threshold X] [--model-uri URI] [--device D]
+    python -m service hash-key < KEY
 
 ``serve`` is the default command. ``compare`` labels the claims of several
 articles on one story, groups the claims they share, and prints the groups x
 files table that /compare returns (``--json`` writes the response itself).
-Flags override the ``CLAIMSTANCE_*`` environment, which overrides the defaults.
+``hash-key`` prints the line of a CLAIMSTANCE_API_KEYS_FILE for the key read
+from stdin. Flags override the ``CLAIMSTANCE_*`` environment, which overrides
+the defaults.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from model.labels import LABELS
 from service.app import create_app, load_embedder, load_model
+from service.auth import ApiKeyFileError, digest
 from service.inference import compare_texts
 from service.registry import ModelNotFoundError
 from service.schemas import MIN_DOCUMENTS, CompareResponse
 from service.settings import Settings
 
-COMMANDS = ("serve", "compare")
+COMMANDS = ("serve", "compare", "hash-key")
 DEVICES = ["auto", "cpu", "cuda"]
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -121,12 +126,42 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 # --- serve ----------------------------------------------------------------------------
 
 
-def serve(args: argparse.Namespace) -> None:
-    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
-    settings = settings_from_args(args)
+def run_server(app: FastAPI, settings: Settings, log_level: str = "info") -> None:
+    """uvicorn on the settings' host and port, until SIGTERM or Ctrl-C."""
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        # Requests in flight get this long after SIGTERM; then they are cancelled and their
+        # work stops at its next budget check (service.budget), so shutdown is bounded.
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or Ctrl-C; the exit status (2 for unusable settings)."""
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    try:
+        settings = settings_from_args(args)
+        app = create_app(settings)
+    except (ValidationError, ApiKeyFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    run_server(app, settings, args.log_level)
+    return 0
+
+
+def hash_key_main() -> int:
+    """``python -m service hash-key``: the keys-file line for the key on stdin."""
+    key = sys.stdin.readline().strip()
+    if not key:
+        print(
+            "error: no key on stdin: `printf %s KEY | python -m service hash-key`", file=sys.stderr
+        )
+        return 2
+    print(digest(key).hex())
+    return 0
 
 
 # --- compare --------------------------------------------------------------------------
@@ -262,7 +297,11 @@ def main(argv: list[str] | None = None) -> None:
     command = arguments.pop(0) if arguments and arguments[0] in COMMANDS else "serve"
     if command == "compare":
         sys.exit(compare_main(arguments))
-    serve(parse_args(arguments))
+    if command == "hash-key":
+        sys.exit(hash_key_main())
+    status = serve(parse_args(arguments))
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

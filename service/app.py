@@ -1,39 +1,52 @@
 """The FastAPI app: ``create_app`` wires settings, metrics and routes; the lifespan loads the models.
 
 The classifier and the sentence encoder (for /compare) are loaded once, in the
-lifespan, never per request and never at import. When no classifier can be
-found the app still starts: /health answers, and /ready, /classify and
-/compare answer 503 with the reason and how to train a model. A missing
-encoder only takes /compare down.
+lifespan, never per request and never at import; ``POST /admin/reload`` or
+SIGHUP swaps them for what the model URI names now (``service.serving``).
+When no classifier can be found the app still starts: /health answers, and
+/ready, /classify and /compare answer 503 with the reason and how to train a
+model. A missing encoder only takes /compare down.
+
+Around the routes, outermost first: metrics (every request counted, refused
+ones too), CORS (only for the origins set), API keys (when set), the bound on
+work in flight, and the body size limit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import tempfile
-from collections.abc import AsyncIterator, Sequence
-from contextlib import ExitStack, asynccontextmanager
-from pathlib import Path
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from model.classifier import ClaimClassifier
-from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
-from model.microbatch import MicroBatcher
 from model.story import Embedder
+from service import serving
+from service.admission import InFlightLimit
+from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.inference import LoadedModel, StanceClassifier
 from service.metrics import Metrics, MetricsMiddleware
-from service.registry import TRAIN_HINT, ModelNotFoundError, name_from_uri, resolve_model
-from service.routes import classify, compare, health, metrics, model_info, page
+from service.openapi import honest_openapi
+from service.registry import TRAIN_HINT, name_from_uri
+from service.routes import admin, classify, compare, health, metrics, model_info, page
 from service.routes.page import STATIC_DIR
 from service.schemas import ClassifyRequest, CompareRequest, ModelRef
+from service.serving import LOAD_ERRORS, ModelSlot, ReloadError, reload_model
 from service.settings import Settings
+
+# Kept importable from here: ``python -m service compare`` and callers load through them.
+load_model = serving.load_model
+load_embedder = serving.load_embedder
 
 logger = logging.getLogger(__name__)
 
@@ -43,92 +56,90 @@ EMBEDDER_HINT = (
     "set CLAIMSTANCE_EMBEDDER_DIR to a Hugging Face encoder directory, "
     "or leave it unset for the packaged all-MiniLM-L6-v2"
 )
+# The routes that do model work: bounded by max_in_flight.
+WORK_PATHS = frozenset({"/classify", "/compare", "/admin/reload"})
 
 
-def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
-    """Resolve ``settings.model_uri`` and load it; downloads and the batching thread live
-    until ``scratch`` closes."""
-    download_to = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="claimstance-")))
-    resolved = resolve_model(settings.model_uri, settings.tracking_uri, download_to)
-    classifier = ClaimClassifier.from_directory(
-        resolved.directory,
-        device=settings.device,
-        batch_size=settings.batch_size,
-        backend=settings.backend,
-        threads=settings.threads,
-    )
-    served: StanceClassifier = classifier
-    if settings.micro_batch:
-        batcher = MicroBatcher(
-            classifier,
-            max_batch=settings.micro_batch_max,
-            max_wait_s=settings.micro_batch_wait_ms / 1000,
-        )
-        scratch.callback(batcher.close)
-        served = batcher
-    ref = ModelRef(name=resolved.name, version=resolved.version, run_id=resolved.run_id)
-    return LoadedModel(
-        classifier=served,
-        ref=ref,
-        uri=resolved.uri,
-        backend=classifier.backend.name,
-        directory=resolved.directory,
-    )
+async def _reload_for_signal(app: FastAPI) -> None:
+    """SIGHUP: reload as POST /admin/reload does; the outcome goes to the log."""
+    try:
+        await reload_model(app.state)
+    except ReloadError as error:
+        if error.status_code >= 500:
+            app.state.metrics.reloads.labels(outcome="failure").inc()
+        else:
+            logger.warning("SIGHUP ignored: %s", error.detail)
+        return
+    app.state.metrics.reloads.labels(outcome="success").inc()
 
 
-def embedder_directory(settings: Settings, model_dir: Path | None) -> Path | None:
-    """The encoder /compare uses: the setting, else the export training put beside the
-    classifier (no torch needed), else ``None`` for the packaged all-MiniLM-L6-v2."""
-    if settings.embedder_dir is not None:
-        return settings.embedder_dir
-    if model_dir is not None and settings.backend != "torch":
-        bundled = model_dir / BUNDLED_ENCODER_DIR
-        if (bundled / "config.json").is_file():
-            return bundled
-    return None
+@contextmanager
+def _reload_on_sighup(app: FastAPI) -> Iterator[None]:
+    """Reload the model on SIGHUP while the app serves, where the process can take signals.
 
+    Signal handlers belong to the main thread's loop: under uvicorn the lifespan runs
+    there; under a test client it does not, and SIGHUP is left alone.
+    """
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
 
-def load_embedder(settings: Settings, model_dir: Path | None = None) -> SentenceEmbedder:
-    """The sentence encoder /compare groups claims with, on the classifier's device."""
-    return SentenceEmbedder.from_directory(
-        embedder_directory(settings, model_dir),
-        device=settings.device,
-        batch_size=settings.batch_size,
-        backend=settings.backend,
-        threads=settings.threads,
-    )
+    def on_sighup() -> None:
+        logger.info("SIGHUP: reloading %s", app.state.settings.model_uri)
+        task = loop.create_task(_reload_for_signal(app))
+        tasks.add(task)  # a reference, so the task is not collected mid-reload
+        task.add_done_callback(tasks.discard)
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    except (NotImplementedError, RuntimeError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    with ExitStack() as scratch:
+    slot: ModelSlot = app.state.models
+    try:
         if app.state.model is None:
+            resources = ExitStack()
             try:
                 # Loading reads hundreds of MB and may download them: not on the event loop.
-                app.state.model = await anyio.to_thread.run_sync(load_model, settings, scratch)
-            except (ModelNotFoundError, ValueError, OSError) as error:
-                # ValueError covers ModelDirectoryError (wrong labels) and an unusable device.
+                loaded = await anyio.to_thread.run_sync(serving.load_model, settings, resources)
+            except LOAD_ERRORS as error:
+                resources.close()
                 message = f"no model loaded: {error}"
                 if TRAIN_HINT not in message:
                     message = f"{message}; {TRAIN_HINT}"
                 app.state.load_error = message
                 logger.error(message)
             else:
-                ref = app.state.model.ref
+                slot.install(loaded, app.state.embedder, resources)
+                ref = loaded.ref
                 logger.info("serving %s version %s (run %s)", ref.name, ref.version, ref.run_id)
         # Without a classifier /compare answers 503 anyway: the encoder would be dead weight.
         if app.state.model is not None and app.state.embedder is None:
             try:
                 app.state.embedder = await anyio.to_thread.run_sync(
-                    load_embedder, settings, app.state.model.directory
+                    serving.load_embedder, settings, app.state.model.directory
                 )
             except (ValueError, OSError, ImportError) as error:
                 # ImportError: the packaged encoder's wheel is missing from the environment.
                 app.state.embedder_error = f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"
                 logger.error(app.state.embedder_error)
         app.state.metrics.model_loaded.set(1 if app.state.model is not None else 0)
-        yield
+        with _reload_on_sighup(app):
+            yield
+    finally:
+        # Stops the micro-batching threads and removes downloads, of replaced models too.
+        slot.close_all()
 
 
 # --- readable errors ---------------------------------------------------------------
@@ -225,8 +236,12 @@ def create_app(
     """Build the app; pass ``classifier`` or ``embedder`` to serve already-loaded models.
 
     Either one given is used as it is and not loaded in the lifespan (tests, notebooks).
+    Raises ``service.auth.ApiKeyFileError`` when the API keys file cannot be used.
     """
     settings = settings or Settings()
+    keys = ApiKeys.from_settings(
+        [key.get_secret_value() for key in settings.api_keys], settings.api_keys_file
+    )
     app = FastAPI(
         title="claimstance",
         summary="Label every claim in news text as assertion, denial or caveat.",
@@ -238,15 +253,19 @@ def create_app(
     app.state.load_error = NOT_LOADED_YET
     app.state.model = None
     app.state.embedder = embedder
+    app.state.embedder_given = embedder is not None
     app.state.embedder_error = EMBEDDER_NOT_LOADED
+    app.state.models = ModelSlot(app.state)
     if classifier is not None:
-        app.state.model = LoadedModel(
+        injected = LoadedModel(
             classifier=classifier,
             ref=ModelRef(name=name_from_uri(settings.model_uri)),
             uri=settings.model_uri,
         )
+        app.state.models.install(injected, embedder, ExitStack())
 
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    # Starlette wraps each middleware around the ones added before it: innermost first.
     app.add_middleware(
         # Bodies larger than the text limits allow are refused before they are parsed.
         BodyLimitMiddleware,
@@ -256,12 +275,36 @@ def create_app(
             settings.max_texts,
             settings.max_documents,
             settings.max_chars,
+            settings.max_request_chars,
         ),
     )
+    app.add_middleware(
+        InFlightLimit,
+        limit=settings.max_in_flight,
+        paths=WORK_PATHS,
+        gauge=app.state.metrics.in_flight,
+    )
+    # Outside the bound, so requests without a key never take a slot.
+    app.add_middleware(ApiKeyMiddleware, keys=keys)
+    if settings.cors_origins:
+        # Closed unless origins are set: then only their pages may call the API, and a
+        # browser's preflight is answered here, before it would need a key.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", KEY_HEADER],
+            max_age=600,
+        )
     # Added last so it is outermost: refused and failed requests are counted too.
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=app.router.routes)
 
-    for module in (classify, compare, health, model_info, metrics, page):
+    for module in (classify, compare, health, model_info, metrics, page, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    def openapi() -> dict[str, Any]:
+        return honest_openapi(app, settings, auth=keys.enabled)
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import email.message
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, status
 
 from model.story import Embedder
+from service.admission import ARRIVED_KEY
+from service.budget import Budget, request_budget
 from service.inference import LoadedModel
 from service.metrics import Metrics
+from service.serving import ModelSlot
 from service.settings import Settings
 
 
@@ -21,14 +26,31 @@ def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def require_model(request: Request) -> LoadedModel:
-    """The loaded model, or 503 with the reason it is missing (and how to train one)."""
-    loaded: LoadedModel | None = request.app.state.model
+async def require_model(request: Request) -> AsyncIterator[LoadedModel]:
+    """The serving model, or 503 with the reason it is missing (and how to train one).
+
+    The request holds it until it is answered: a reload meanwhile serves later
+    requests from the new model and closes this one only after its last request.
+    """
+    slot: ModelSlot = request.app.state.models
+    loaded = slot.acquire()
     if loaded is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=request.app.state.load_error
         )
-    return loaded
+    try:
+        yield loaded
+    finally:
+        to_close = slot.release(loaded)
+        if to_close is not None:
+            await anyio.to_thread.run_sync(to_close.close)
+
+
+def new_budget(request: Request) -> Budget:
+    """This request's time: counted from its arrival (request_timeout_s) and from when its
+    work starts (compute_budget_s)."""
+    arrived = request.scope.get(ARRIVED_KEY)
+    return request_budget(request.app.state.settings, arrived)
 
 
 def require_embedder(request: Request) -> Embedder:
@@ -64,5 +86,6 @@ def require_json(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ModelDep = Annotated[LoadedModel, Depends(require_model)]
+BudgetDep = Annotated[Budget, Depends(new_budget)]
 EmbedderDep = Annotated[Embedder, Depends(require_embedder)]
 JsonBody = Depends(require_json)

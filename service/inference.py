@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -68,9 +68,16 @@ class LoadedModel:
 
 
 def classify_texts(
-    classifier: StanceClassifier, texts: Sequence[str], *, segment: bool = True
+    classifier: StanceClassifier,
+    texts: Sequence[str],
+    *,
+    segment: bool = True,
+    checkpoint: Callable[[], None] | None = None,
 ) -> list[TextResult]:
-    """``model.labelling.label_texts`` in the /classify schema. Blocking: run it in a worker thread."""
+    """``model.labelling.label_texts`` in the /classify schema. Blocking: run it in a worker thread.
+
+    ``checkpoint`` runs before each text is cut into claims and may raise to stop the work.
+    """
     return [
         TextResult(
             text=item.text,
@@ -85,7 +92,7 @@ def classify_texts(
                 for claim in item.claims
             ],
         )
-        for item in label_texts(classifier, texts, segment=segment)
+        for item in label_texts(classifier, texts, segment=segment, checkpoint=checkpoint)
     ]
 
 
@@ -124,15 +131,23 @@ def compare_texts(
     *,
     threshold: float,
     segment: bool = True,
+    classifier: StanceClassifier | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> CompareResponse:
     """Label the claims of each ``(id, text)`` document and group them across documents.
 
     One predict call and one embed call cover every claim of every document
-    (``model.story.compare_documents``). Blocking: callers on an event loop run
-    it in a worker thread.
+    (``model.story.compare_documents``). ``classifier`` stands in for the loaded
+    model's (the service's budgeted one); ``checkpoint`` may raise to stop the work.
+    Blocking: callers on an event loop run it in a worker thread.
     """
     comparison = compare_documents(
-        documents, loaded.classifier, embedder, threshold=threshold, segment=segment
+        documents,
+        classifier or loaded.classifier,
+        embedder,
+        threshold=threshold,
+        segment=segment,
+        checkpoint=checkpoint,
     )
     return CompareResponse(
         model=loaded.ref,

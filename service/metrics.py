@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from model.labels import LABELS, Label
@@ -58,7 +59,20 @@ class Metrics:
             "1 when a model is loaded and serving",
             registry=self.registry,
         )
+        self.in_flight = Gauge(
+            "claimstance_requests_in_flight",
+            "/classify, /compare and reload requests running now (bounded by max_in_flight)",
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "claimstance_model_reloads",
+            "Model reloads (POST /admin/reload or SIGHUP), by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
         # Every label appears from the start, so dashboards see 0 rather than no series.
+        for outcome in ("success", "failure"):
+            self.reloads.labels(outcome=outcome)
         for label in LABELS:
             self.claims.labels(label=label.value)
         for disagreement in (True, False):
@@ -82,18 +96,33 @@ class MetricsMiddleware:
     Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request and
     sees the status even of responses produced by exception handlers. The
     template (``/classify``), not the raw path, labels the series, so a client
-    probing random URLs cannot grow the metric without bound.
+    probing random URLs cannot grow the metric without bound. Routes that do not
+    record themselves in the scope (the docs, the static files' mount) are
+    matched against ``routes``, so they get their own template too.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
+
+    def _template(self, scope: Scope, arrived: Scope) -> str:
+        path = getattr(scope.get("route"), "path", None)
+        if path:
+            return path
+        # Matched on the scope as it arrived: a mount rewrites root_path on the way in.
+        for route in self.routes:
+            match, _ = route.matches(arrived)
+            if match is Match.FULL:
+                return getattr(route, "path", None) or "unmatched"
+        return "unmatched"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        arrived = dict(scope)
         status = 500
 
         async def send_with_status(message: Message) -> None:
@@ -105,7 +134,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = self._template(scope, arrived)
             method = scope["method"]
             self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
             self.metrics.latency.labels(method=method, route=route).observe(

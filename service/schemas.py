@@ -6,8 +6,9 @@ responses and the model's own label map cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,6 +29,20 @@ SEND_DOCUMENTS = 'send "documents": a list of {"id": "...", "text": "..."} objec
 MIN_DOCUMENTS = 2
 # Ids are names (an outlet, a file stem) shown as table headers, not texts.
 MAX_ID_CHARS = 200
+# A text must hold something other than whitespace. Whitespace is Python's (str.isspace),
+# spelt out so the OpenAPI pattern means the same in every regex dialect: ECMA's \s,
+# which JSON Schema validators use, differs from Python's (\x1c-\x1f, \x85, \ufeff).
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_BLANK = "[^" + "".join(f"\\u{ord(char):04x}" for char in _WHITESPACE) + "]"
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def is_blank(text: str) -> bool:
+    """Empty or only whitespace, exactly as the schema's ``NOT_BLANK`` pattern reads it."""
+    return _NOT_BLANK.search(text) is None
 
 
 class ClassifyRequest(BaseModel):
@@ -53,6 +68,19 @@ class ClassifyRequest(BaseModel):
         True, description="Cut each text into claims; false treats each text as one claim"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        # The schema says "text" and "texts" are a string and a list when present; an
+        # explicit null is refused rather than read as absent.
+        if isinstance(data, dict):
+            for name, kind in (("text", "a string"), ("texts", "a list of strings")):
+                if name in data and data[name] is None:
+                    raise PydanticCustomError(
+                        "null_text", "{name} must be {kind}, got null", {"name": name, "kind": kind}
+                    )
+        return data
+
     @model_validator(mode="after")
     def _one_source_of_text(self) -> ClassifyRequest:
         if self.text is not None and self.texts is not None:
@@ -62,7 +90,7 @@ class ClassifyRequest(BaseModel):
         if self.texts is not None and not self.texts:
             raise PydanticCustomError("no_texts", '"texts" is empty: send at least one text')
         for name, value in self.labelled_texts():
-            if not value.strip():
+            if is_blank(value):
                 raise PydanticCustomError("empty_text", f"{name} is empty or only whitespace")
         return self
 
@@ -87,6 +115,19 @@ class ClassifyRequest(BaseModel):
                     f"the limit is {max_chars} characters per text"
                 )
         return None
+
+    def size_violation(self, *, max_request_chars: int) -> str | None:
+        """A message when the texts together are more than one request may carry, or None."""
+        return _size_violation("texts", sum(map(len, self.all_texts())), max_request_chars)
+
+
+def _size_violation(what: str, chars: int, limit: int) -> str | None:
+    if chars <= limit:
+        return None
+    return (
+        f"too much text: the {what} hold {chars} characters together, the limit is {limit} "
+        "per request (max_request_chars); split it over several requests"
+    )
 
 
 class StoryDocument(BaseModel):
@@ -144,11 +185,11 @@ class CompareRequest(BaseModel):
                 {"count": len(self.documents), "minimum": MIN_DOCUMENTS},
             )
         for index, document in enumerate(self.documents):
-            if not document.id.strip():
+            if is_blank(document.id):
                 raise PydanticCustomError(
                     "empty_id", "documents[{index}].id is empty", {"index": index}
                 )
-            if not document.text.strip():
+            if is_blank(document.text):
                 raise PydanticCustomError(
                     "empty_text",
                     "documents[{index}].text is empty or only whitespace",
@@ -181,6 +222,11 @@ class CompareRequest(BaseModel):
                     f"{len(document.text)} characters, the limit is {max_chars} characters per text"
                 )
         return None
+
+    def size_violation(self, *, max_request_chars: int) -> str | None:
+        """A message when the documents together are more than one request may carry, or None."""
+        chars = sum(len(document.text) for document in self.documents)
+        return _size_violation("documents", chars, max_request_chars)
 
 
 class ModelRef(BaseModel):
@@ -275,9 +321,31 @@ class ErrorBody(BaseModel):
     errors: list[dict[str, object]] | None = None
 
 
+class ReloadResponse(BaseModel):
+    model: ModelRef = Field(description="The model now serving")
+    previous: ModelRef | None = Field(description="The model that served before, if any")
+    uri: str = Field(description="The model URI that was resolved")
+
+
+class ReloadFailure(ErrorBody):
+    """A reload that failed: the model that was serving goes on serving."""
+
+    serving: ModelRef | None = Field(description="The model still serving, if any")
+
+
 # The errors every JSON-body route documents; each route adds its own 503.
 JSON_BODY_ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "The body is not valid JSON"},
+    413: {
+        "model": ErrorBody,
+        "description": "The body, the text it carries or the claims in it are more than one "
+        "request may hold (max_request_chars, max_claims, max_story_claims)",
+    },
     415: {"model": ErrorBody, "description": "The body is not application/json"},
     422: {"model": ErrorBody, "description": "The request breaks the schema or a limit"},
 }
+# Every work route's 503: no model, or too busy (Retry-After says when to try again).
+BUSY_DESCRIPTION = (
+    "No model is loaded, too many requests are in flight (max_in_flight), or the request "
+    "ran past its time (compute_budget_s, request_timeout_s); Retry-After says when to retry"
+)

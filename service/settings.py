@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
@@ -66,6 +67,58 @@ class Settings(BaseSettings):
     # /compare clusters every claim of every document together, and average-linkage
     # clustering grows with the square of the claim count: keep the story bounded.
     max_documents: int = Field(10, ge=2, description="Most documents in one /compare request")
+    # The work of one request, sized on 2 CPU cores so none costs more than a few seconds:
+    # cutting 100,000 characters into sentences takes 0.6-1.3 s, labelling 1,000 claims
+    # 0.65 s on the int8 model (3x that on torch fp32); /compare also embeds and clusters.
+    max_request_chars: int = Field(
+        200_000, ge=1, description="Most characters in one request, all texts or documents"
+    )
+    max_claims: int = Field(2_000, ge=1, description="Most claims one /classify request labels")
+    max_story_claims: int = Field(
+        1_000, ge=2, description="Most claims of all documents of one /compare request"
+    )
+    compute_budget_s: float = Field(
+        10.0,
+        gt=0.0,
+        le=3600.0,
+        description="Seconds one request's work may run once started; then it stops (503)",
+    )
+    request_timeout_s: float = Field(
+        30.0,
+        gt=0.0,
+        le=3600.0,
+        description="Seconds from a request's arrival to its answer, waiting included (503)",
+    )
+    max_in_flight: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description="Most /classify, /compare and reload requests at once; more get 503",
+    )
+    shutdown_grace_s: float = Field(
+        10.0,
+        ge=0.0,
+        le=3600.0,
+        description="On SIGTERM, seconds requests in flight get to finish before they are stopped",
+    )
+    # Comma-separated in the environment (NoDecode: not parsed as JSON).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="API keys; when any key is set, all but /health, /ready and the page "
+        "need one (Authorization: Bearer KEY or X-API-Key: KEY)",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="A file of SHA-256 hex digests of API keys, one a line"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins whose pages may call the API from a browser; empty: none",
+    )
+    allow_pickle: bool = Field(
+        False,
+        description="Load pickled weights (pytorch_model.bin, .pt); they can run code: "
+        "only for directories you trust",
+    )
     similarity_threshold: float = Field(
         DEFAULT_SIMILARITY_THRESHOLD,
         gt=0.0,
@@ -79,6 +132,26 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _limits_agree(self) -> Settings:
+        if self.max_request_chars < self.max_chars:
+            raise ValueError(
+                f"max_request_chars ({self.max_request_chars}) is below max_chars "
+                f"({self.max_chars}): no text of the allowed length could be sent"
+            )
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys) or self.api_keys_file is not None
+
     @property
     def max_body_bytes(self) -> int:
         """A request body bound implied by the text limits, so huge bodies stop before parsing.
@@ -88,6 +161,7 @@ class Settings(BaseSettings):
         larger of /classify's and /compare's bodies sets the bound (a document
         also carries its id).
         """
-        classify = self.max_texts * self.max_chars
-        compare = self.max_documents * (self.max_chars + MAX_ID_CHARS)
+        classify = min(self.max_texts * self.max_chars, self.max_request_chars)
+        compare = min(self.max_documents * self.max_chars, self.max_request_chars)
+        compare += self.max_documents * MAX_ID_CHARS
         return max(classify, compare) * 6 + 64 * 1024

@@ -361,6 +361,59 @@ def bench(
         typer.echo(soak_report(str(model_dir), short, documents, soak_seconds))
 
 
+@app.command()
+def load(
+    model_uri: ModelUriOption = "models:/claimstance@champion",
+    clients: Annotated[
+        str, typer.Option(help="Concurrent clients of each run, comma-separated")
+    ] = "1,8,32",
+    requests: Annotated[
+        int, typer.Option(help="Requests of each run (at least 4 per client)")
+    ] = 200,
+    soak_seconds: Annotated[
+        float, typer.Option("--soak", help="Then the mix for this many seconds, reporting RSS")
+    ] = 0.0,
+    soak_clients: Annotated[int, typer.Option(help="Concurrent clients of the soak")] = 16,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Load the service already on 127.0.0.1:PORT instead of starting one"),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="CLAIMSTANCE_LOAD_API_KEY", help="Key for --port")
+    ] = None,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """The service on loopback under 1, 8 and 32 clients of the mixed workload: errors,
+    dropped requests, latency; ``--soak`` adds a timed run that reports memory."""
+    from training.load import Workload, example_articles, report
+    from training.tracking import download_model_dir
+
+    settings = _load(config, overrides)
+    try:
+        levels = [int(level) for level in clients.split(",") if level.strip()]
+        if not levels or min(levels) < 1 or requests < 1:
+            raise ValueError("clients and requests must be positive numbers")
+        workload = Workload.from_articles(example_articles(settings.data.examples_dir))
+        model_dir = (
+            None if port is not None else download_model_dir(model_uri, settings.tracking_uri)
+        )
+        for line in report(
+            str(model_dir),
+            workload,
+            levels,
+            requests,
+            soak_seconds,
+            soak_clients,
+            port=port,
+            api_key=api_key,
+        ):
+            typer.echo(line)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("fetch-base")
 def fetch_base_model(
     name: Annotated[str, typer.Argument(help="Base model to fetch: all-mpnet-base-v2 (or mpnet)")],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
+from mlflow.entities import LoggedModelStatus, RunStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -166,11 +169,54 @@ class RunTracker:
         return info.model_uri
 
 
+# Versions registered during the run start_run is running, newest last: withdrawn when
+# the run fails after registering them (see start_run).
+_RUN_REGISTRATIONS: list[list[Registration]] = []
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (``kill``, a timeout) raises KeyboardInterrupt, as Ctrl-C does, so an
+    interrupted run is ended and cleaned up rather than left RUNNING."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def start_run(tracking_uri: str, experiment: str, run_name: str) -> Iterator[RunTracker]:
+    """An MLflow run that ends FINISHED, FAILED (an exception) or KILLED (Ctrl-C, SIGTERM).
+
+    A run that fails or is interrupted after it registered a version withdraws
+    it: the champion alias goes back where it was and the version is deleted,
+    so the registry never offers the model of a run that did not finish.
+    """
     configure(tracking_uri, experiment)
-    with mlflow.start_run(run_name=run_name) as run:
-        yield RunTracker(run.info.run_id)
+    registrations: list[Registration] = []
+    _RUN_REGISTRATIONS.append(registrations)
+    try:
+        with _sigterm_interrupts(), mlflow.start_run(run_name=run_name) as run:
+            try:
+                yield RunTracker(run.info.run_id)
+            except BaseException as error:
+                for registration in reversed(registrations):
+                    withdraw(registration)
+                if isinstance(error, KeyboardInterrupt):
+                    # mlflow.start_run would end it FAILED; it was stopped, not broken.
+                    mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+                    logger.warning("run %s interrupted: ended as KILLED", run.info.run_id)
+                raise
+    finally:
+        _RUN_REGISTRATIONS.remove(registrations)
 
 
 @dataclass(frozen=True)
@@ -179,6 +225,45 @@ class Registration:
     version: str
     promoted: bool
     previous_champion_score: float | None
+    # The champion before this registration, so a failed run can put the alias back.
+    previous_champion: str | None = None
+
+
+def withdraw(registration: Registration) -> None:
+    """Undo a registration: the alias back on the previous champion, the version deleted."""
+    client = MlflowClient()
+    name, version = registration.name, registration.version
+    try:
+        if registration.promoted:
+            if registration.previous_champion is not None:
+                client.set_registered_model_alias(name, CHAMPION, registration.previous_champion)
+            else:
+                client.delete_registered_model_alias(name, CHAMPION)
+        client.delete_model_version(name, version)
+    except MlflowException as error:
+        logger.error("could not withdraw %s version %s: %s", name, version, error)
+        return
+    logger.warning(
+        "%s version %s withdrawn: its run did not finish%s",
+        name,
+        version,
+        f"; champion is version {registration.previous_champion} again"
+        if registration.promoted and registration.previous_champion
+        else "",
+    )
+
+
+def _check_logged(model_uri: str) -> None:
+    """Refuse to register a logged model whose artifacts did not finish uploading."""
+    match = re.match(r"^models:/(?P<id>m-[0-9a-f]+)$", model_uri)
+    if match is None:
+        return
+    status = MlflowClient().get_logged_model(match["id"]).status
+    if status != LoggedModelStatus.READY:
+        raise ValueError(
+            f"{model_uri} is {status}, not READY: its artifacts are not all logged, "
+            "so it is not registered"
+        )
 
 
 @dataclass(frozen=True)
@@ -262,25 +347,49 @@ def register(
     person promoted weighed more than validation, so no run replaces it;
     only another ``promote`` does.
     """
-    client = MlflowClient()
+    _check_logged(model_uri)
     version = mlflow.register_model(
         model_uri,
         name,
         tags={SELECTION_METRIC: f"{score:.6f}", DATA_HASH_TAG: data_hash, "run_id": run_id},
     )
+    try:
+        registration = _decide_champion(
+            name, str(version.version), score, data_hash, rescore, score_low
+        )
+    except BaseException:
+        # Re-scoring the champion failed or was interrupted: the alias has not moved;
+        # the version goes, so no version is left that its run did not vouch for.
+        withdraw(Registration(name, str(version.version), False, None))
+        raise
+    if _RUN_REGISTRATIONS:
+        _RUN_REGISTRATIONS[-1].append(registration)
+    return registration
+
+
+def _decide_champion(
+    name: str,
+    version: str,
+    score: float,
+    data_hash: str,
+    rescore: Rescore | None,
+    score_low: float | None,
+) -> Registration:
+    """Move ``champion`` to the registered ``version`` if it beats the champion (the last step)."""
+    client = MlflowClient()
     current = current_champion(name)
     if current is not None and current.promotion_reason:
         logger.info(
             "%s version %s (%.4f) registered; champion version %s stays, promoted by hand (%s). "
             "`python -m training promote %s --reason ...` replaces it",
             name,
-            version.version,
+            version,
             score,
             current.version,
             current.promotion_reason,
-            version.version,
+            version,
         )
-        return Registration(name, str(version.version), False, current.score)
+        return Registration(name, version, False, current.score, current.version)
     current_score = (
         None if current is None else _comparable_score(name, current, data_hash, rescore)
     )
@@ -292,23 +401,24 @@ def register(
             "%s version %s gains %.4f over the champion, inside its interval (from %.4f): "
             "the champion stays; `promote` can move it",
             name,
-            version.version,
+            version,
             score - current_score,
             score_low,
         )
     if promoted:
-        client.set_registered_model_alias(name, CHAMPION, version.version)
-        logger.info("%s version %s is the new champion (%.4f)", name, version.version, score)
+        client.set_registered_model_alias(name, CHAMPION, version)
+        logger.info("%s version %s is the new champion (%.4f)", name, version, score)
     else:
         logger.info(
             "%s version %s (%.4f) does not beat champion version %s (%.4f)",
             name,
-            version.version,
+            version,
             score,
             current.version if current else "-",
             current_score,
         )
-    return Registration(name, str(version.version), promoted, current_score)
+    previous = current.version if current is not None else None
+    return Registration(name, version, promoted, current_score, previous)
 
 
 def promote(tracking_uri: str, name: str, version: str, reason: str) -> str | None:

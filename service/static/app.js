@@ -11,6 +11,8 @@ const SEPARATOR = /^[ \t]*---[ \t]*$/m;
 const ID_LINE = /^[ \t]*id:[ \t]*(.*)$/i;
 // Characters of a claim shown in a story-table cell; the full text is in the hover title.
 const CELL_CHARS = 120;
+// Where the page keeps the API key its user typed: this tab only, gone when it closes.
+const KEY_STORAGE = "claimstance-api-key";
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,6 +46,48 @@ async function errorMessage(response) {
   } catch {
     return prefix;
   }
+}
+
+// --- API key: the page is open to all, the API behind it may need a key --------------
+
+function storedKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORAGE) || "";
+  } catch {
+    return "";
+  }
+}
+
+function askForKey(message) {
+  $("key-message").textContent = message;
+  $("key-form").hidden = false;
+  $("api-key").focus();
+}
+
+// fetch with the stored key; a 401 opens the key form.
+async function apiFetch(url, options = {}) {
+  const headers = new Headers(options.headers || {});
+  const key = storedKey();
+  if (key) headers.set("X-API-Key", key);
+  const response = await fetch(url, { ...options, headers });
+  if (response.status === 401) {
+    askForKey(key ? "That API key was refused: enter a valid one." : "This service needs an API key.");
+  }
+  return response;
+}
+
+function saveKey(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  if (!key) return;
+  try {
+    sessionStorage.setItem(KEY_STORAGE, key);
+  } catch {
+    // Storage may be off; the key then lasts as long as the input keeps it.
+  }
+  $("api-key").value = "";
+  $("key-form").hidden = true;
+  loadModelInfo();
 }
 
 function renderLegend() {
@@ -148,7 +192,7 @@ async function postJson(url, body, button, busyText, errorBox) {
   button.textContent = busyText;
   document.body.setAttribute("aria-busy", "true");
   try {
-    const response = await fetch(url, {
+    const response = await apiFetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
@@ -377,12 +421,13 @@ function setUpTabs() {
 async function loadModelInfo() {
   const info = $("model-info");
   try {
-    const response = await fetch("/model");
+    const response = await apiFetch("/model");
     if (!response.ok) {
       info.textContent = await errorMessage(response);
       info.classList.add("error");
       return;
     }
+    info.classList.remove("error");
     const model = await response.json();
     if (Array.isArray(model.labels) && model.labels.length > 0) LABELS = model.labels;
     const version = model.version ? ` version ${model.version}` : "";
@@ -398,5 +443,6 @@ document.addEventListener("DOMContentLoaded", () => {
   setUpTabs();
   $("classify-form").addEventListener("submit", classify);
   $("story-form").addEventListener("submit", compare);
+  $("key-form").addEventListener("submit", saveKey);
   loadModelInfo();
 });

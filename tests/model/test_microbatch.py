@@ -82,3 +82,14 @@ def test_a_model_failure_reaches_every_caller_and_the_thread_goes_on() -> None:
     batcher.close()
     with pytest.raises(RuntimeError, match="stopped"):
         batcher.predict(["after close"])
+
+
+def test_a_closed_batcher_refuses_at_once_instead_of_hanging() -> None:
+    """A hot swap closes a batcher that a request may still call: it must fail, not wait."""
+    batcher = MicroBatcher(SlowEcho(seconds=0.0))
+    assert batcher.predict(["fine"])[0].label is Label.ASSERTION
+    batcher.close()
+    with ThreadPoolExecutor(1) as pool:
+        late = pool.submit(batcher.predict, ["too late"])
+        with pytest.raises(RuntimeError, match="inference thread has stopped"):
+            late.result(timeout=5)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -35,6 +40,32 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
     }
     values.update(overrides)
     return Settings(**values)
+
+
+@contextmanager
+def served(app: FastAPI, **config: Any) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port in a thread; yields its base URL.
+
+    For what a test client cannot show: concurrent requests, raw sockets, timing.
+    """
+    # Bound here and handed to uvicorn, so no other process can take the port in between.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 def metric_samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -127,3 +158,49 @@ class WordEmbedder:
                 vectors[row, zlib.crc32(word.encode()) % self.dim] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
+
+
+class SlowClassifier(KeywordClassifier):
+    """Keyword labels at a known cost: ``per_text_s`` a text, slept, so the CPU stays free.
+
+    Counts its calls and texts; with ``gate`` set, every call waits for it first (after
+    setting ``entered``), so a test can hold a request in flight as long as it likes.
+    """
+
+    def __init__(
+        self, per_text_s: float = 0.0, gate: threading.Event | None = None, name: str = ""
+    ) -> None:
+        self.per_text_s = per_text_s
+        self.gate = gate
+        self.name = name
+        self.entered = threading.Event()
+        self.calls = 0
+        self.texts = 0
+        self._lock = threading.Lock()
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        with self._lock:
+            self.calls += 1
+            self.texts += len(texts)
+        self.entered.set()
+        if self.gate is not None:
+            self.gate.wait(timeout=30)
+        if self.per_text_s:
+            time.sleep(self.per_text_s * len(texts))
+        return super().predict(texts)
+
+
+class CountingEmbedder(WordEmbedder):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        return super().embed(texts)
+
+
+def sentences(count: int, start: int = 0) -> str:
+    """``count`` distinct sentences (claims are de-duplicated, so each must differ)."""
+    return " ".join(
+        f"Officials said report {index} was accurate." for index in range(start, start + count)
+    )

@@ -8,21 +8,16 @@ known cell by cell.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from service.app import create_app
-from tests.service.support import KeywordClassifier, WordEmbedder, make_settings
+from tests.service.support import KeywordClassifier, WordEmbedder, make_settings, served
 
 pytestmark = pytest.mark.browser
 
@@ -53,29 +48,6 @@ SECOND = (
 )
 
 
-@contextmanager
-def _served(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free local port; yields its base URL."""
-    # Bound here and handed to uvicorn, so no other process can take the port in between.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def base_url(
     tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
@@ -83,7 +55,7 @@ def base_url(
     settings = make_settings(
         tiny_model_dir, tmp_path_factory.mktemp("browser"), max_chars=MAX_CHARS
     )
-    with _served(create_app(settings, classifier=tiny_classifier)) as url:
+    with served(create_app(settings, classifier=tiny_classifier)) as url:
         yield url
 
 
@@ -91,7 +63,7 @@ def base_url(
 def story_url(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("story"))
     app = create_app(settings, classifier=KeywordClassifier(), embedder=WordEmbedder())
-    with _served(app) as url:
+    with served(app) as url:
         yield url
 
 
@@ -340,3 +312,40 @@ def test_tabs_switch_modes_and_story_errors_are_shown(browser: object, story_url
         page.click("#tab-classify")
         assert page.locator("#classify-panel").is_visible()
         assert page.locator("#story-output").is_hidden()
+
+
+# --- with API keys: the page is served, its calls carry the key its user types in ----------
+
+PAGE_KEY = "page-key-77e1"
+
+
+@pytest.fixture(scope="module")
+def keyed_url(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("keyed"), api_keys=[PAGE_KEY])
+    with served(create_app(settings, classifier=tiny_classifier)) as url:
+        yield url
+
+
+def test_with_keys_the_page_asks_for_one_and_then_works(browser: object, keyed_url: str) -> None:
+    with _opened(browser, keyed_url) as page:
+        key_form = page.locator("#key-form")
+        key_form.wait_for(state="visible")
+        assert "needs an API key" in page.locator("#key-message").inner_text()
+        page.fill("#api-key", "not-the-key")
+        page.click("#key-button")
+        page.locator("#key-message").filter(has_text="refused").wait_for()
+
+        page.fill("#api-key", PAGE_KEY)
+        page.click("#key-button")
+        page.locator("#model-info").filter(has_text="Model:").wait_for()
+        assert key_form.is_hidden()
+        page.fill("#input-text", FIRST)
+        page.click("#classify-button")
+        page.locator("#summary").wait_for(state="visible")
+        assert page.locator("#results mark.claim").count() == 3
+        # The key lives in this tab's session storage only, never in the page's URL or markup.
+        assert page.evaluate("sessionStorage.getItem('claimstance-api-key')") == PAGE_KEY
+        assert page.evaluate("localStorage.length") == 0
+        assert PAGE_KEY not in page.url and PAGE_KEY not in page.content()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import service.app
+import service.serving
 from model.classifier import ClaimClassifier
 from model.embeddings import SentenceEmbedder
 from model.labels import LABELS
@@ -126,13 +126,13 @@ def test_the_encoder_is_loaded_once_at_startup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     loads: list[object] = []
-    real = service.app.load_embedder
+    real = service.serving.load_embedder
 
     def counting(settings: object, model_dir: Path | None = None) -> SentenceEmbedder:
         loads.append(settings)
         return real(settings, model_dir)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(service.app, "load_embedder", counting)
+    monkeypatch.setattr(service.serving, "load_embedder", counting)
     app = create_app(make_settings(tiny_model_dir, tmp_path), classifier=tiny_classifier)
     with TestClient(app) as client:
         assert len(loads) == 1  # in the lifespan, before any request

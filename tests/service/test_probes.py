@@ -170,3 +170,33 @@ def test_model_loaded_from_a_plain_directory(tiny_model_dir: Path, tmp_path: Pat
         response = test_client.post("/classify", json={"text": "Moscow denied the reports."})
         assert response.status_code == 200
         assert len(response.json()["results"][0]["claims"]) == 1
+
+
+def test_a_model_with_pickled_weights_is_not_served_unless_allowed(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    directory = tmp_path / "pickled"
+    import shutil
+
+    import torch
+
+    shutil.copytree(tiny_model_dir, directory)
+    torch.save(load_file(directory / "model.safetensors"), directory / "pytorch_model.bin")
+    (directory / "model.safetensors").unlink()
+    with TestClient(create_app(make_settings(directory, tmp_path))) as client:
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert "pickled weights (pytorch_model.bin)" in response.json()["detail"]
+    allowed = make_settings(directory, tmp_path, allow_pickle=True)
+    with TestClient(create_app(allowed)) as client:
+        assert client.get("/ready").status_code == 200
+
+
+def test_docs_and_static_files_have_their_own_metric_series(client: TestClient) -> None:
+    client.get("/static/app.js")
+    client.get("/docs")
+    client.get("/")
+    routes = {dict(labels).get("route") for _, labels in metric_samples(client)}
+    assert {"/static", "/docs", "/"} <= routes

@@ -1,0 +1,185 @@
+"""One request's work, bounded: a size refused before any model work, a time limit, a stop.
+
+A request's work runs in a worker thread and calls ``Budget.check`` between
+steps: before each text is cut into claims, before each chunk of claims goes
+through the model, before each chunk is embedded and before clustering. Past
+the budget the next check raises ``OutOfTimeError`` and the thread stops, so an
+over-long request frees the CPU within one step instead of running on after
+its client has been answered (or the server has been told to stop).
+
+The model sees a request's claims in chunks of ``CHUNK_CLAIMS``. With
+micro-batching each chunk queues as its own job, so a small request's claims
+wait for at most one chunk of a big request's, never for the whole of it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
+
+import anyio.to_thread
+import numpy as np
+from fastapi import HTTPException, status
+
+from model.classifier import Prediction
+from model.labelling import StanceClassifier
+from model.story import Embedder
+from service.settings import Settings
+
+# One forward pass of the int8 model over 64 claims takes about 40 ms on 2 cores: the
+# longest a small request waits behind a big one's claims.
+CHUNK_CLAIMS = 64
+# What a 503 for an overloaded service asks clients to wait, in seconds.
+RETRY_AFTER_S = 1
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class TooMuchWorkError(Exception):
+    """The request holds more work than one request may; the message names the limit."""
+
+
+class OutOfTimeError(Exception):
+    """The request's work ran past its budget or was stopped; the message says which."""
+
+
+class Budget:
+    """The time one request may take: ``request_timeout_s`` from its arrival, and
+    ``compute_budget_s`` from when its work starts, whichever ends first."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        compute_s: float,
+        arrived: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.compute_s = compute_s
+        self._clock = clock
+        self._timeout_at = (clock() if arrived is None else arrived) + timeout_s
+        self._compute_at = math.inf
+        self._stopped: str | None = None
+
+    def start(self) -> None:
+        """The work begins: the compute budget counts from now."""
+        self._compute_at = self._clock() + self.compute_s
+
+    def stop(self, reason: str) -> None:
+        """Make the next ``check`` raise, whatever time is left (cancelled, shutting down)."""
+        self._stopped = reason
+
+    def check(self) -> None:
+        if self._stopped is not None:
+            raise OutOfTimeError(self._stopped)
+        now = self._clock()
+        if now > self._timeout_at:
+            raise OutOfTimeError(
+                f"the request was not done within {self.timeout_s:g} s of its arrival "
+                "(request_timeout_s): the service is busy; retry, or send less text"
+            )
+        if now > self._compute_at:
+            raise OutOfTimeError(
+                f"the request's work ran past its compute budget of {self.compute_s:g} s "
+                "(compute_budget_s): send fewer or shorter texts"
+            )
+
+
+def _by_length(texts: Sequence[str]) -> list[int]:
+    # Chunks of similar lengths pad less, as one call's own sorted batches would.
+    return sorted(range(len(texts)), key=lambda index: len(texts[index]))
+
+
+class BudgetedClassifier:
+    """A classifier that refuses more than ``max_claims`` claims before any forward pass,
+    and labels the rest a chunk at a time, checking the budget before each chunk."""
+
+    def __init__(
+        self, inner: StanceClassifier, budget: Budget, *, max_claims: int, limit_name: str
+    ) -> None:
+        self.inner = inner
+        self.budget = budget
+        self.max_claims = max_claims
+        self.limit_name = limit_name
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if len(texts) > self.max_claims:
+            raise TooMuchWorkError(
+                f"too many claims: the request holds {len(texts)} claims, the limit is "
+                f"{self.max_claims} per request ({self.limit_name}); send less text"
+            )
+        order = _by_length(texts)
+        predictions: list[Prediction | None] = [None] * len(texts)
+        for start in range(0, len(order), CHUNK_CLAIMS):
+            self.budget.check()
+            chunk = order[start : start + CHUNK_CLAIMS]
+            for index, prediction in zip(
+                chunk, self.inner.predict([texts[i] for i in chunk]), strict=True
+            ):
+                predictions[index] = prediction
+        return predictions  # type: ignore[return-value]  # every slot is filled above
+
+
+class BudgetedEmbedder:
+    """An embedder that embeds a chunk at a time, checking the budget before each chunk."""
+
+    def __init__(self, inner: Embedder, budget: Budget) -> None:
+        self.inner = inner
+        self.budget = budget
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        order = _by_length(texts)
+        rows: np.ndarray | None = None
+        for start in range(0, len(order), CHUNK_CLAIMS):
+            self.budget.check()
+            chunk = order[start : start + CHUNK_CLAIMS]
+            vectors = self.inner.embed([texts[i] for i in chunk])
+            if rows is None:
+                rows = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
+            rows[chunk] = vectors
+        return rows if rows is not None else np.empty((0, 0), dtype=np.float32)
+
+
+def busy_error(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail=detail,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+async def run_bounded(budget: Budget, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run ``work`` in a worker thread under ``budget``; its limits become HTTP answers.
+
+    If the request is cancelled (its client left, or the server stops after its grace
+    period) the thread is abandoned and its budget stopped, so it ends at its next check.
+    """
+
+    def job() -> R:
+        budget.start()
+        budget.check()
+        return work(*args, **kwargs)
+
+    finished = False
+    try:
+        result = await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
+        finished = True
+    except TooMuchWorkError as error:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(error)) from None
+    except OutOfTimeError as error:
+        raise busy_error(str(error)) from None
+    finally:
+        if not finished:
+            budget.stop("the request was cancelled")
+    return result
+
+
+def request_budget(settings: Settings, arrived: float | None = None) -> Budget:
+    """A budget from the settings; ``arrived`` is the request's ``time.monotonic()`` arrival."""
+    return Budget(
+        timeout_s=settings.request_timeout_s, compute_s=settings.compute_budget_s, arrived=arrived
+    )

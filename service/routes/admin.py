@@ -1,0 +1,51 @@
+"""POST /admin/reload: serve the model the model URI names now, without a restart."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+
+from service.deps import MetricsDep, SettingsDep
+from service.schemas import ErrorBody, ReloadFailure, ReloadResponse
+from service.serving import ReloadError, reload_model
+
+router = APIRouter(tags=["admin"])
+
+NEEDS_KEYS = (
+    "/admin/reload needs API keys: set CLAIMSTANCE_API_KEYS or CLAIMSTANCE_API_KEYS_FILE, "
+    "or send the server SIGHUP"
+)
+
+
+@router.post(
+    "/admin/reload",
+    responses={
+        401: {"model": ErrorBody, "description": "No valid API key"},
+        403: {"model": ErrorBody, "description": "The service runs without API keys"},
+        409: {"model": ReloadFailure, "description": "A reload is already running"},
+        500: {
+            "model": ReloadFailure,
+            "description": "The model could not be loaded; the previous one goes on serving",
+        },
+    },
+)
+async def reload(request: Request, settings: SettingsDep, metrics: MetricsDep) -> ReloadResponse:
+    """Resolve the model URI again (``models:/name@champion`` follows the alias) and load it.
+
+    Requests in flight finish on the model they started on; later ones get the
+    new model. When the new model cannot be loaded, the old one goes on serving
+    and the answer says why. Open only to API-key holders (SIGHUP does the same).
+    """
+    if not settings.auth_enabled:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NEEDS_KEYS)
+    try:
+        result = await reload_model(request.app.state)
+    except ReloadError as error:
+        if error.status_code >= 500:
+            metrics.reloads.labels(outcome="failure").inc()
+        return JSONResponse(  # type: ignore[return-value]  # FastAPI passes a Response through
+            ReloadFailure(detail=error.detail, serving=error.serving).model_dump(mode="json"),
+            status_code=error.status_code,
+        )
+    metrics.reloads.labels(outcome="success").inc()
+    return result

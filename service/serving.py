@@ -1,0 +1,229 @@
+"""The served models: loading them, lending them to requests, swapping them without a restart.
+
+A request leases the classifier it starts on (``ModelSlot.acquire``) and gives
+it back when it is answered. A reload (``POST /admin/reload`` or SIGHUP)
+resolves the model URI again and loads it beside the serving model; only when
+the load has worked does it take the serving model's place. The old model's
+resources (its micro-batching thread, its downloaded files) are closed when
+its last request is done, so requests in flight finish on the model they
+started on, and a failed load leaves the old model serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from model.classifier import ClaimClassifier
+from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
+from model.microbatch import MicroBatcher
+from model.story import Embedder
+from service.inference import LoadedModel, StanceClassifier
+from service.registry import ModelNotFoundError, resolve_model
+from service.schemas import ModelRef, ReloadResponse
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# What a failed load raises: no such model, a wrong directory or device (ValueError,
+# which ModelDirectoryError and PickledWeightsError are), unreadable files, a missing wheel.
+LOAD_ERRORS = (ModelNotFoundError, ValueError, OSError, ImportError)
+
+
+def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
+    """Resolve ``settings.model_uri`` and load it; downloads and the batching thread live
+    until ``scratch`` closes."""
+    download_to = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="claimstance-")))
+    resolved = resolve_model(settings.model_uri, settings.tracking_uri, download_to)
+    classifier = ClaimClassifier.from_directory(
+        resolved.directory,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        backend=settings.backend,
+        threads=settings.threads,
+        allow_pickle=settings.allow_pickle,
+    )
+    served: StanceClassifier = classifier
+    if settings.micro_batch:
+        batcher = MicroBatcher(
+            classifier,
+            max_batch=settings.micro_batch_max,
+            max_wait_s=settings.micro_batch_wait_ms / 1000,
+        )
+        scratch.callback(batcher.close)
+        served = batcher
+    ref = ModelRef(name=resolved.name, version=resolved.version, run_id=resolved.run_id)
+    return LoadedModel(
+        classifier=served,
+        ref=ref,
+        uri=resolved.uri,
+        backend=classifier.backend.name,
+        directory=resolved.directory,
+    )
+
+
+def embedder_directory(settings: Settings, model_dir: Path | None) -> Path | None:
+    """The encoder /compare uses: the setting, else the export training put beside the
+    classifier (no torch needed), else ``None`` for the packaged all-MiniLM-L6-v2."""
+    if settings.embedder_dir is not None:
+        return settings.embedder_dir
+    if model_dir is not None and settings.backend != "torch":
+        bundled = model_dir / BUNDLED_ENCODER_DIR
+        if (bundled / "config.json").is_file():
+            return bundled
+    return None
+
+
+def load_embedder(settings: Settings, model_dir: Path | None = None) -> SentenceEmbedder:
+    """The sentence encoder /compare groups claims with, on the classifier's device."""
+    return SentenceEmbedder.from_directory(
+        embedder_directory(settings, model_dir),
+        device=settings.device,
+        batch_size=settings.batch_size,
+        backend=settings.backend,
+        threads=settings.threads,
+        allow_pickle=settings.allow_pickle,
+    )
+
+
+@dataclass(slots=True)
+class _Lease:
+    resources: ExitStack
+    users: int = 0
+    retired: bool = False
+
+
+class ModelSlot:
+    """Which model serves, who is using which, and when a replaced one may close.
+
+    The model and encoder themselves stay on ``app.state.model`` and
+    ``app.state.embedder`` (what the routes and tests read); this object is
+    the only writer of both, under its lock.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self._lock = threading.Lock()
+        self._leases: dict[int, _Lease] = {}
+        # One reload at a time; a second is told so (409) rather than queued.
+        self.reloading = asyncio.Lock()
+
+    def install(
+        self, loaded: LoadedModel, embedder: Embedder | None, resources: ExitStack
+    ) -> tuple[LoadedModel | None, ExitStack | None]:
+        """Serve ``loaded`` from now on; returns the model it replaced and, when no request
+        is using that one, the resources to close now (else its last request closes them)."""
+        with self._lock:
+            previous = self._state.model
+            self._leases[id(loaded)] = _Lease(resources)
+            self._state.model = loaded
+            self._state.embedder = embedder
+            to_close = self._retire(previous) if previous is not None else None
+        return previous, to_close
+
+    def acquire(self) -> LoadedModel | None:
+        with self._lock:
+            loaded: LoadedModel | None = self._state.model
+            if loaded is not None:
+                self._lease(loaded).users += 1
+            return loaded
+
+    def release(self, loaded: LoadedModel) -> ExitStack | None:
+        """Give a lease back; returns resources to close if it was the last on a replaced model."""
+        with self._lock:
+            lease = self._lease(loaded)
+            lease.users -= 1
+            if lease.retired and lease.users == 0:
+                del self._leases[id(loaded)]
+                return lease.resources
+            return None
+
+    def close_all(self) -> None:
+        """At shutdown: close every model's resources, in use or not."""
+        with self._lock:
+            leases, self._leases = list(self._leases.values()), {}
+        for lease in leases:
+            lease.resources.close()
+
+    def _lease(self, loaded: LoadedModel) -> _Lease:
+        # An injected classifier (tests, notebooks) has no resources of its own.
+        return self._leases.setdefault(id(loaded), _Lease(ExitStack()))
+
+    def _retire(self, loaded: LoadedModel) -> ExitStack | None:
+        lease = self._lease(loaded)
+        lease.retired = True
+        if lease.users == 0:
+            del self._leases[id(loaded)]
+            return lease.resources
+        return None
+
+
+class ReloadError(Exception):
+    """A reload that did not happen; ``status_code`` and the message are the HTTP answer."""
+
+    def __init__(self, status_code: int, detail: str, serving: ModelRef | None) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.serving = serving
+
+
+def _describe(loaded: LoadedModel | None) -> str:
+    if loaded is None:
+        return "no model is serving"
+    version = f" version {loaded.ref.version}" if loaded.ref.version else ""
+    return f"still serving {loaded.ref.name}{version} ({loaded.uri})"
+
+
+async def reload_model(state: Any) -> ReloadResponse:
+    """Resolve the model URI again and serve what it names now; on failure, keep serving.
+
+    The new classifier (and, unless it was given to the app, the encoder beside it)
+    loads in a worker thread while the old one serves. Raises ``ReloadError``.
+    """
+    slot: ModelSlot = state.models
+    settings: Settings = state.settings
+    if slot.reloading.locked():
+        serving = state.model
+        raise ReloadError(
+            409,
+            "a reload is already running; try again when it is done",
+            serving.ref if serving else None,
+        )
+    async with slot.reloading:
+        resources = ExitStack()
+        try:
+            loaded = await anyio.to_thread.run_sync(load_model, settings, resources)
+            embedder = state.embedder
+            if not state.embedder_given:
+                embedder = await anyio.to_thread.run_sync(load_embedder, settings, loaded.directory)
+        except LOAD_ERRORS as error:
+            await anyio.to_thread.run_sync(resources.close)
+            serving = state.model
+            message = f"reload of {settings.model_uri} failed: {error}; {_describe(serving)}"
+            logger.error(message)
+            raise ReloadError(500, message, serving.ref if serving else None) from None
+        previous, to_close = slot.install(loaded, embedder, resources)
+        state.load_error = None
+        state.metrics.model_loaded.set(1)
+        if to_close is not None:
+            await anyio.to_thread.run_sync(to_close.close)
+    logger.info(
+        "reloaded %s: now %s version %s (run %s), was %s",
+        settings.model_uri,
+        loaded.ref.name,
+        loaded.ref.version,
+        loaded.ref.run_id,
+        f"{previous.ref.name} version {previous.ref.version}" if previous else "none",
+    )
+    return ReloadResponse(
+        model=loaded.ref, previous=previous.ref if previous else None, uri=loaded.uri
+    )
