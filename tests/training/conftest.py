@@ -27,6 +27,33 @@ HEADLINES = {
 }
 
 
+EMERGENT_COLUMNS = [
+    "",
+    "claimHeadline",
+    "articleHeadline",
+    "articleHeadlineStance",
+    "articleId",
+    "claimId",
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_fnc1(raw: Path, bodies: dict[int, str], stances: list[list[object]]) -> None:
+    """A miniature FNC-1: training bodies, their (Headline, Body ID, Stance) rows, empty test files."""
+    fnc1 = raw / "fnc1"
+    write_csv(fnc1 / "train_bodies.csv", ["Body ID", "articleBody"], [[*b] for b in bodies.items()])
+    write_csv(fnc1 / "train_stances.csv", ["Headline", "Body ID", "Stance"], stances)
+    write_csv(fnc1 / "competition_test_bodies.csv", ["Body ID", "articleBody"], [])
+    write_csv(fnc1 / "competition_test_stances.csv", ["Headline", "Body ID", "Stance"], [])
+
+
 def tagged(headline: str, claim: str) -> str:
     """A claim's own telling of a headline: different enough from the others' (word-sequence
     ratio under 0.9) that the near-copy filter keeps one claim's headlines out of no other's."""
@@ -35,30 +62,17 @@ def tagged(headline: str, claim: str) -> str:
 
 def write_emergent(directory: Path, *, bad_label: str | None = None) -> Path:
     """A miniature Emergent: four training claims and two test claims, every stance present."""
-    directory.mkdir(parents=True, exist_ok=True)
-    columns = [
-        "",
-        "claimHeadline",
-        "articleHeadline",
-        "articleHeadlineStance",
-        "articleId",
-        "claimId",
-    ]
-    for name, claims in (
-        ("url-versions-2015-06-14-clean-train.csv", ["c1", "c2", "c3", "c4"]),
-        ("url-versions-2015-06-14-clean-test.csv", ["t1", "t2"]),
-    ):
-        with (directory / name).open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            row = 0
-            for claim in claims:
-                for stance, headlines in HEADLINES.items():
-                    for headline in headlines:
-                        label = bad_label if bad_label and row == 1 else stance
-                        text = tagged(headline, claim)
-                        writer.writerow([row, "claim", text, label, f"{claim}-{row}", claim])
-                        row += 1
+    for name, claims in ((TRAIN_FILE, ["c1", "c2", "c3", "c4"]), (TEST_FILE, ["t1", "t2"])):
+        rows: list[list[object]] = []
+        for claim in claims:
+            for stance, headlines in HEADLINES.items():
+                for headline in headlines:
+                    row = len(rows)
+                    label = bad_label if bad_label and row == 1 else stance
+                    rows.append(
+                        [row, "claim", tagged(headline, claim), label, f"{claim}-{row}", claim]
+                    )
+        write_csv(directory / name, EMERGENT_COLUMNS, rows)
     return directory
 
 
@@ -96,16 +110,6 @@ def tiny_config(tiny_shared: Path, tiny_model_dir: Path, tmp_path: Path) -> Trai
     )
 
 
-EMERGENT_COLUMNS = [
-    "",
-    "claimHeadline",
-    "articleHeadline",
-    "articleHeadlineStance",
-    "articleId",
-    "claimId",
-]
-
-
 def write_raw_news(raw: Path, bodies: dict[int, str], headlines: dict[int, str]) -> None:
     """A miniature FNC-1 + Emergent: claims, their headlines, bodies tied to claims by headline."""
     claims = {
@@ -120,32 +124,12 @@ def write_raw_news(raw: Path, bodies: dict[int, str], headlines: dict[int, str])
             "t2": "A whale swam up a river",
         },
     }
-    emergent = raw / "emergent"
-    emergent.mkdir(parents=True)
     row = 0
     for name, by_claim in claims.items():
-        with (emergent / name).open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EMERGENT_COLUMNS)
-            for claim, claim_headline in by_claim.items():
-                writer.writerow(
-                    [row, claim_headline, f"headline about {claim}", "for", f"a{row}", claim]
-                )
-                row += 1
-    fnc1 = raw / "fnc1"
-    fnc1.mkdir(parents=True)
-    with (fnc1 / "train_bodies.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Body ID", "articleBody"])
-        writer.writerows(bodies.items())
-    with (fnc1 / "train_stances.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Headline", "Body ID", "Stance"])
-        for body_id, claim in headlines.items():
-            writer.writerow([f"headline about {claim}", body_id, "discuss"])
-    for name, header in (
-        ("competition_test_bodies.csv", ["Body ID", "articleBody"]),
-        ("competition_test_stances.csv", ["Headline", "Body ID", "Stance"]),
-    ):
-        with (fnc1 / name).open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerow(header)
+        rows: list[list[object]] = []
+        for claim, claim_headline in by_claim.items():
+            rows.append([row, claim_headline, f"headline about {claim}", "for", f"a{row}", claim])
+            row += 1
+        write_csv(raw / "emergent" / name, EMERGENT_COLUMNS, rows)
+    stances = [[f"headline about {claim}", body, "discuss"] for body, claim in headlines.items()]
+    write_fnc1(raw, bodies, stances)
