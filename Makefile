@@ -17,6 +17,8 @@ MODEL_NAME := claimstance$(if $(filter accurate,$(MODEL)),-accurate)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
+# The dev tools and pyspark (Spark scoring and its test); EXTRAS=dev leaves pyspark out.
+EXTRAS ?= dev,spark
 
 STAMP := $(VENV)/.installed
 
@@ -35,7 +37,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP_ENV) $(BIN)/pip install --quiet --upgrade "pip>=24"
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)" $(TORCH_ARGS)
-	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 .PHONY: help install lock bench serve train train-accurate baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
@@ -43,13 +45,13 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-install: $(STAMP) ## Create .venv and install claimstance with its dev tools (CPU torch)
+install: $(STAMP) ## Create .venv and install claimstance with its dev tools and pyspark (CPU torch; EXTRAS=dev without pyspark)
 
 lock: ## Regenerate constraints.txt from a fresh resolve on the package index (names and versions only)
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet --upgrade "pip>=24"
 	$(LOCK_VENV)/bin/pip install --quiet "$(TORCH_SPEC)" --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet -e ".[dev]"
+	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet -e ".[dev,spark]"
 	@# `pip list --format=freeze` writes name==version for every package, never the file or URL a
 	@# package came from (`pip freeze` would write a direct reference to a local wheel instead).
 	{ sed -n '/^#/p' constraints.txt; \

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -157,12 +158,22 @@ def score_with_spark(
     claims.write.mode(mode).format(writer_kind).save(output)
 
 
-def session(master: str | None = None, app_name: str = "claimstance-score") -> SparkSession:
+def session(
+    master: str | None = None,
+    app_name: str = "claimstance-score",
+    config: dict[str, str] | None = None,
+) -> SparkSession:
+    """A Spark session; on a local master its Python workers run this interpreter."""
     from pyspark.sql import SparkSession
 
+    if master and master.startswith("local"):
+        # Else workers start whatever `python3` is first on PATH, which may lack the model's needs.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
     return builder.getOrCreate()
 
 
