@@ -64,6 +64,8 @@ def _run(config: TrainConfig, *, train_transformer: bool) -> None:
     except (DataError, ConfigError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    if report is None:  # a torchrun worker besides the main one: it logged nothing to report
+        return
     if report.transformer:
         _print_results("transformer", report.transformer)
     _print_results("baseline (TF-IDF + logistic regression)", report.baseline)
