@@ -49,7 +49,8 @@ def test_two_workers_train_one_model_logged_once(tiny_config: TrainConfig, tmp_p
     # Only the main worker reports, and it registered one version.
     assert result.stdout.count("registered claimstance version 1 (now champion)") == 1
 
-    client = MlflowClient(tiny_config.tracking_uri)
+    uri = tiny_config.tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.get_experiment_by_name(tiny_config.experiment)
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
