@@ -419,8 +419,13 @@ def score_spark(
     if importlib.util.find_spec("pyspark") is None:
         typer.echo("error: Spark scoring needs pyspark: pip install 'claimstance[spark]'", err=True)
         raise typer.Exit(2)
-    from training.spark_score import SparkScoreError, score_with_spark, session
+    from training.spark_score import SparkScoreError, check_paths, score_with_spark, session
 
+    try:
+        check_paths(source, output)
+    except SparkScoreError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     spark = session(master)
     try:
         score_with_spark(

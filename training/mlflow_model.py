@@ -72,4 +72,8 @@ def _as_frame(model_input: Any) -> pd.DataFrame:
     return pd.DataFrame({TEXT_COLUMN: list(model_input)})
 
 
-set_model(ClaimstanceModel())
+# MLflow runs this file by path, under a module name of its own, when it logs or loads the
+# model: that run names the model. Imported as part of the package (tracking, tests), the
+# file only defines it, and no global is set.
+if __name__ != "training.mlflow_model":
+    set_model(ClaimstanceModel())

@@ -79,6 +79,12 @@ def _kind(path: str, table: dict[str, str], what: str) -> str:
     return table[suffix]
 
 
+def check_paths(source: str, output: str) -> None:
+    """Refuse a format this job cannot read or write, before a Spark session is started."""
+    _kind(source, READERS, "input")
+    _kind(output, WRITERS, "output")
+
+
 def read_texts(
     spark: SparkSession, source: str, id_column: str = ID_COLUMN, text_column: str = TEXT_COLUMN
 ) -> DataFrame:
@@ -152,6 +158,7 @@ def score_with_spark(
 
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
+    check_paths(source, output)
     writer_kind = _kind(output, WRITERS, "output")
     texts = read_texts(spark, source, id_column, text_column)
     claims = score_frame(spark, texts, model_uri, env_manager)

@@ -163,3 +163,15 @@ def test_score_command_end_to_end(tmp_path: Path, tiny_model_dir: Path) -> None:
     result = CliRunner().invoke(app, [*arguments, "--text-column", "body"])
     assert result.exit_code == 2
     assert "has no column 'body'" in result.output and "Traceback" not in result.output
+
+
+def test_score_spark_refuses_a_format_before_starting_spark(tmp_path: Path) -> None:
+    import importlib.util
+
+    source = write_input(tmp_path / "in.jsonl")
+    result = CliRunner().invoke(app, ["score-spark", str(source), str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    if importlib.util.find_spec("pyspark") is None:
+        assert "needs pyspark: pip install 'claimstance[spark]'" in result.output
+    else:
+        assert "output" in result.output and "unknown format .csv" in result.output
