@@ -74,3 +74,54 @@ def test_two_workers_train_one_model_logged_once(tiny_config: TrainConfig, tmp_p
     seen = sum(w["examples"] for w in workers)
     assert train * settings.epochs <= seen <= (train + settings.batch_size) * settings.epochs
     assert all(w["examples"] < train * settings.epochs for w in workers)
+
+
+def _distil_on_two_workers(rank: int, port: int, config_json: str, out: str) -> None:
+    """One of two gloo workers running the training loop on gold and teacher-labelled sentences."""
+    import numpy as np
+
+    from training.distill import SoftExample
+    from training.finetune import train_loop
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE="2",
+        LOCAL_WORLD_SIZE="2",
+    )
+    config = TrainConfig.model_validate_json(config_json)
+    corpus = build_corpus(config.data, seed=config.seed)
+    denial = np.array([0.02, 0.96, 0.02])
+    soft = [SoftExample(f"the officials said report {i} was fake", denial) for i in range(16)]
+    trained = train_loop(corpus.train, [], config, soft=soft)
+    if rank == 0:
+        Path(out).write_text(json.dumps(trained.workers), encoding="utf-8")
+
+
+def test_distillation_trains_on_two_workers(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    import socket
+
+    import torch.multiprocessing
+
+    config = tiny_config.model_copy(
+        update={
+            "training": tiny_config.training.model_copy(
+                update={"distill_per_epoch": 16, "epochs": 1, "device": "cpu"}
+            )
+        }
+    )
+    with socket.socket() as probe:  # a free port for the workers to meet on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "workers.json"
+    torch.multiprocessing.spawn(
+        _distil_on_two_workers, args=(port, config.model_dump_json(), str(out)), nprocs=2
+    )
+    workers = json.loads(out.read_text(encoding="utf-8"))
+    train = len(build_corpus(config.data, seed=config.seed).train)
+    # Gold and pool sentences are shared out together, and DDP kept the workers in step.
+    seen = sum(w["examples"] for w in workers)
+    assert train + 16 <= seen <= train + 16 + config.training.batch_size
+    assert workers[0]["weights"] == workers[1]["weights"]
