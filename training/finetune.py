@@ -9,11 +9,13 @@ and ``model_card``. ``fine_tune`` runs the three on one process and saves the mo
 from __future__ import annotations
 
 import copy
+import gc
 import hashlib
 import importlib
 import logging
 import os
 import random
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -355,13 +357,31 @@ def train_loop(
     }
     gathered = gather_object([worker]) if count > 1 else [worker]
     if count > 1:
-        workers.wait_for_everyone()
         # Nothing after the loop is collective: the main process scores and logs alone.
-        torch.distributed.destroy_process_group()
+        wrapper = weakref.ref(model)
+        workers.free_memory()  # the accelerator's own references to the wrapped model
+        del model
+        _leave_group(wrapper)
     if best_state is not None:
         network.load_state_dict(best_state)
     network.eval()
     return TrainedNetwork(network, tokenizer, classifier, gathered, workers.is_main_process)
+
+
+def _leave_group(wrapper: weakref.ref[torch.nn.Module]) -> None:
+    """End this worker's part in the DDP group once the DDP wrapper is gone.
+
+    Were the wrapper's gradient reducer the last holder of gloo's process group, freeing
+    it would destroy the group with the GIL held, while gloo's worker thread needs the GIL
+    to release the tensors of the last collective: a deadlock (seen here about one run in
+    four). So the caller drops the wrapper first, and ``destroy_process_group`` then drops
+    the group itself, with the GIL released.
+    """
+    gc.collect()
+    if wrapper() is not None:
+        logger.warning("the DDP wrapper is still referenced; the process group is left to exit")
+        return
+    torch.distributed.destroy_process_group()
 
 
 def calibrate(classifier: ClaimClassifier, validation: Sequence[Example]) -> float:
