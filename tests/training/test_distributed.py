@@ -42,7 +42,7 @@ def test_two_workers_train_one_model_logged_once(tiny_config: TrainConfig, tmp_p
         env=env,
         capture_output=True,
         text=True,
-        timeout=420,
+        timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
