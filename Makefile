@@ -17,6 +17,12 @@ MODEL_NAME := claimstance$(if $(filter accurate,$(MODEL)),-accurate)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ARGS ?=
+# Training processes: NPROC=2 runs `make train` under torchrun, one DDP worker per process (gloo on
+# CPU, NCCL on GPU, one GPU each); one MLflow run and one registered version whatever the count.
+NPROC ?= 1
+TRAIN := $(if $(filter-out 1,$(NPROC)),$(BIN)/torchrun --standalone --nproc_per_node $(NPROC) -m,$(BIN)/python -m) training train
+# The dev tools and pyspark (Spark scoring and its test); EXTRAS=dev leaves pyspark out.
+EXTRAS ?= dev,spark
 
 STAMP := $(VENV)/.installed
 
@@ -35,21 +41,21 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP_ENV) $(BIN)/pip install --quiet --upgrade "pip>=24"
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)" $(TORCH_ARGS)
-	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-.PHONY: help install lock bench load serve train train-accurate baseline evaluate corpus mlflow-ui test test-slow lint format browser-deps notebook clean
+.PHONY: help install lock bench load serve train train-accurate baseline evaluate score score-spark corpus mlflow-ui test test-slow lint format browser-deps notebook clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-install: $(STAMP) ## Create .venv and install claimstance with its dev tools (CPU torch)
+install: $(STAMP) ## Create .venv and install claimstance with its dev tools and pyspark (CPU torch; EXTRAS=dev without pyspark)
 
 lock: ## Regenerate constraints.txt from a fresh resolve on the package index (names and versions only)
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet --upgrade "pip>=24"
 	$(LOCK_VENV)/bin/pip install --quiet "$(TORCH_SPEC)" --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet -e ".[dev]"
+	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet -e ".[dev,spark]"
 	@# `pip list --format=freeze` writes name==version for every package, never the file or URL a
 	@# package came from (`pip freeze` would write a direct reference to a local wheel instead).
 	{ sed -n '/^#/p' constraints.txt; \
@@ -63,12 +69,12 @@ serve: $(STAMP) ## Set up, train the model if the registry has none, serve on $(
 	CLAIMSTANCE_MODEL_URI=$${CLAIMSTANCE_MODEL_URI:-models:/$(MODEL_NAME)@champion} \
 		$(BIN)/python -m service --host $(HOST) --port $(PORT)
 
-train: $(STAMP) ## Fine-tune the default model + baseline, log to MLflow, register (ARGS="training.epochs=2")
-	$(BIN)/python -m training train $(ARGS)
+train: $(STAMP) ## Fine-tune the default model + baseline, log to MLflow, register (ARGS="training.epochs=2", NPROC=2 for torchrun)
+	$(TRAIN) $(ARGS)
 
 train-accurate: $(STAMP) ## Fine-tune all-mpnet-base-v2 (about 50 min on 2 cores), register claimstance-accurate
 	$(BIN)/python -m training fetch-base all-mpnet-base-v2
-	$(BIN)/python -m training train --config training/configs/accurate.yaml $(ARGS)
+	$(TRAIN) --config training/configs/accurate.yaml $(ARGS)
 
 baseline: $(STAMP) ## Train and score only the TF-IDF baseline
 	$(BIN)/python -m training baseline $(ARGS)
@@ -81,6 +87,12 @@ bench: $(STAMP) ## Each backend beside transformers.pipeline, then the service o
 
 load: $(STAMP) ## Load the service on loopback: 1, 8, 32 clients of the mixed workload (MODEL_URI=..., ARGS="--soak 300")
 	$(BIN)/python -m training load $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
+
+score: $(STAMP) ## Label every claim of a file of texts (IN=texts.jsonl|.csv|.parquet OUT=claims.parquet|.jsonl; re-runs resume)
+	$(BIN)/python -m training score $(IN) $(OUT) $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
+
+score-spark: $(STAMP) ## The same scoring on local Spark through the MLflow model (IN=... OUT=... folder; ARGS="--master local[4]")
+	$(BIN)/python -m training score-spark $(IN) $(OUT) $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
 
 corpus: $(STAMP) ## Print the merged corpus counts (source x label x split) and its hash
 	$(BIN)/python -m training corpus $(ARGS)

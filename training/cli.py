@@ -64,6 +64,8 @@ def _run(config: TrainConfig, *, train_transformer: bool) -> None:
     except (DataError, ConfigError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    if report is None:  # a torchrun worker besides the main one: it logged nothing to report
+        return
     if report.transformer:
         _print_results("transformer", report.transformer)
     _print_results("baseline (TF-IDF + logistic regression)", report.baseline)
@@ -482,3 +484,115 @@ def experiment_id(config: ConfigOption = None, overrides: Overrides = None) -> N
         )
         raise typer.Exit(2)
     typer.echo(found)
+
+
+@app.command()
+def score(
+    source: Annotated[Path, typer.Argument(help="Texts: .jsonl, .csv or .parquet")],
+    output: Annotated[
+        Path,
+        typer.Argument(
+            help="Claims: a .jsonl file or a .parquet folder; a re-run skips the ids already there"
+        ),
+    ],
+    model_uri: ModelUriOption = "models:/claimstance@champion",
+    id_column: Annotated[str, typer.Option(help="Column holding each text's id")] = "id",
+    text_column: Annotated[str, typer.Option(help="Column holding the text")] = "text",
+    chunk_size: Annotated[
+        int, typer.Option(min=1, help="Texts read, labelled and written at a time")
+    ] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Claims per forward pass")] = 64,
+    backend: Annotated[str, typer.Option(help="auto, onnx or torch")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
+    from model.classifier import ClaimClassifier
+    from training.score import ScoreError, score_file
+    from training.tracking import download_model_dir
+
+    settings = _load(config, overrides)
+    try:
+        model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        classifier = ClaimClassifier.from_directory(
+            model_dir, device=device, backend=backend, batch_size=batch_size
+        )
+    except (FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as error:  # MLflow raises its own types for an unknown model or alias
+        typer.echo(f"error: cannot load {model_uri}: {error}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        report = score_file(
+            classifier,
+            source,
+            output,
+            id_column=id_column,
+            text_column=text_column,
+            chunk_size=chunk_size,
+        )
+    except ScoreError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"{report.texts_scored} texts scored ({report.texts_skipped} already in {output}), "
+        f"{report.claims} claims, {report.texts_per_second:.0f} texts/s"
+    )
+
+
+@app.command("score-spark")
+def score_spark(
+    source: Annotated[str, typer.Argument(help="Texts: .jsonl, .csv or .parquet (any Spark path)")],
+    output: Annotated[str, typer.Argument(help="Claims: a .parquet or .jsonl folder of parts")],
+    model_uri: ModelUriOption = "models:/claimstance@champion",
+    id_column: Annotated[str, typer.Option(help="Column holding each text's id")] = "id",
+    text_column: Annotated[str, typer.Option(help="Column holding the text")] = "text",
+    master: Annotated[str, typer.Option(help="Spark master")] = "local[*]",
+    env_manager: Annotated[
+        str, typer.Option(help="local, or virtualenv/uv to build the model's requirements")
+    ] = "local",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output")] = False,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """The same scoring on Spark: the logged MLflow model as a Spark UDF (needs the spark extra).
+
+    On a cluster, hand training/spark_score.py to spark-submit instead (README).
+    """
+    import importlib.util
+
+    settings = _load(config, overrides)
+    if importlib.util.find_spec("pyspark") is None:
+        typer.echo("error: Spark scoring needs pyspark: pip install 'claimstance[spark]'", err=True)
+        raise typer.Exit(2)
+    from training.spark_score import SparkScoreError, check_paths, score_with_spark, session
+
+    try:
+        check_paths(source, output)
+    except SparkScoreError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    spark = session(master)
+    try:
+        score_with_spark(
+            spark,
+            source,
+            output,
+            model_uri,
+            id_column=id_column,
+            text_column=text_column,
+            env_manager=env_manager,
+            mode="overwrite" if overwrite else "errorifexists",
+            tracking_uri=settings.tracking_uri,
+        )
+    except SparkScoreError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as error:  # Spark's and MLflow's own errors: a missing path, an unknown model
+        typer.echo(f"error: {str(error).strip().splitlines()[0]}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        spark.stop()
+    typer.echo(f"claims written to {output}")

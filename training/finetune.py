@@ -1,17 +1,37 @@
-"""Fine-tune a pretrained encoder with a fresh three-label head."""
+"""Fine-tune a pretrained encoder with a fresh three-label head, on one process or many.
+
+Three steps, each its own function: ``train_loop`` (the per-worker loop; under
+``torchrun --nproc_per_node N`` each of N processes runs it on its share of the
+batches, DDP through Accelerate), ``calibrate`` (the temperature fit on validation)
+and ``model_card``. ``fine_tune`` runs the three on one process and saves the model.
+"""
 
 from __future__ import annotations
 
 import copy
+import gc
+import hashlib
 import importlib
 import logging
+import os
 import random
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from accelerate.utils import (
+    DistributedDataParallelKwargs,
+    InitProcessGroupKwargs,
+    KwargsHandler,
+    gather_object,
+)
 from tokenizers import Tokenizer
 from torch.nn import functional
 from tqdm.auto import tqdm
@@ -25,10 +45,10 @@ from model.encoding import TextEncoder
 from model.labels import LABELS, id2label, label2id
 from model.network import LogitsModule, build_network
 from training.basemodels import FETCH_PREFIX, FetchError, fetch_base
-from training.config import ConfigError, TrainConfig
+from training.config import ConfigError, TrainConfig, TrainingConfig
 from training.data import Example
 from training.distill import SoftExample
-from training.metrics import evaluate, fit_temperature, label_indices
+from training.metrics import EvaluationResult, evaluate, fit_temperature, label_indices
 
 logger = logging.getLogger(__name__)
 
@@ -128,29 +148,88 @@ def _loss(
     return loss
 
 
-def fine_tune(
+@dataclass
+class TrainedNetwork:
+    """What the training loop hands back: the network (best epoch on the main process) and
+    a classifier reading it live through the serving path (temperature 1 until calibrated)."""
+
+    network: torch.nn.Module
+    tokenizer: PreTrainedTokenizerBase
+    classifier: ClaimClassifier
+    # One entry per worker, gathered on the main process: what each trained on.
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    is_main: bool = True
+
+
+def start_workers(settings: TrainingConfig) -> Accelerator:
+    """This process's place among the training workers: alone, or one of torchrun's N.
+
+    Accelerate reads torchrun's environment: the N processes join one DDP group, over
+    gloo on CPU and NCCL on GPU, each on its own device (``LOCAL_RANK``).
+    """
+    device = resolve_device(settings.device)
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        # Accelerate keeps the first device a process chose; one process may train more than
+        # once (tests, notebooks), each time on the device its config asks for.
+        AcceleratorState._reset_state(reset_partial_state=True)
+    handlers: list[KwargsHandler] = [
+        # The main process scores the baseline and each epoch on validation alone while the
+        # others wait at their next gradient sync: allow for that on a large corpus.
+        InitProcessGroupKwargs(timeout=timedelta(hours=2)),
+        # The mean-pooling head leaves the encoder's pooler unused; DDP must be told.
+        DistributedDataParallelKwargs(find_unused_parameters=settings.pooling == "mean"),
+    ]
+    return Accelerator(cpu=device.type == "cpu", kwargs_handlers=handlers)
+
+
+def _shard(batches: list[np.ndarray], rank: int, workers: int) -> list[np.ndarray]:
+    """This worker's batches: every ``workers``-th one, padded from the start so that every
+    worker takes the same number of steps (DDP syncs gradients at each)."""
+    if workers == 1:
+        return batches
+    padded = batches + batches[: -len(batches) % workers]
+    return padded[rank::workers]
+
+
+def _weights_digest(network: torch.nn.Module) -> str:
+    """A hash of the parameters: DDP keeps them equal on every worker."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(network.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def train_loop(
     train: Sequence[Example],
     validation: Sequence[Example],
     config: TrainConfig,
-    output_dir: Path,
     *,
+    workers: Accelerator | None = None,
     on_epoch: EpochCallback | None = None,
     soft: Sequence[SoftExample] = (),
-) -> ClaimClassifier:
-    """Train, keep the epoch with the best validation macro-F1, calibrate, and save to ``output_dir``.
+) -> TrainedNetwork:
+    """Train on this worker's share of each epoch; the main process keeps the best epoch.
+
+    Every worker draws the same batches (same seeds) and takes every N-th, so N workers
+    step together on N batches at once: the effective batch is N x ``batch_size`` and an
+    epoch has 1/N of the steps. Only the main process scores validation, calls
+    ``on_epoch`` and keeps the best epoch's weights (macro-F1).
 
     With ``soft`` (the teacher's distributions over unlabelled sentences), each epoch also
     trains on ``distill_per_epoch`` of them, drawn afresh, with the temperature-scaled KL
     to the teacher (Hinton et al.) in place of cross-entropy.
     """
     settings = config.training
+    workers = workers or start_workers(settings)
+    rank, count = workers.process_index, workers.num_processes
     seed_everything(config.seed)
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    device = resolve_device(settings.device)
+    device = workers.device
     base = resolve_base_model(settings.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    network = build_network(base, settings.pooling, id2label(), label2id()).to(device)
+    network = build_network(base, settings.pooling, id2label(), label2id())
 
     if settings.max_train_examples is not None and len(train) > settings.max_train_examples:
         train = random.Random(config.seed).sample(list(train), settings.max_train_examples)
@@ -177,17 +256,22 @@ def fine_tune(
     # Its own generator, so a run without distillation draws exactly as before.
     pool_rng = np.random.default_rng(config.seed + 1)
     draw_weights = _draw_weights(soft, settings.distill_balance)
-    steps_per_epoch = (len(train) + per_epoch + settings.batch_size - 1) // settings.batch_size
+    # Length-grouped batching fills whole windows of 32 batches, so this count is exact.
+    batches_per_epoch = (len(train) + per_epoch + settings.batch_size - 1) // settings.batch_size
+    steps_per_epoch = -(-batches_per_epoch // count)
     total_steps = steps_per_epoch * settings.epochs
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
+    # Not handed to Accelerate: it would step the schedule once per worker at each step.
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(settings.warmup_ratio * total_steps), total_steps
     )
-    card = ModelCard(
-        base_model=settings.base_model, max_length=settings.max_length, pooling=settings.pooling
-    )
+    model, optimizer = workers.prepare(network, optimizer)
+    if rank:
+        # Each worker its own dropout masks; the weights all start from the main process's.
+        torch.manual_seed(config.seed + rank)
+    card = model_card(config)
     # Validation during training reads the live network through the same path serving uses.
     classifier = ClaimClassifier(
         TorchBackend(LogitsModule(network), str(device)),
@@ -200,21 +284,29 @@ def fine_tune(
 
     best_f1, best_state = -1.0, None
     lengths = [len(ids) for ids in encoded]
-    progress = tqdm(total=total_steps, desc="fine-tuning", unit="step", mininterval=2.0)
+    examples_seen = steps_taken = 0
+    progress = tqdm(
+        total=total_steps,
+        desc="fine-tuning" if count == 1 else f"fine-tuning ({count} workers)",
+        unit="step",
+        mininterval=2.0,
+        disable=not workers.is_main_process,
+    )
     for epoch in range(1, settings.epochs + 1):
-        network.train()
+        model.train()
         running_loss = 0.0
         items = np.arange(len(train))
         if per_epoch:
             drawn = pool_rng.choice(len(soft), size=per_epoch, replace=False, p=draw_weights)
             items = np.concatenate([items, len(train) + np.sort(drawn)])
         epoch_lengths = [lengths[i] for i in items]
-        for positions in _length_grouped_batches(epoch_lengths, settings.batch_size, rng):
+        batches = _length_grouped_batches(epoch_lengths, settings.batch_size, rng)
+        for positions in _shard(batches, rank, count):
             batch_indices = items[positions]
             batch = tokenizer.pad(
                 {"input_ids": [encoded[i] for i in batch_indices]}, return_tensors="pt"
             ).to(device)
-            logits = network(**batch).logits
+            logits = model(**batch).logits
             target = torch.as_tensor(labels[batch_indices], device=device)
             loss = _loss(
                 logits,
@@ -226,16 +318,24 @@ def fine_tune(
             )
             weights = torch.as_tensor(source_weights[batch_indices], device=device)
             loss = (loss * weights).sum() / weights.sum()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            workers.backward(loss)
+            workers.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             running_loss += loss.item()
+            examples_seen += len(batch_indices)
+            steps_taken += 1
             progress.update(1)
             progress.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+        # Every worker's mean loss, averaged: a collective, so all workers take part.
+        epoch_loss = workers.reduce(
+            torch.tensor(running_loss / steps_per_epoch, device=device), reduction="mean"
+        )
+        if not workers.is_main_process:
+            continue
         network.eval()
-        metrics = {"train.loss": running_loss / steps_per_epoch}
+        metrics = {"train.loss": float(epoch_loss)}
         if validation:
             predicted = [p.label for p in classifier.predict(validation_texts)]
             scores = evaluate("validation", validation_truth, predicted)
@@ -248,16 +348,94 @@ def fine_tune(
         if on_epoch is not None:
             on_epoch(epoch, metrics)
     progress.close()
+    worker = {
+        "rank": rank,
+        "device": str(device),
+        "examples": examples_seen,
+        "steps": steps_taken,
+        "weights": _weights_digest(network),
+    }
+    gathered = gather_object([worker]) if count > 1 else [worker]
+    if count > 1:
+        # Nothing after the loop is collective: the main process scores and logs alone.
+        wrapper = weakref.ref(model)
+        workers.free_memory()  # the accelerator's own references to the wrapped model
+        del model
+        _leave_group(wrapper)
     if best_state is not None:
         network.load_state_dict(best_state)
+    network.eval()
+    return TrainedNetwork(network, tokenizer, classifier, gathered, workers.is_main_process)
 
-    temperature = 1.0
-    if validation:
-        temperature = fit_temperature(
-            classifier.logits(validation_texts), label_indices(validation_truth)
-        )
-    classifier.card = replace(classifier.card, temperature=temperature)
-    save_model(network, tokenizer, classifier.card, output_dir)
+
+def _leave_group(wrapper: weakref.ref[torch.nn.Module]) -> None:
+    """End this worker's part in the DDP group once the DDP wrapper is gone.
+
+    Were the wrapper's gradient reducer the last holder of gloo's process group, freeing
+    it would destroy the group with the GIL held, while gloo's worker thread needs the GIL
+    to release the tensors of the last collective: a deadlock (seen here about one run in
+    four). So the caller drops the wrapper first, and ``destroy_process_group`` then drops
+    the group itself, with the GIL released.
+    """
+    gc.collect()
+    if wrapper() is not None:
+        logger.warning("the DDP wrapper is still referenced; the process group is left to exit")
+        return
+    torch.distributed.destroy_process_group()
+
+
+def calibrate(classifier: ClaimClassifier, validation: Sequence[Example]) -> float:
+    """The softmax temperature that calibrates ``classifier`` on validation (1.0 without one)."""
+    if not validation:
+        return 1.0
+    return fit_temperature(
+        classifier.logits([e.text for e in validation]),
+        label_indices([e.label for e in validation]),
+    )
+
+
+def model_card(
+    config: TrainConfig,
+    *,
+    temperature: float = 1.0,
+    data_hash: str = "",
+    results: dict[str, EvaluationResult] | None = None,
+) -> ModelCard:
+    """The card saved beside the weights: how to read the model and how well it did."""
+    settings = config.training
+    metrics = {
+        f"{name}.{metric}": value
+        for name, result in (results or {}).items()
+        for metric, value in (("accuracy", result.accuracy), ("macro_f1", result.macro_f1))
+    }
+    return ModelCard(
+        base_model=settings.base_model,
+        max_length=settings.max_length,
+        pooling=settings.pooling,
+        temperature=temperature,
+        data_hash=data_hash,
+        metrics=metrics,
+    )
+
+
+def fine_tune(
+    train: Sequence[Example],
+    validation: Sequence[Example],
+    config: TrainConfig,
+    output_dir: Path,
+    *,
+    on_epoch: EpochCallback | None = None,
+    soft: Sequence[SoftExample] = (),
+) -> ClaimClassifier:
+    """Train (one process), keep the best epoch, calibrate, and save to ``output_dir``.
+
+    The training job (``training.pipeline``) runs the same steps with evaluation between
+    them and on any number of workers.
+    """
+    trained = train_loop(train, validation, config, on_epoch=on_epoch, soft=soft)
+    classifier = trained.classifier
+    classifier.card = model_card(config, temperature=calibrate(classifier, validation))
+    save_model(trained.network, trained.tokenizer, classifier.card, output_dir)
     return classifier
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from accelerate import Accelerator
 
 from model.backends import ONNX_DIR
 from model.classifier import ClaimClassifier
@@ -20,7 +21,14 @@ from training.config import TrainConfig
 from training.corpus.build import Corpus, build_corpus
 from training.data import Example, counts
 from training.distill import SoftExample
-from training.finetune import fine_tune, resolve_base_model
+from training.finetune import (
+    calibrate,
+    model_card,
+    resolve_base_model,
+    save_model,
+    start_workers,
+    train_loop,
+)
 from training.metrics import EvaluationResult, evaluate, label_indices
 from training.plots import calibration_figure, confusion_matrix_figure
 
@@ -85,8 +93,18 @@ def corpus_table(corpus: Corpus) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_training(config: TrainConfig, *, train_transformer: bool = True) -> TrainReport:
-    """Train the baseline (and the transformer), evaluate both on every set, log and register."""
+def run_training(config: TrainConfig, *, train_transformer: bool = True) -> TrainReport | None:
+    """Train the baseline (and the transformer), evaluate both on every set, log and register.
+
+    Under ``torchrun --nproc_per_node N`` every process runs the transformer's training loop
+    on its share of the batches; only the main one (rank 0) opens the MLflow run, trains
+    the baseline, evaluates, logs and registers, so a run is one run and one version. The
+    others return None.
+    """
+    workers = start_workers(config.training) if train_transformer else None
+    if workers is not None and not workers.is_main_process:
+        _train_worker(config, workers)
+        return None
     started = time.perf_counter()
     corpus = build_corpus(config.data, seed=config.seed)
     if not corpus.train:
@@ -113,19 +131,27 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         registration = None
         if train_transformer:
             soft = _soft_examples(config, corpus, tracker)
-            classifier = fine_tune(
+            trained = train_loop(
                 corpus.train,
                 corpus.validation,
                 config,
-                model_dir,
+                workers=workers,
                 on_epoch=lambda epoch, metrics: tracker.metrics(metrics, step=epoch),
                 soft=soft,
             )
+            classifier = trained.classifier
+            temperature = calibrate(classifier, corpus.validation)
+            classifier.card = model_card(config, temperature=temperature)
             transformer_results = evaluate_sets(
                 "transformer", classifier.predict_proba, sets, tracker
             )
-            _write_card(classifier, model_dir, corpus.hash, transformer_results)
-            tracker.metrics({"temperature": classifier.card.temperature})
+            classifier.card = model_card(
+                config, temperature=temperature, data_hash=corpus.hash, results=transformer_results
+            )
+            save_model(trained.network, trained.tokenizer, classifier.card, model_dir)
+            tracker.metrics({"temperature": temperature, "train.workers": len(trained.workers)})
+            # What each worker trained on, and a hash of its final weights (equal under DDP).
+            tracker.dict({"workers": trained.workers}, "training/workers.json")
             if config.training.export_onnx:
                 tracker.metrics(export_model_dir(model_dir, config, classifier, sets))
             model_uri = tracker.model(model_dir)
@@ -155,8 +181,16 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
     )
 
 
+def _train_worker(config: TrainConfig, workers: Accelerator) -> None:
+    """A worker besides the main one: the same corpus and pool sentences (same seed), its
+    share of the training loop, nothing logged."""
+    corpus = build_corpus(config.data, seed=config.seed)
+    soft = _soft_examples(config, corpus, None)
+    train_loop(corpus.train, corpus.validation, config, workers=workers, soft=soft)
+
+
 def _soft_examples(
-    config: TrainConfig, corpus: Corpus, tracker: tracking.RunTracker
+    config: TrainConfig, corpus: Corpus, tracker: tracking.RunTracker | None
 ) -> list[SoftExample]:
     """The teacher-labelled pool sentences this run distils from, recorded on the run."""
     if config.training.distill_per_epoch == 0:
@@ -177,6 +211,8 @@ def _soft_examples(
             len(examples),
             len(pool),
         )
+    if tracker is None:
+        return examples
     tracker.tags(
         {
             "teacher_run_id": str(meta.get("teacher_run_id")),
@@ -186,23 +222,6 @@ def _soft_examples(
     )
     tracker.metrics({"data.pool": len(pool), "data.soft_labelled": len(examples)})
     return examples
-
-
-def _write_card(
-    classifier: ClaimClassifier,
-    model_dir: Path,
-    data_hash: str,
-    results: dict[str, EvaluationResult],
-) -> None:
-    from dataclasses import replace
-
-    metrics = {
-        f"{name}.{metric}": value
-        for name, result in results.items()
-        for metric, value in (("accuracy", result.accuracy), ("macro_f1", result.macro_f1))
-    }
-    classifier.card = replace(classifier.card, data_hash=data_hash, metrics=metrics)
-    classifier.card.save(model_dir)
 
 
 # What export_model_dir writes into a model directory.

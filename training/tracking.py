@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,15 @@ from matplotlib.figure import Figure
 from mlflow.entities import LoggedModelStatus, RunStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
+import model as model_package
+from model.backends import has_onnx_export
 from model.card import find_model_directory
+from model.table import CLAIM_COLUMNS, ID_COLUMN, TEXT_COLUMN
+from training import mlflow_model
 
 logger = logging.getLogger(__name__)
 
@@ -38,30 +45,60 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 MODEL_TRAINING_KIND = "custom_model_development"
 MODEL_ARTIFACT = "model"
-CLASSIFIER_ARTIFACT = "classifier"
+CLASSIFIER_ARTIFACT = mlflow_model.CLASSIFIER_ARTIFACT
 
 
-class ClaimstancePyfunc(mlflow.pyfunc.PythonModel):
-    """Lets ``mlflow.pyfunc.load_model`` score texts; the service loads the directory directly."""
+# The pyfunc model: its code (this file, run by MLflow at load) and the package it imports,
+# which travels with it so the model loads where claimstance is not installed.
+MODEL_CODE = Path(mlflow_model.__file__)
+MODEL_PACKAGE = Path(model_package.__file__).parent
+# The guide's example (docs/labels.md): one text, two claims, a denial and a caveat.
+INPUT_EXAMPLE = pd.DataFrame(
+    {
+        ID_COLUMN: ["kirby"],
+        TEXT_COLUMN: [
+            "North Korea said it has never exported weapons to Russia. "
+            "Kirby said the purchases had not yet been completed."
+        ],
+    }
+)
+_SCHEMA_TYPES = {str: "string", int: "long", float: "double"}
+# What the logged model imports at predict time: ``model/`` and what it needs on the backend
+# the directory serves with (ONNX Runtime when the int8 export is there, else torch).
+_PREDICT_DISTRIBUTIONS = (
+    "mlflow",
+    "pandas",
+    "numpy",
+    "tokenizers",
+    "pysbd",
+    "ftfy",
+    "beautifulsoup4",
+)
+_ONNX_DISTRIBUTIONS = ("onnxruntime",)
+_TORCH_DISTRIBUTIONS = ("transformers", "safetensors")
+# Any torch build >= 2.4 works, CPU or CUDA; which one is the deployment's choice, as in pyproject.
+_TORCH_REQUIREMENT = "torch>=2.4"
 
-    def load_context(self, context: Any) -> None:
-        from model.classifier import ClaimClassifier
 
-        self.classifier = ClaimClassifier.from_directory(context.artifacts[CLASSIFIER_ARTIFACT])
+def model_signature() -> ModelSignature:
+    """Input: ``text`` and an optional ``id``; output: a row per claim (``model.table``)."""
+    inputs = Schema([ColSpec("string", ID_COLUMN, required=False), ColSpec("string", TEXT_COLUMN)])
+    outputs = Schema([ColSpec(_SCHEMA_TYPES[kind], name) for name, kind in CLAIM_COLUMNS.items()])
+    params = ParamSchema([ParamSpec(mlflow_model.PER_TEXT_PARAM, "boolean", False)])
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
-    def predict(self, context: Any, model_input: list[str], params: Any = None) -> pd.DataFrame:
-        texts = (
-            model_input.iloc[:, 0].tolist()
-            if isinstance(model_input, pd.DataFrame)
-            else list(model_input)
-        )
-        predictions = self.classifier.predict(texts)
-        return pd.DataFrame(
-            [
-                {"label": p.label.value, **{k.value: v for k, v in p.scores.items()}}
-                for p in predictions
-            ]
-        )
+
+def _pinned(distribution: str) -> str:
+    # A local version label (torch's "+cpu") names a build no package index serves.
+    return f"{distribution}=={metadata.version(distribution).split('+')[0]}"
+
+
+def pip_requirements(model_dir: Path) -> list[str]:
+    """The logged model's requirements: this environment's versions, all on the package index."""
+    names = list(_PREDICT_DISTRIBUTIONS)
+    if has_onnx_export(model_dir, "classifier"):
+        return [_pinned(name) for name in (*names, *_ONNX_DISTRIBUTIONS)]
+    return [*(_pinned(name) for name in (*names, *_TORCH_DISTRIBUTIONS)), _TORCH_REQUIREMENT]
 
 
 def git_commit() -> str:
@@ -158,13 +195,20 @@ class RunTracker:
         mlflow.log_artifacts(str(directory), path)
 
     def model(self, model_dir: Path) -> str:
-        """Log the model directory as a pyfunc model; return its model URI."""
+        """Log the model directory as the pyfunc model (``training.mlflow_model``); return its URI.
+
+        The directory sits under ``artifacts/classifier/`` as before, where the service and
+        ``export`` find it.
+        """
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
-            python_model=ClaimstancePyfunc(),
+            python_model=str(MODEL_CODE),
             artifacts={CLASSIFIER_ARTIFACT: str(model_dir)},
+            code_paths=[str(MODEL_PACKAGE)],
+            signature=model_signature(),
+            input_example=INPUT_EXAMPLE,
             # Explicit requirements: inferring them would load the model in a subprocess.
-            pip_requirements=["torch>=2.4", "transformers>=4.46", "pandas", "claimstance"],
+            pip_requirements=pip_requirements(model_dir),
         )
         return info.model_uri
 

@@ -1,0 +1,177 @@
+"""Batch scoring: every input format in, a row per claim out, a chunk at a time, resumable."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from model.classifier import ClaimClassifier, Prediction
+from model.labelling import label_texts
+from model.table import CLAIM_COLUMNS, claim_table
+from training.cli import app
+from training.score import ScoreError, read_chunks, score_file
+
+TEXTS = {
+    "a1": "North Korea said it has never exported weapons to Russia. "
+    "Kirby said the purchases had not yet been completed.",
+    "a2": "Moscow denied the reports.",
+    "a3": "",
+    "a4": "<p>Officials said it may be true.</p>\n<p>Rockets were bought.</p>",
+    "a5": 'He said "NA", then left.\nA second line.',
+    "a6": "The deal was signed on Tuesday.",
+    "a7": "Unconfirmed reports of an arms deal.",
+}
+
+
+class Counting:
+    """Wraps a classifier, recording how many claims each call labels; may fail on a call."""
+
+    def __init__(self, inner: ClaimClassifier, fail_on_call: int | None = None) -> None:
+        self.inner = inner
+        self.calls: list[int] = []
+        self.fail_on_call = fail_on_call
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        self.calls.append(len(texts))
+        if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
+            raise KeyboardInterrupt  # the job is stopped part way
+        return self.inner.predict(texts)
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_model_dir: Path) -> ClaimClassifier:
+    return ClaimClassifier.from_directory(tiny_model_dir, device="cpu")
+
+
+def write_input(path: Path, id_column: str = "doc", text_column: str = "body") -> Path:
+    frame = pd.DataFrame({id_column: list(TEXTS), text_column: list(TEXTS.values()), "x": 1})
+    if path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    elif path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+def read_output(path: Path) -> pd.DataFrame:
+    frame = (
+        pd.read_json(path, lines=True, dtype={"id": str})
+        if path.suffix == ".jsonl"
+        else (pd.read_parquet(path))
+    )
+    return frame.sort_values(["id", "claim_index"]).reset_index(drop=True)
+
+
+def expected_rows(classifier: ClaimClassifier) -> pd.DataFrame:
+    table = claim_table(list(TEXTS), label_texts(classifier, list(TEXTS.values())))
+    return pd.DataFrame(table).sort_values(["id", "claim_index"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("source", ["in.jsonl", "in.csv", "in.parquet"])
+@pytest.mark.parametrize("target", ["out.jsonl", "out.parquet"])
+def test_every_format_gives_the_rows_of_the_labelling_path(
+    tmp_path: Path, classifier: ClaimClassifier, source: str, target: str
+) -> None:
+    path = write_input(tmp_path / source)
+    counting = Counting(classifier)
+    report = score_file(
+        counting, path, tmp_path / target, id_column="doc", text_column="body", chunk_size=3
+    )
+
+    assert (report.texts_read, report.texts_scored, report.texts_skipped) == (7, 7, 0)
+    # Streamed: one model call per chunk of three texts, never the whole file at once.
+    assert len(counting.calls) == 3
+    got = read_output(tmp_path / target)
+    assert list(got.columns) == list(CLAIM_COLUMNS)
+    pd.testing.assert_frame_equal(got, expected_rows(classifier), check_dtype=False)
+    assert report.claims == len(got) and "a3" not in set(got["id"])  # no claim, no row
+    if target.endswith(".parquet"):  # a part per chunk that had claims
+        assert len(list((tmp_path / target).glob("part-*.parquet"))) == 3
+
+
+@pytest.mark.parametrize("target", ["out.jsonl", "out.parquet"])
+def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
+    tmp_path: Path, classifier: ClaimClassifier, target: str
+) -> None:
+    source = write_input(tmp_path / "in.jsonl")
+    output = tmp_path / target
+    stopped = Counting(classifier, fail_on_call=3)
+    with pytest.raises(KeyboardInterrupt):
+        score_file(stopped, source, output, id_column="doc", text_column="body", chunk_size=2)
+    if target.endswith(".jsonl"):
+        # A kill in the middle of a write: half a row of the next text at the end.
+        with output.open("a", encoding="utf-8") as handle:
+            handle.write('{"id": "a5", "claim_index": 0, "te')
+
+    resumed = Counting(classifier)
+    report = score_file(resumed, source, output, id_column="doc", text_column="body", chunk_size=2)
+    # Chunks (a1, a2) (a3, a4) (a5, a6) (a7): the third model call failed, so the claims of
+    # a1, a2 and a4 were written (a3 has none). JSONL re-scores its last id, a4: a kill may
+    # have cut its rows.
+    done_before = {"out.jsonl": {"a1", "a2"}, "out.parquet": {"a1", "a2", "a4"}}[target]
+    assert report.texts_skipped == len(done_before)
+    assert report.texts_scored == 7 - len(done_before)
+    pd.testing.assert_frame_equal(read_output(output), expected_rows(classifier), check_dtype=False)
+
+    again = Counting(classifier)
+    report = score_file(again, source, output, id_column="doc", text_column="body")
+    # Everything is skipped but the claimless text (looked at again, without a model call)
+    # and, in JSONL, the last id (a7, one claim).
+    if target.endswith(".jsonl"):
+        assert report.texts_scored == 2 and again.calls == [1]
+    else:
+        assert report.texts_scored == 1 and again.calls == []
+    pd.testing.assert_frame_equal(read_output(output), expected_rows(classifier), check_dtype=False)
+
+
+def test_bad_inputs_are_named(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.csv")
+    with pytest.raises(ScoreError, match=r"no column 'id'.*'doc', 'body', 'x'"):
+        read_chunks(source, "id", "body")
+    (tmp_path / "in.txt").write_text("a text", encoding="utf-8")
+    with pytest.raises(ScoreError, match=r"unknown format \.txt"):
+        read_chunks(tmp_path / "in.txt", "id", "text")
+    with pytest.raises(ScoreError, match="does not exist"):
+        read_chunks(tmp_path / "missing.jsonl", "id", "text")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": 1, "text": "fine"}\n{"id": 2, "text": \n', encoding="utf-8")
+    with pytest.raises(ScoreError, match=r"broken\.jsonl:2 is not JSON"):
+        list(read_chunks(broken, "id", "text"))
+
+
+def test_score_command_end_to_end(tmp_path: Path, tiny_model_dir: Path) -> None:
+    source = write_input(tmp_path / "in.parquet", id_column="id", text_column="text")
+    output = tmp_path / "claims.jsonl"
+    arguments = ["score", str(source), str(output), "--model-uri", str(tiny_model_dir)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert "7 texts scored (0 already in" in result.output
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["a1", "a1", "a2", "a4", "a4", "a5", "a5", "a6", "a7"]
+
+    result = CliRunner().invoke(app, arguments)
+    # The claimless text and the last id (JSONL may have cut its rows) are scored again.
+    assert "2 texts scored (5 already in" in result.output
+    assert len(output.read_text(encoding="utf-8").splitlines()) == len(rows)
+
+    result = CliRunner().invoke(app, [*arguments, "--text-column", "body"])
+    assert result.exit_code == 2
+    assert "has no column 'body'" in result.output and "Traceback" not in result.output
+
+
+def test_score_spark_refuses_a_format_before_starting_spark(tmp_path: Path) -> None:
+    import importlib.util
+
+    source = write_input(tmp_path / "in.jsonl")
+    result = CliRunner().invoke(app, ["score-spark", str(source), str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    if importlib.util.find_spec("pyspark") is None:
+        assert "needs pyspark: pip install 'claimstance[spark]'" in result.output
+    else:
+        assert "output" in result.output and "unknown format .csv" in result.output

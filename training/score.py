@@ -1,0 +1,337 @@
+"""Batch scoring: a file of texts in, a file of labelled claims out, a chunk at a time.
+
+Input is JSON Lines, CSV or Parquet with an id and a text column (names settable);
+output is a row per claim (``model.table``) as JSON Lines or as Parquet. Only one
+chunk of texts and its claims are in memory at once, whatever the file's size.
+
+A re-run with the same output skips the ids already there, so an interrupted job
+picks up where it stopped:
+
+- JSON Lines: one file, appended a chunk at a time. On a re-run, the rows of the
+  last id in the file are dropped and that text is scored again: a kill in the
+  middle of a write can only have cut that one.
+- Parquet: a folder of part files (as Spark writes), one per chunk, each written
+  under a temporary name and renamed, so a part is either whole or absent.
+
+A text with no claim (empty, or boilerplate only) adds no row, so a re-run looks at
+it again; that costs no model call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from tqdm.auto import tqdm
+
+from model.labelling import StanceClassifier, label_texts
+from model.table import CLAIM_COLUMNS, ID_COLUMN, as_text, claim_table
+
+logger = logging.getLogger(__name__)
+
+InputFormat = Literal["jsonl", "csv", "parquet"]
+OutputFormat = Literal["jsonl", "parquet"]
+INPUT_SUFFIXES: dict[str, InputFormat] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+OUTPUT_SUFFIXES: dict[str, OutputFormat] = {".jsonl": "jsonl", ".parquet": "parquet"}
+PART_NAME = "part-{:05d}.parquet"
+_PART = re.compile(r"^part-(\d{5,})\.parquet$")
+DEFAULT_CHUNK_SIZE = 1000
+
+
+class ScoreError(ValueError):
+    """An input or output that cannot be scored; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    texts_read: int
+    texts_skipped: int  # already in the output
+    texts_scored: int
+    claims: int
+    seconds: float
+
+    @property
+    def texts_per_second(self) -> float:
+        return self.texts_scored / self.seconds if self.seconds else 0.0
+
+
+Chunk = tuple[list[str], list[str]]  # ids, texts
+
+
+def _format(path: Path, suffixes: dict[str, Any], what: str) -> Any:
+    found = suffixes.get(path.suffix.lower())
+    if found is None:
+        raise ScoreError(
+            f"{what} {path}: unknown format {path.suffix or '(no suffix)'}; "
+            f"expected one of {', '.join(suffixes)}"
+        )
+    return found
+
+
+def _missing_columns(path: Path, available: list[str], wanted: list[str]) -> None:
+    missing = [name for name in wanted if name not in available]
+    if missing:
+        raise ScoreError(
+            f"{path} has no column {', '.join(repr(m) for m in missing)}; its columns are "
+            f"{', '.join(repr(a) for a in available)} (set --id-column / --text-column)"
+        )
+
+
+def _row_id(value: object, path: Path, row: int) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        raise ScoreError(f"{path}: row {row} has no id")
+    return str(value)
+
+
+def read_chunks(
+    path: Path, id_column: str, text_column: str, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Iterator[Chunk]:
+    """(ids, texts) a chunk at a time, in file order; ids become strings.
+
+    The file's existence, format and columns are checked now, before anything is read.
+    """
+    if not path.is_file():
+        raise ScoreError(f"input {path} does not exist")
+    kind: InputFormat = _format(path, INPUT_SUFFIXES, "input")
+    if kind == "jsonl":
+        return _jsonl_chunks(path, id_column, text_column, chunk_size)
+    if kind == "csv":
+        return _csv_chunks(path, id_column, text_column, chunk_size)
+    return _parquet_chunks(path, id_column, text_column, chunk_size)
+
+
+def _csv_chunks(path: Path, id_column: str, text_column: str, chunk_size: int) -> Iterator[Chunk]:
+    import pandas as pd
+
+    columns = [id_column, text_column]
+    _missing_columns(path, list(pd.read_csv(path, nrows=0).columns), columns)
+
+    def chunks() -> Iterator[Chunk]:
+        row = 0
+        # Strings as written: no guessing of numbers, and "NA" is a text, not a missing value.
+        for frame in pd.read_csv(
+            path, usecols=columns, dtype=str, keep_default_na=False, chunksize=chunk_size
+        ):
+            ids = [_row_id(v, path, row + i) for i, v in enumerate(frame[id_column])]
+            row += len(frame)
+            yield ids, [as_text(v) for v in frame[text_column]]
+
+    return chunks()
+
+
+def _parquet_chunks(
+    path: Path, id_column: str, text_column: str, chunk_size: int
+) -> Iterator[Chunk]:
+    import pyarrow.parquet as pq
+
+    columns = [id_column, text_column]
+    handle = pq.ParquetFile(path)
+    _missing_columns(path, handle.schema_arrow.names, columns)
+
+    def chunks() -> Iterator[Chunk]:
+        row = 0
+        for batch in handle.iter_batches(batch_size=chunk_size, columns=columns):
+            values = batch.to_pydict()
+            ids = [_row_id(v, path, row + i) for i, v in enumerate(values[id_column])]
+            row += batch.num_rows
+            yield ids, [as_text(v) for v in values[text_column]]
+
+    return chunks()
+
+
+def _jsonl_chunks(path: Path, id_column: str, text_column: str, chunk_size: int) -> Iterator[Chunk]:
+    ids: list[str] = []
+    texts: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ScoreError(f"{path}:{number} is not JSON: {error.msg}") from None
+            if not isinstance(record, dict):
+                raise ScoreError(f"{path}:{number} is not a JSON object")
+            _missing_columns(Path(f"{path}:{number}"), list(record), [id_column, text_column])
+            ids.append(_row_id(record[id_column], path, number))
+            texts.append(as_text(record[text_column]))
+            if len(ids) == chunk_size:
+                yield ids, texts
+                ids, texts = [], []
+    if ids:
+        yield ids, texts
+
+
+def count_rows(path: Path) -> int | None:
+    """The input's row count where it is cheap to know (Parquet's footer, JSONL's newlines)."""
+    kind = INPUT_SUFFIXES.get(path.suffix.lower())
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    if kind == "jsonl":
+        with path.open("rb") as handle:
+            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    return None  # CSV rows may span lines (quoted newlines): counting means parsing
+
+
+class ClaimWriter(Protocol):
+    def resume(self) -> set[str]:
+        """Ready the output for appending; the ids it already holds."""
+        ...
+
+    def write(self, columns: dict[str, list[Any]]) -> None: ...
+
+
+class JsonlWriter:
+    """Appends each chunk's rows to one JSON Lines file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def resume(self) -> set[str]:
+        """Ids already written, after dropping the rows of the last one (it may be cut short)."""
+        if not self.path.is_file():
+            return set()
+        done: set[str] = set()
+        last_id: str | None = None
+        last_start = 0  # byte offset of the first row of the last id
+        offset = 0
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # a row cut short
+                try:
+                    row_id = str(json.loads(line)[ID_COLUMN])
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    raise ScoreError(
+                        f"{self.path} is not claimstance output (bad row at byte {offset}); "
+                        "choose another output"
+                    ) from None
+                if row_id != last_id:
+                    if last_id is not None:
+                        done.add(last_id)
+                    last_id, last_start = row_id, offset
+                offset += len(line)
+        with self.path.open("r+b") as handle:
+            handle.truncate(last_start)
+        return done
+
+    def write(self, columns: dict[str, list[Any]]) -> None:
+        names = list(columns)
+        rows = zip(*(columns[name] for name in names), strict=True)
+        text = "".join(
+            json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n"
+            for row in rows
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+class ParquetWriter:
+    """Writes each chunk's rows as the next part file of a folder."""
+
+    def __init__(self, path: Path) -> None:
+        if path.exists() and not path.is_dir():
+            raise ScoreError(
+                f"{path} is a file; Parquet output is a folder of parts: remove it or choose another"
+            )
+        self.path = path
+        self._next = 0
+
+    def _parts(self) -> list[tuple[int, Path]]:
+        if not self.path.is_dir():
+            return []
+        return sorted(
+            (int(match[1]), part)
+            for part in self.path.iterdir()
+            if (match := _PART.match(part.name)) is not None
+        )
+
+    def resume(self) -> set[str]:
+        import pyarrow.parquet as pq
+
+        if self.path.is_dir():
+            for scratch in self.path.glob(".part-*.tmp"):  # left by a run that was stopped
+                scratch.unlink()
+        parts = self._parts()
+        self._next = parts[-1][0] + 1 if parts else 0
+        done: set[str] = set()
+        for _, part in parts:
+            done.update(
+                str(v) for v in pq.read_table(part, columns=[ID_COLUMN])[ID_COLUMN].to_pylist()
+            )
+        return done
+
+    def write(self, columns: dict[str, list[Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        types = {str: pa.string(), int: pa.int64(), float: pa.float64()}
+        schema = pa.schema([(name, types[kind]) for name, kind in CLAIM_COLUMNS.items()])
+        self.path.mkdir(parents=True, exist_ok=True)
+        part = self.path / PART_NAME.format(self._next)
+        scratch = part.with_name(f".{part.name}.tmp")
+        pq.write_table(pa.table(columns, schema=schema), scratch)
+        # Whole or absent: a re-run never reads a part that was cut short.
+        os.replace(scratch, part)
+        self._next += 1
+
+
+def claim_writer(path: Path) -> ClaimWriter:
+    kind: OutputFormat = _format(path, OUTPUT_SUFFIXES, "output")
+    return JsonlWriter(path) if kind == "jsonl" else ParquetWriter(path)
+
+
+def score_file(
+    classifier: StanceClassifier,
+    source: Path,
+    output: Path,
+    *,
+    id_column: str = ID_COLUMN,
+    text_column: str = "text",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: bool = True,
+) -> ScoreReport:
+    """Label every claim of every text in ``source`` not yet in ``output``; append them there."""
+    if chunk_size < 1:
+        raise ScoreError("the chunk size must be at least 1")
+    writer = claim_writer(output)
+    chunks = read_chunks(source, id_column, text_column, chunk_size)
+    done = writer.resume()
+    if done:
+        logger.info("%s already holds %d texts: skipping them", output, len(done))
+    started = time.perf_counter()
+    read = skipped = scored = claims = 0
+    bar = tqdm(
+        total=count_rows(source), unit="text", desc="scoring", disable=not progress, mininterval=1.0
+    )
+    with bar:
+        for ids, texts in chunks:
+            read += len(ids)
+            todo = [i for i, row_id in enumerate(ids) if row_id not in done]
+            skipped += len(ids) - len(todo)
+            if todo:
+                todo_ids = [ids[i] for i in todo]
+                table = claim_table(todo_ids, label_texts(classifier, [texts[i] for i in todo]))
+                if table[ID_COLUMN]:
+                    writer.write(table)
+                scored += len(todo)
+                claims += len(table[ID_COLUMN])
+            bar.update(len(ids))
+            bar.set_postfix(claims=claims, skipped=skipped, refresh=False)
+    return ScoreReport(read, skipped, scored, claims, time.perf_counter() - started)
