@@ -6,8 +6,8 @@ and every other failure is one ``error: ...`` line on stderr with exit status 2.
 override the ``CLAIMSTANCE_*`` environment, which overrides the defaults
 (``service/settings.py``).
 
-Startup stays fast: ``--help`` imports Typer and ``model.device`` only; the app, the
-model code and uvicorn are imported by the command that needs them.
+Startup stays fast: ``--help`` imports Typer, ``model.device`` and ``model.labels`` only;
+the app, the model code and uvicorn are imported by the command that needs them.
 """
 
 from __future__ import annotations
@@ -115,15 +115,17 @@ def settings_from_flags(**flags: Any) -> Settings:
             field = str(problem["loc"][0]) if problem["loc"] else ""
             if field in given and field in FLAGS:
                 raise typer.BadParameter(problem["msg"], param_hint=f"'{FLAGS[field]}'") from None
-        _fail(f"invalid settings: {_describe(problems)}")
+        prefix = Settings.model_config.get("env_prefix", "")
+        _fail(f"invalid settings: {_describe(problems, prefix)}")
 
 
-def _describe(problems: Sequence[Any]) -> str:
-    """One line per ValidationError, naming the environment variable of each field."""
+def _describe(problems: Sequence[Any], prefix: str) -> str:
+    """A ValidationError's problems on one line, each under its environment variable."""
     parts = []
     for problem in problems:
         field = ".".join(str(part) for part in problem["loc"])
-        name = field if field.isupper() else f"CLAIMSTANCE_{field.upper()}"
+        # A field read through an alias (MLFLOW_TRACKING_URI) is already a variable's name.
+        name = field if field.isupper() else f"{prefix}{field.upper()}"
         parts.append(f"{name}: {problem['msg']}" if field else problem["msg"])
     return "; ".join(parts)
 
