@@ -28,7 +28,13 @@ COPY model ./model
 COPY service ./service
 COPY training ./training
 RUN pip install --no-deps . \
-    && useradd --create-home --uid 10001 claimstance
+    && useradd --create-home --uid 10001 claimstance \
+    && mkdir /data && chown 10001 /data
+# The service runs in /data, a folder its user can write, not beside site-packages: the
+# default MLflow store is ./mlflow.db where it runs (model/store.py). A models:/ URI wants
+# MLFLOW_TRACKING_URI naming a server, or a local store mounted at the path it was written
+# at, since a SQLite store records its artifacts' absolute paths.
+WORKDIR /data
 USER 10001
 
 EXPOSE 8000

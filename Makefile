@@ -98,10 +98,13 @@ corpus: $(STAMP) ## Print the merged corpus counts (source x label x split) and 
 	$(BIN)/python -m training corpus $(ARGS)
 
 mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (http://127.0.0.1:5000)
+	@# The store training and the service use (model/store.py: MLFLOW_TRACKING_URI, else ./mlflow.db).
 	@# MLflow 3 opens on its GenAI views; this link opens the experiment's training runs.
-	@echo "Training runs: http://127.0.0.1:5000/#/experiments/$$(MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} \
-		$(BIN)/python -m training experiment-id 2>/dev/null || echo 1)?workflowType=machine_learning"
-	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} --host 127.0.0.1 --port 5000
+	@store=$$($(BIN)/python -m model.store) && \
+		echo "Training runs: http://127.0.0.1:5000/#/experiments/$$(MLFLOW_TRACKING_URI=$$store \
+			$(BIN)/python -m training experiment-id 2>/dev/null || echo 1)?workflowType=machine_learning" && \
+		echo "$(BIN)/mlflow ui --backend-store-uri $$store --host 127.0.0.1 --port 5000" && \
+		$(BIN)/mlflow ui --backend-store-uri $$store --host 127.0.0.1 --port 5000
 
 test: $(STAMP) ## Run the default (fast, offline) test suite
 	$(BIN)/python -m pytest

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     import torch
 
+# The one list of device choices: the service's settings and CLI and the training config
+# take this type; "cuda:N" is accepted by resolve_device for code that picks a GPU itself.
 DeviceSetting = Literal["auto", "cpu", "cuda"]
 
 
@@ -31,7 +33,9 @@ def resolve_device(setting: str = "auto") -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError(f"device {setting!r} requested but CUDA is not available here")
         return torch.device(choice)
-    raise ValueError(f"unknown device {setting!r}: expected auto, cpu, cuda or cuda:N")
+    raise ValueError(
+        f"unknown device {setting!r}: expected {', '.join(get_args(DeviceSetting))} or cuda:N"
+    )
 
 
 def gpu_visible() -> bool:

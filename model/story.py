@@ -39,6 +39,11 @@ logger = logging.getLogger(__name__)
 # below 0.59 the US-claim groups merge and precision halves, above 0.64 recall
 # falls away. The middle of the plateau is the least tuned to these five texts.
 DEFAULT_SIMILARITY_THRESHOLD = 0.62
+# The one statement of the threshold's bounds, read by the settings, the API schema and the
+# CLI: above 0 and at most 1. At 1 only identical sentences group; at 0 or below, claims
+# that share nothing (orthogonal embeddings) would still merge, which is no grouping at all.
+SIMILARITY_THRESHOLD_GT = 0.0
+SIMILARITY_THRESHOLD_LE = 1.0
 
 
 class Embedder(Protocol):
@@ -75,15 +80,6 @@ class ClaimGroup:
     members: list[GroupCell]  # one cell per document, in input document order
     disagreement: bool  # the cells' labels are not all the same
 
-    @property
-    def labels(self) -> dict[str, Label]:
-        """Each member document's label for this group."""
-        return {cell.document: cell.label for cell in self.members}
-
-    @property
-    def documents(self) -> list[str]:
-        return [cell.document for cell in self.members]
-
 
 @dataclass(frozen=True, slots=True)
 class StoryComparison:
@@ -111,8 +107,12 @@ class ClaimCluster:
 
 
 def _check_threshold(threshold: float) -> None:
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"similarity threshold must be within [0, 1], got {threshold}")
+    # Written as "not (... < x <= ...)" so NaN is refused too.
+    if not SIMILARITY_THRESHOLD_GT < threshold <= SIMILARITY_THRESHOLD_LE:
+        raise ValueError(
+            f"similarity threshold must be greater than {SIMILARITY_THRESHOLD_GT:g} and at most "
+            f"{SIMILARITY_THRESHOLD_LE:g}, got {threshold}"
+        )
 
 
 def cluster_claims(

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from model.labels import Label
+from model.story import SIMILARITY_THRESHOLD_GT, SIMILARITY_THRESHOLD_LE
 
 EITHER_TEXT_OR_TEXTS = 'send either "text" (one string) or "texts" (a list of strings)'
 SEND_DOCUMENTS = 'send "documents": a list of {"id": "...", "text": "..."} objects'
@@ -167,8 +168,8 @@ class CompareRequest(BaseModel):
     # Strict, so "0.5" or true is refused rather than coerced; an integer 1 is still a number.
     threshold: StrictFloat | None = Field(
         None,
-        gt=0.0,
-        le=1.0,
+        gt=SIMILARITY_THRESHOLD_GT,
+        le=SIMILARITY_THRESHOLD_LE,
         description="Cosine similarity above which claims are grouped; "
         "unset: the service's similarity_threshold",
     )

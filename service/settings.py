@@ -10,20 +10,19 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
-from model.story import DEFAULT_SIMILARITY_THRESHOLD
+from model.store import default_tracking_uri
+from model.story import (
+    DEFAULT_SIMILARITY_THRESHOLD,
+    SIMILARITY_THRESHOLD_GT,
+    SIMILARITY_THRESHOLD_LE,
+)
 from service.schemas import MAX_ID_CHARS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_URI = "models:/claimstance@champion"
 
 
-def default_tracking_uri() -> str:
-    """The SQLite store that `make train` writes beside the repository."""
-    return f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
-
-
 class Settings(BaseSettings):
-    """Everything the service reads from its environment; read once, in ``create_app``/``main``."""
+    """Everything the service reads from its environment; read once, in ``create_app`` or the CLI."""
 
     model_config = SettingsConfigDict(
         env_prefix="CLAIMSTANCE_",
@@ -36,7 +35,8 @@ class Settings(BaseSettings):
         DEFAULT_MODEL_URI,
         description="A model directory, or an MLflow model URI (models:/name@alias, runs:/...)",
     )
-    # MLflow's own variable is honoured so one setting points training and serving at a store.
+    # MLflow's own variable is honoured so one setting points training and serving at a store;
+    # unset, the store training writes by default (model.store).
     tracking_uri: str = Field(
         default_factory=default_tracking_uri,
         validation_alias=AliasChoices("CLAIMSTANCE_TRACKING_URI", "MLFLOW_TRACKING_URI"),
@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     )
     similarity_threshold: float = Field(
         DEFAULT_SIMILARITY_THRESHOLD,
-        gt=0.0,
-        le=1.0,
+        gt=SIMILARITY_THRESHOLD_GT,
+        le=SIMILARITY_THRESHOLD_LE,
         description="Default cosine similarity above which /compare groups claims",
     )
     embedder_dir: Path | None = Field(

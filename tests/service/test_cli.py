@@ -1,14 +1,22 @@
-"""``python -m service compare``: the table, the JSON, and readable errors; serve stays default."""
+"""``python -m service``: the compare table and JSON, readable errors in the training CLI's look,
+serve as the default command, flags over the environment, and a --help that stays light."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
+from typer.testing import CliRunner
 
-import service.__main__ as cli
+import service.app
+import service.cli as cli
+from model.device import DeviceSetting
 from model.labels import LABELS
 from service.schemas import (
     ClaimGroup,
@@ -20,6 +28,19 @@ from service.schemas import (
 )
 
 LABEL_NAMES = [label.value for label in LABELS]
+REPO = Path(__file__).resolve().parents[2]
+PROG = "python -m service"
+runner = CliRunner()
+
+
+def invoke(*args: str, stdin: str | None = None) -> Any:
+    """``python -m service ARGS`` in process; a wide terminal so no message is wrapped."""
+    return runner.invoke(cli.app, list(args), input=stdin, prog_name=PROG, env={"COLUMNS": "200"})
+
+
+def one_line(text: str) -> str:
+    """An error as one line of words, without the frame Typer draws around it."""
+    return " ".join(re.sub("[│╭╮╰╯─]", " ", text).split())
 
 
 @pytest.fixture
@@ -44,23 +65,17 @@ def articles(tmp_path: Path) -> list[Path]:
 
 
 def test_compare_prints_the_table_and_writes_the_api_json(
-    no_store: None,
-    tiny_model_dir: Path,
-    articles: list[Path],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    no_store: None, tiny_model_dir: Path, articles: list[Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "story.json"
     tiny = str(tiny_model_dir)
-    status = cli.compare_main(
-        [
-            *map(str, articles),
-            *("--model-uri", tiny, "--embedder-dir", tiny, "--device", "cpu"),
-            *("--json", str(out), "--threshold", "0.5"),
-        ]
+    printed = invoke(
+        "compare",
+        *map(str, articles),
+        *("--model-uri", tiny, "--embedder-dir", tiny, "--device", "cpu"),
+        *("--json", str(out), "--threshold", "0.5"),
     )
-    printed = capsys.readouterr()
-    assert status == 0, printed.err
+    assert printed.exit_code == 0, printed.stderr
 
     response = CompareResponse.model_validate_json(out.read_text(encoding="utf-8"))
     assert [document.id for document in response.documents] == ["bbc", "cnn"]
@@ -68,7 +83,7 @@ def test_compare_prints_the_table_and_writes_the_api_json(
     assert response.model.name == tiny_model_dir.name
     assert response.groups  # the tiny encoder finds every sentence alike: one group at least
 
-    lines = printed.out.splitlines()
+    lines = printed.stdout.splitlines()
     assert lines[0] == (
         f"2 documents, {len(response.groups)} claim groups "
         f"({sum(g.disagreement for g in response.groups)} with disagreement) "
@@ -87,7 +102,7 @@ def test_compare_prints_the_table_and_writes_the_api_json(
         counts = r"\s+".join(str(document.counts[label]) for label in LABELS)
         pattern = rf"{document.id}\s+{len(document.claims)}\s+{counts}"
         assert any(re.fullmatch(pattern, line) for line in lines), pattern
-    assert f"wrote {out}" in printed.err
+    assert f"wrote {out}" in printed.stderr
 
 
 def test_render_marks_disagreements_and_empty_cells() -> None:
@@ -207,23 +222,17 @@ def test_long_claims_are_cut_to_the_width() -> None:
     ],
 )
 def test_unreadable_files_are_one_line_errors(
-    no_store: None,
-    articles: list[Path],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    make_files: object,
-    expected: str,
+    no_store: None, articles: list[Path], tmp_path: Path, make_files: object, expected: str
 ) -> None:
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
     files = [articles[0], *make_files(bad_dir)]  # type: ignore[operator]
     # No model is needed: files are read before anything is loaded.
-    assert cli.compare_main([str(path) for path in files]) == 1
-    printed = capsys.readouterr()
-    assert printed.out == ""
-    assert printed.err.startswith(f"error: {expected.format(d=bad_dir)}")
-    assert printed.err.count("\n") == 1
-    assert "Traceback" not in printed.err
+    printed = invoke("compare", *map(str, files))
+    assert printed.exit_code == 2
+    assert printed.stdout == ""
+    assert printed.stderr.startswith(f"error: {expected.format(d=bad_dir)}")
+    assert printed.stderr.count("\n") == 1
 
 
 def _write(path: Path, content: bytes) -> Path:
@@ -231,14 +240,12 @@ def _write(path: Path, content: bytes) -> Path:
     return path
 
 
-def test_no_model_is_a_one_line_error(
-    no_store: None, articles: list[Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli.compare_main([str(path) for path in articles]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: no model at models:/claimstance@champion")
-    assert "make train" in err
-    assert "Traceback" not in err
+def test_no_model_is_a_one_line_error(no_store: None, articles: list[Path]) -> None:
+    printed = invoke("compare", *map(str, articles))
+    assert printed.exit_code == 2
+    assert printed.stderr.startswith("error: no model at models:/claimstance@champion")
+    assert "make train" in printed.stderr
+    assert printed.stderr.count("\n") == 1
 
 
 def test_files_with_the_same_stem_are_named_by_path(tmp_path: Path) -> None:
@@ -254,36 +261,134 @@ def test_files_with_the_same_stem_are_named_by_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["only-one.txt"], "compare needs at least 2 files, got 1"),
-        (["a.txt", "b.txt", "--threshold", "0"], "must be greater than 0 and at most 1, got 0"),
-        (["a.txt", "b.txt", "--threshold", "x"], "not a number: 'x'"),
-        (["a.txt", "b.txt", "--device", "tpu"], "invalid choice: 'tpu'"),
+        (["only-one.txt"], "Invalid value for 'FILE': compare needs at least 2 files, got 1"),
+        (["a.txt", "b.txt", "--threshold", "0"], "'--threshold': Input should be greater than 0"),
+        (
+            ["a.txt", "b.txt", "--threshold", "1.5"],
+            "'--threshold': Input should be less than or equal to 1",
+        ),
+        (["a.txt", "b.txt", "--threshold", "x"], "'--threshold': Input should be a valid number"),
+        (
+            ["a.txt", "b.txt", "--device", "tpu"],
+            "'--device': Value error, 'tpu' is not one of "
+            + ", ".join(f"'{choice}'" for choice in get_args(DeviceSetting)),
+        ),
+        (["a.txt", "b.txt", "--log-level", "loud"], "'--log-level'"),
+        (["a.txt", "b.txt", "--no-such-flag"], "No such option: --no-such-flag"),
     ],
 )
-def test_bad_arguments_exit_2_with_usage(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+def test_bad_arguments_exit_2_with_usage(no_store: None, argv: list[str], message: str) -> None:
+    printed = invoke("compare", *argv)
+    assert printed.exit_code == 2
+    assert printed.stdout == ""
+    assert printed.stderr.startswith(f"Usage: {PROG} compare [OPTIONS]")
+    assert message in one_line(printed.stderr)
+
+
+def test_bad_environment_is_one_error_line_naming_the_variable(
+    clean_env: pytest.MonkeyPatch,
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["compare", *argv])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("usage: python -m service compare")
-    assert message in err
+    clean_env.setenv("CLAIMSTANCE_DEVICE", "tpu")
+    printed = invoke("--port", "8123")
+    assert printed.exit_code == 2
+    assert printed.stderr.startswith("error: invalid settings: CLAIMSTANCE_DEVICE: Input should be")
+    assert printed.stderr.count("\n") == 1
 
 
-def test_serve_is_the_default_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    served = []
-    monkeypatch.setattr(cli, "serve", served.append)
-    cli.main(["--host", "0.0.0.0", "--port", "8123"])
-    cli.main(["serve", "--port", "8124"])
-    assert [(args.host, args.port) for args in served] == [("0.0.0.0", 8123), (None, 8124)]
+@pytest.fixture
+def served(clean_env: pytest.MonkeyPatch) -> list[Any]:
+    """What serve would have run: (settings, log level) per call; no app, no socket."""
+    calls: list[Any] = []
+    clean_env.setattr(service.app, "create_app", lambda settings: settings)
+    clean_env.setattr(cli, "run_server", lambda app, settings, level: calls.append((app, level)))
+    return calls
 
 
-def test_compare_exits_with_its_status(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "compare_main", lambda argv: 1 if argv == ["x"] else 0)
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["compare", "x"])
-    assert exit_info.value.code == 1
+def test_serve_is_the_default_command(served: list[Any]) -> None:
+    assert invoke("--host", "0.0.0.0", "--port", "8123").exit_code == 0
+    assert invoke("serve", "--port=8124", "--log-level", "warning").exit_code == 0
+    assert invoke("--port=8125").exit_code == 0
+    assert invoke().exit_code == 0  # the Docker image's CMD: python -m service
+    assert [(s.host, s.port, level) for s, level in served] == [
+        ("0.0.0.0", 8123, "info"),
+        ("127.0.0.1", 8124, "warning"),
+        ("127.0.0.1", 8125, "info"),
+        ("127.0.0.1", 8000, "info"),
+    ]
+
+
+def test_serve_flags_override_the_environment(
+    served: list[Any], clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clean_env.setenv("CLAIMSTANCE_PORT", "9001")
+    clean_env.setenv("CLAIMSTANCE_HOST", "0.0.0.0")
+    clean_env.setenv("CLAIMSTANCE_DEVICE", "cuda")
+    printed = invoke("--port", "8123", "--model-uri", str(tmp_path), "--device", "cpu")
+    assert printed.exit_code == 0, printed.output
+    [(settings, _)] = served
+    assert (settings.port, settings.model_uri, settings.device) == (8123, str(tmp_path), "cpu")
+    assert settings.host == "0.0.0.0"  # not given as a flag: the environment's value stays
+
+
+def test_a_mistyped_command_is_named_not_served(served: list[Any]) -> None:
+    printed = invoke("compair", "a.txt", "b.txt")
+    assert printed.exit_code == 2
+    assert "No such command 'compair'" in one_line(printed.stderr)
+    assert served == []
+
+
+def test_bad_port_is_reported_against_the_flag(served: list[Any]) -> None:
+    printed = invoke("--port", "70000")
+    assert printed.exit_code == 2
+    assert printed.stderr.startswith(f"Usage: {PROG} serve [OPTIONS]")
+    assert "'--port': Input should be less than or equal to 65535" in one_line(printed.stderr)
+    assert served == []
+
+
+def test_hash_key_prints_the_digest_line() -> None:
+    printed = invoke("hash-key", stdin="s3cret\n")
+    assert printed.exit_code == 0
+    assert printed.stdout == hashlib.sha256(b"s3cret").hexdigest() + "\n"
+    empty = invoke("hash-key", stdin="\n")
+    assert empty.exit_code == 2
+    assert empty.stderr.startswith("error: no key on stdin")
+
+
+def test_help_lists_every_command_in_the_training_cli_look() -> None:
+    printed = invoke("--help")
+    assert printed.exit_code == 0
+    assert printed.stdout.lstrip().startswith(f"Usage: {PROG} [OPTIONS] COMMAND [ARGS]...")
+    commands = re.findall(r"^│ (\S+)\s", printed.stdout.split("Commands")[1], re.MULTILINE)
+    assert commands == ["serve", "compare", "hash-key"]
+    for command, flags in {
+        "serve": ["--host", "--port", "--model-uri", "--device", "--log-level"],
+        "compare": ["--json", "--threshold", "--no-segment", "--model-uri", "--embedder-dir"],
+    }.items():
+        text = invoke(command, "--help").stdout
+        assert all(flag in text for flag in flags), (command, text)
+
+
+def test_help_starts_without_the_app_or_the_model_code() -> None:
+    """``--help`` stays fast: no torch, transformers, FastAPI, uvicorn or numpy is imported."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "service", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "COLUMNS": "100"},
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "serve" in result.stdout
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "typer" in imported  # the parse did run through the importtime log
+    heavy = {"torch", "transformers", "fastapi", "uvicorn", "numpy", "mlflow"} & imported
+    assert not heavy, heavy
 
 
 def test_json_output_is_what_the_api_returns(

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from model.story import DEFAULT_SIMILARITY_THRESHOLD
-from service.__main__ import parse_args, parse_compare_args, settings_from_args
-from service.settings import REPO_ROOT, Settings
+from model.story import (
+    DEFAULT_SIMILARITY_THRESHOLD,
+    SIMILARITY_THRESHOLD_GT,
+    SIMILARITY_THRESHOLD_LE,
+    cluster_claims,
+)
+from service.cli import settings_from_flags
+from service.schemas import CompareRequest
+from service.settings import Settings
 
 
-def test_defaults(clean_env: pytest.MonkeyPatch) -> None:
+def test_defaults(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.chdir(tmp_path)
     settings = Settings()
     assert settings.model_uri == "models:/claimstance@champion"
-    assert settings.tracking_uri == f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+    # The store training writes by default: mlflow.db where the command runs (model.store).
+    assert settings.tracking_uri == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
     assert (settings.device, settings.host, settings.port) == ("auto", "127.0.0.1", 8000)
     assert settings.max_texts == 64
     assert settings.max_chars == 100_000
@@ -74,8 +83,8 @@ def test_bad_environment_is_refused(clean_env: pytest.MonkeyPatch, name: str, va
 def test_flags_override_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     clean_env.setenv("CLAIMSTANCE_PORT", "9001")
     clean_env.setenv("CLAIMSTANCE_HOST", "0.0.0.0")
-    args = parse_args(["--port", "8123", "--model-uri", str(tmp_path), "--device", "cpu"])
-    settings = settings_from_args(args)
+    # A flag not given arrives as None and leaves the environment's value.
+    settings = settings_from_flags(port=8123, model_uri=str(tmp_path), device="cpu", host=None)
     assert (settings.port, settings.model_uri, settings.device) == (8123, str(tmp_path), "cpu")
     assert settings.host == "0.0.0.0"  # not given as a flag: the environment's value stays
 
@@ -91,9 +100,39 @@ def test_compare_flags_override_the_environment(
 ) -> None:
     clean_env.setenv("CLAIMSTANCE_SIMILARITY_THRESHOLD", "0.7")
     clean_env.setenv("CLAIMSTANCE_DEVICE", "cuda")
-    args = parse_compare_args(
-        ["a.txt", "b.txt", "--threshold", "0.5", "--embedder-dir", str(tmp_path)]
-    )
-    settings = settings_from_args(args)
+    settings = settings_from_flags(similarity_threshold=0.5, embedder_dir=tmp_path, device=None)
     assert (settings.similarity_threshold, settings.embedder_dir) == (0.5, tmp_path)
     assert settings.device == "cuda"  # not given as a flag: the environment's value stays
+
+
+@pytest.mark.parametrize(
+    "threshold",
+    [
+        SIMILARITY_THRESHOLD_GT - 0.1,
+        SIMILARITY_THRESHOLD_GT,
+        SIMILARITY_THRESHOLD_GT + 1e-9,
+        SIMILARITY_THRESHOLD_LE,
+        SIMILARITY_THRESHOLD_LE + 1e-9,
+    ],
+)
+def test_settings_api_and_model_accept_the_same_thresholds(
+    clean_env: pytest.MonkeyPatch, threshold: float
+) -> None:
+    """The bounds are model.story's: the setting and a request take what grouping takes."""
+    try:
+        cluster_claims(np.eye(2, dtype=np.float32), [(0, 0), (1, 0)], threshold=threshold)
+        model_accepts = True
+    except ValueError:
+        model_accepts = False
+    try:
+        Settings(similarity_threshold=threshold)
+        settings_accept = True
+    except ValidationError:
+        settings_accept = False
+    two = [{"id": "a", "text": "x"}, {"id": "b", "text": "y"}]
+    try:
+        CompareRequest.model_validate({"documents": two, "threshold": threshold})
+        request_accepts = True
+    except ValidationError:
+        request_accepts = False
+    assert model_accepts == settings_accept == request_accepts

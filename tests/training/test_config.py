@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
+import yaml
 
-from training.config import ConfigError, load_config, parse_overrides
+from model.device import DeviceSetting
+from training.config import CONFIG_DIR, PACKAGED_MINILM, ConfigError, load_config, parse_overrides
 
 
 def test_default_config_loads_and_flattens() -> None:
@@ -68,3 +71,21 @@ def test_environment_fills_what_yaml_leaves_unset(
     assert load_config().tracking_uri == f"sqlite:///{tmp_path}/x.db"
     monkeypatch.setenv("CLAIMSTANCE_SEED", "99")
     assert load_config().seed == 13  # the YAML sets it, so the YAML wins
+
+
+def test_device_choices_are_model_devices() -> None:
+    for choice in get_args(DeviceSetting):
+        assert load_config(overrides=[f"training.device={choice}"]).training.device == choice
+    with pytest.raises(ConfigError, match=r"training\.device"):
+        load_config(overrides=["training.device=tpu"])
+
+
+def test_experiment_files_name_a_base_model_only_to_change_it() -> None:
+    """The default base model is written once, in the code; a YAML names one to train another."""
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        named = (raw.get("training") or {}).get("base_model")
+        assert named != PACKAGED_MINILM, f"{path.name} restates the default base model"
+    assert load_config().training.base_model == PACKAGED_MINILM
+    accurate = load_config(CONFIG_DIR / "accurate.yaml").training.base_model
+    assert accurate != PACKAGED_MINILM
