@@ -51,7 +51,7 @@ def test_a_run_that_stops_during_fine_tuning_ends_so_and_registers_nothing(
     config = tiny_config.model_copy(
         update={"tracking_uri": store, "experiment": f"stops-{status}", "registered_model": status}
     )
-    monkeypatch.setattr(training.pipeline, "fine_tune", fails)
+    monkeypatch.setattr(training.pipeline, "train_loop", fails)
     with pytest.raises(type(error)):
         run_training(config)
     [run] = _runs(config)
