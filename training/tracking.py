@@ -191,9 +191,6 @@ class RunTracker:
     def dict(self, payload: dict[str, Any], path: str) -> None:
         mlflow.log_dict(payload, path)
 
-    def artifact_dir(self, directory: Path, path: str) -> None:
-        mlflow.log_artifacts(str(directory), path)
-
     def model(self, model_dir: Path) -> str:
         """Log the model directory as the pyfunc model (``training.mlflow_model``); return its URI.
 
