@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from model.backends import BackendSetting
+from model.device import DeviceSetting
 from training.config import ConfigError, TrainConfig, load_config
 from training.data import DataError
 from training.metrics import EvaluationResult
@@ -18,6 +20,11 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML config (default: training/configs/default.yaml)"),
 ]
+ModelUriOption = Annotated[
+    str, typer.Option("--model-uri", help="Model directory or MLflow model URI")
+]
+# The registered fast model's champion: what every command reads unless told otherwise.
+CHAMPION_URI = "models:/claimstance@champion"
 Overrides = Annotated[
     list[str] | None,
     typer.Argument(help="Config overrides such as training.epochs=2 data.szeged=false"),
@@ -91,9 +98,7 @@ def baseline(config: ConfigOption = None, overrides: Overrides = None) -> None:
 
 @app.command()
 def evaluate(
-    model_uri: Annotated[
-        str, typer.Option(help="Model directory or MLflow model URI")
-    ] = "models:/claimstance@champion",
+    model_uri: ModelUriOption = CHAMPION_URI,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
@@ -265,14 +270,9 @@ def ensure_model(config: ConfigOption = None, overrides: Overrides = None) -> No
     _run(settings, train_transformer=True)
 
 
-ModelUriOption = Annotated[
-    str, typer.Option("--model-uri", help="Model directory or MLflow model URI")
-]
-
-
 @app.command()
 def export(
-    model_uri: ModelUriOption = "models:/claimstance@champion",
+    model_uri: ModelUriOption = CHAMPION_URI,
     output: Annotated[
         Path | None,
         typer.Option(help="Write a servable copy here instead of updating the model in place"),
@@ -314,7 +314,7 @@ def export(
 
 @app.command()
 def bench(
-    model_uri: ModelUriOption = "models:/claimstance@champion",
+    model_uri: ModelUriOption = CHAMPION_URI,
     http: Annotated[
         bool, typer.Option("--http", help="Also start the service and load it over HTTP")
     ] = False,
@@ -365,7 +365,7 @@ def bench(
 
 @app.command()
 def load(
-    model_uri: ModelUriOption = "models:/claimstance@champion",
+    model_uri: ModelUriOption = CHAMPION_URI,
     clients: Annotated[
         str, typer.Option(help="Concurrent clients of each run, comma-separated")
     ] = "1,8,32",
@@ -495,15 +495,15 @@ def score(
             help="Claims: a .jsonl file or a .parquet folder; a re-run skips the ids already there"
         ),
     ],
-    model_uri: ModelUriOption = "models:/claimstance@champion",
+    model_uri: ModelUriOption = CHAMPION_URI,
     id_column: Annotated[str, typer.Option(help="Column holding each text's id")] = "id",
     text_column: Annotated[str, typer.Option(help="Column holding the text")] = "text",
     chunk_size: Annotated[
         int, typer.Option(min=1, help="Texts read, labelled and written at a time")
     ] = 1000,
     batch_size: Annotated[int, typer.Option(min=1, help="Claims per forward pass")] = 64,
-    backend: Annotated[str, typer.Option(help="auto, onnx or torch")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    backend: Annotated[BackendSetting, typer.Option(help="Forward-pass backend")] = "auto",
+    device: Annotated[DeviceSetting, typer.Option(help="Device")] = "auto",
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
@@ -546,7 +546,7 @@ def score(
 def score_spark(
     source: Annotated[str, typer.Argument(help="Texts: .jsonl, .csv or .parquet (any Spark path)")],
     output: Annotated[str, typer.Argument(help="Claims: a .parquet or .jsonl folder of parts")],
-    model_uri: ModelUriOption = "models:/claimstance@champion",
+    model_uri: ModelUriOption = CHAMPION_URI,
     id_column: Annotated[str, typer.Option(help="Column holding each text's id")] = "id",
     text_column: Annotated[str, typer.Option(help="Column holding the text")] = "text",
     master: Annotated[str, typer.Option(help="Spark master")] = "local[*]",
