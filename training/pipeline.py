@@ -12,7 +12,7 @@ import numpy as np
 from accelerate import Accelerator
 
 from model.backends import ONNX_DIR
-from model.classifier import ClaimClassifier
+from model.classifier import ClaimClassifier, ModelDirectoryError
 from model.embeddings import BUNDLED_ENCODER_DIR
 from model.labels import LABELS, Label
 from training import tracking
@@ -275,8 +275,15 @@ def evaluate_model(model_dir: Path, config: TrainConfig) -> dict[str, Evaluation
 def _validation_macro_f1(model_dir: Path, corpus: Corpus, config: TrainConfig) -> float:
     """Score another model (the champion) on this corpus's validation split."""
     # fp32, as the candidate's own score was measured, whatever exports the directory holds.
-    classifier = ClaimClassifier.from_directory(
-        model_dir, device=config.training.device, backend="torch"
-    )
+    try:
+        classifier = ClaimClassifier.from_directory(
+            model_dir, device=config.training.device, backend="torch"
+        )
+    except ModelDirectoryError as error:
+        # A champion saved before weights had to be safetensors keeps a pickled head that
+        # the torch backend refuses; its int8 export never reads it. Slightly noisier than
+        # fp32, but a re-score that stops the candidate's registration helps nobody.
+        logger.warning("champion re-scored on its int8 export: %s", error)
+        classifier = ClaimClassifier.from_directory(model_dir, backend="onnx")
     results = evaluate_sets("champion", classifier.predict_proba, {"validation": corpus.validation})
     return results["validation"].macro_f1

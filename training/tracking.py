@@ -354,9 +354,17 @@ def _comparable_score(
         return champion.score
     try:
         directory = download_model_dir(f"models:/{name}@{CHAMPION}", mlflow.get_tracking_uri())
-    except FileNotFoundError:
+        score = rescore(directory)
+    except (FileNotFoundError, ValueError) as error:
+        # A champion that cannot be loaded here is compared by its recorded score rather
+        # than failing the candidate's run (and withdrawing its version) at the last step.
+        logger.warning(
+            "champion version %s could not be re-scored (%s); its recorded %.4f stands",
+            champion.version,
+            error,
+            champion.score,
+        )
         return champion.score
-    score = rescore(directory)
     logger.info(
         "champion version %s re-scored on this run's validation split: %.4f (recorded %.4f on data %s)",
         champion.version,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from model.classifier import ClaimClassifier
+from model.classifier import ClaimClassifier, ModelDirectoryError
 from model.labels import LABELS
 from tests.training.conftest import HEADLINES
 from training import tracking
@@ -165,6 +165,34 @@ def test_champion_from_other_data_is_rescored_on_this_split(
     assert not register(0.45, "new-data").promoted
     assert len(rescored) == 1
     assert tracking.current_champion("claimstance") == tracking.Champion("2", 0.5, "new-data")
+
+
+def test_a_champion_that_cannot_be_rescored_keeps_its_recorded_score(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(uri, "unloadable-champion")
+
+    def refuses(directory: Path) -> float:
+        raise ModelDirectoryError(f"{directory} holds pickled weights")
+
+    def register(score: float, data_hash: str) -> tracking.Registration:
+        with mlflow.start_run() as run:
+            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
+            return tracking.register(
+                model_uri,
+                "claimstance",
+                score,
+                run.info.run_id,
+                data_hash=data_hash,
+                rescore=refuses,
+            )
+
+    assert register(0.80, "old-data").promoted
+    # The candidate is registered and judged against the recorded 0.80, not failed.
+    lower = register(0.70, "new-data")
+    assert lower.version == "2" and not lower.promoted and lower.previous_champion_score == 0.80
+    assert register(0.90, "new-data").promoted
 
 
 def test_experiment_opens_on_model_training_views_in_the_ui(tmp_path: Path) -> None:
