@@ -133,6 +133,17 @@ def test_packaged_base_model_is_found() -> None:
         resolve_base_model("package:no_such_package_here")
 
 
+def _register(
+    model_dir: Path, score: float, data_hash: str, rescore: tracking.Rescore
+) -> tracking.Registration:
+    """Log ``model_dir`` in a new run of the configured store and register it as claimstance."""
+    with mlflow.start_run() as run:
+        model_uri = tracking.RunTracker(run.info.run_id).model(model_dir)
+        return tracking.register(
+            model_uri, "claimstance", score, run.info.run_id, data_hash=data_hash, rescore=rescore
+        )
+
+
 def test_champion_from_other_data_is_rescored_on_this_split(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
@@ -145,16 +156,7 @@ def test_champion_from_other_data_is_rescored_on_this_split(
         return 0.40
 
     def register(score: float, data_hash: str) -> tracking.Registration:
-        with mlflow.start_run() as run:
-            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-            return tracking.register(
-                model_uri,
-                "claimstance",
-                score,
-                run.info.run_id,
-                data_hash=data_hash,
-                rescore=rescore,
-            )
+        return _register(tiny_model_dir, score, data_hash, rescore)
 
     assert register(0.90, "old-data").promoted
     # 0.90 was measured on another validation split: the champion is scored again (0.40).
@@ -177,16 +179,7 @@ def test_a_champion_that_cannot_be_rescored_keeps_its_recorded_score(
         raise ModelDirectoryError(f"{directory} holds pickled weights")
 
     def register(score: float, data_hash: str) -> tracking.Registration:
-        with mlflow.start_run() as run:
-            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-            return tracking.register(
-                model_uri,
-                "claimstance",
-                score,
-                run.info.run_id,
-                data_hash=data_hash,
-                rescore=refuses,
-            )
+        return _register(tiny_model_dir, score, data_hash, refuses)
 
     assert register(0.80, "old-data").promoted
     # The candidate is registered and judged against the recorded 0.80, not failed.
