@@ -8,10 +8,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from model.card import CARD_FILE, ModelCard
+from model.card import CARD_FILE
 from model.classifier import ClaimClassifier, ModelDirectoryError
-from model.labels import id2label, label2id
-from model.network import MEAN_HEAD_FILE, MeanPooledClassifier, build_network
+from model.network import MEAN_HEAD_FILE, MeanPooledClassifier
 
 TEXTS = [
     "Moscow denied the reports at the time.",
@@ -19,16 +18,6 @@ TEXTS = [
     "US officials said Russia was buying shells and rockets from North Korea.",
     "No.",
 ]
-
-
-@pytest.fixture
-def mean_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
-    network = build_network(str(tiny_model_dir), "mean", id2label(), label2id())
-    directory = tmp_path / "mean"
-    network.save_pretrained(directory)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(directory)
-    ModelCard(base_model="tiny-random-bert", max_length=64, pooling="mean").save(directory)
-    return directory
 
 
 def test_mean_pooled_directory_reloads_with_the_same_head(mean_model_dir: Path) -> None:

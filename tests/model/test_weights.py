@@ -11,12 +11,9 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoTokenizer
 
-from model.card import ModelCard
 from model.classifier import ClaimClassifier, ModelDirectoryError
-from model.labels import id2label, label2id
-from model.network import MEAN_HEAD_FILE, PICKLED_MEAN_HEAD_FILE, build_network
+from model.network import MEAN_HEAD_FILE, PICKLED_MEAN_HEAD_FILE
 
 TEXTS = ["Moscow denied the reports.", "The purchases had not yet been completed."]
 
@@ -69,16 +66,6 @@ def test_a_hostile_pickle_never_runs(tiny_model_dir: Path, tmp_path: Path) -> No
     with pytest.raises(ModelDirectoryError, match="pickled weights"):
         ClaimClassifier.from_directory(directory, device="cpu", backend="torch")
     assert not marker.exists()
-
-
-@pytest.fixture
-def mean_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
-    network = build_network(str(tiny_model_dir), "mean", id2label(), label2id())
-    directory = tmp_path / "mean"
-    network.save_pretrained(directory)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(directory)
-    ModelCard(base_model="tiny-random-bert", max_length=64, pooling="mean").save(directory)
-    return directory
 
 
 def test_the_mean_pooling_head_is_saved_as_safetensors(mean_model_dir: Path) -> None:
