@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -31,6 +31,12 @@ Overrides = Annotated[
 ]
 
 
+def _fail(message: str) -> NoReturn:
+    """End the command with ``error: message`` on stderr and exit status 2 (unusable input)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
 def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -39,8 +45,7 @@ def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
     try:
         return load_config(config, overrides or [])
     except ConfigError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
 
 
 def _print_results(title: str, results: dict[str, EvaluationResult]) -> None:
@@ -69,8 +74,7 @@ def _run(config: TrainConfig, *, train_transformer: bool) -> None:
     try:
         report = run_training(config, train_transformer=train_transformer)
     except (DataError, ConfigError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     if report is None:  # a torchrun worker besides the main one: it logged nothing to report
         return
     if report.transformer:
@@ -111,11 +115,9 @@ def evaluate(
         model_dir = download_model_dir(model_uri, settings.tracking_uri)
         results = evaluate_model(model_dir, settings)
     except (DataError, FileNotFoundError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     except Exception as error:  # MLflow raises its own types for an unknown model or alias
-        typer.echo(f"error: cannot load {model_uri}: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"cannot load {model_uri}: {error}")
     _print_results(f"model {model_uri}", results)
 
 
@@ -129,8 +131,7 @@ def corpus(config: ConfigOption = None, overrides: Overrides = None) -> None:
     try:
         built = build_corpus(settings.data, seed=settings.seed)
     except DataError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     typer.echo(corpus_table(built), nl=False)
     typer.echo(f"data hash {built.hash}")
 
@@ -187,8 +188,7 @@ def agreement_command(
     try:
         rows = read_csv_rows(path, ("first_label", "second_label"))
     except DataError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     samples = sorted({row.get("sample", "") for row in rows})
     for sample in samples + (["all"] if len(samples) > 1 else []):
         chosen = [r for r in rows if sample == "all" or r.get("sample", "") == sample]
@@ -249,8 +249,7 @@ def promote(
             settings.tracking_uri, settings.registered_model, version, reason
         )
     except ValueError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     was = f" (was version {previous})" if previous and previous != version else ""
     typer.echo(f"{settings.registered_model} version {version} is now champion{was}")
 
@@ -307,8 +306,7 @@ def export(
             target = output
         add_exports(target)
     except (FileNotFoundError, ValueError, ConfigError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     typer.echo(f"exported into {target}; serve it with CLAIMSTANCE_MODEL_URI={target}")
 
 
@@ -412,8 +410,7 @@ def load(
         ):
             typer.echo(line)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
 
 
 @app.command("fetch-base")
@@ -427,8 +424,7 @@ def fetch_base_model(
     try:
         directory = fetch_base(name)
     except FetchError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     typer.echo(str(directory))
 
 
@@ -466,8 +462,7 @@ def soft_labels(
         }
         added = write_soft_labels(classifier.logits, pool, target, meta)
     except (DataError, FileNotFoundError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     typer.echo(f"{added} sentences labelled; {len(pool)} in the pool ({target})")
 
 
@@ -519,11 +514,9 @@ def score(
             model_dir, device=device, backend=backend, batch_size=batch_size
         )
     except (FileNotFoundError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     except Exception as error:  # MLflow raises its own types for an unknown model or alias
-        typer.echo(f"error: cannot load {model_uri}: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"cannot load {model_uri}: {error}")
     try:
         report = score_file(
             classifier,
@@ -534,8 +527,7 @@ def score(
             chunk_size=chunk_size,
         )
     except ScoreError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     typer.echo(
         f"{report.texts_scored} texts scored ({report.texts_skipped} already in {output}), "
         f"{report.claims} claims, {report.texts_per_second:.0f} texts/s"
@@ -572,8 +564,7 @@ def score_spark(
     try:
         check_paths(source, output)
     except SparkScoreError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     spark = session(master)
     try:
         score_with_spark(
@@ -588,11 +579,9 @@ def score_spark(
             tracking_uri=settings.tracking_uri,
         )
     except SparkScoreError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error))
     except Exception as error:  # Spark's and MLflow's own errors: a missing path, an unknown model
-        typer.echo(f"error: {str(error).strip().splitlines()[0]}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(error).strip().splitlines()[0])
     finally:
         spark.stop()
     typer.echo(f"claims written to {output}")
