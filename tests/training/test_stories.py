@@ -43,7 +43,7 @@ def test_training_near_copies_of_held_out_sentences_are_dropped() -> None:
     distinct = Example(
         "Residents said they heard a loud boom.", Label.CAVEAT, "news", "s2", Split.TRAIN
     )
-    assert drop_near_copies([copy, distinct], of=[STORY]) == [distinct]
+    assert drop_near_copies([copy, distinct], index=NearCopyIndex([STORY])) == [distinct]
 
 
 def _sentences(topic: str, count: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from training.config import DataConfig
@@ -143,13 +143,13 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         if normalise(e.text) not in held_out_keys
     ]
     validate_examples([*loaded, *trainable])
+    held_out = NearCopyIndex(evaluation_texts(evaluation))
     validation = drop_near_copies(
-        [e for e in trainable if e.split is Split.VALIDATION], of=evaluation_texts(evaluation)
+        [e for e in trainable if e.split is Split.VALIDATION], index=held_out
     )
-    train = drop_near_copies(
-        [e for e in trainable if e.split is Split.TRAIN],
-        of=[*evaluation_texts(evaluation), *(e.text for e in validation)],
-    )
+    # Training may not nearly copy a validation sentence either: one index grows to hold both.
+    held_out.add(e.text for e in validation)
+    train = drop_near_copies([e for e in trainable if e.split is Split.TRAIN], index=held_out)
     corpus = Corpus(train=train, validation=validation, evaluation=evaluation)
     logger.info(
         "corpus: %d train, %d validation, %s",
@@ -164,14 +164,13 @@ def evaluation_texts(evaluation: dict[str, list[Example]]) -> list[str]:
     return [example.text for rows in evaluation.values() for example in rows]
 
 
-def drop_near_copies(examples: list[Example], *, of: Iterable[str]) -> list[Example]:
-    """``examples`` less those that nearly copy one of ``of`` (a held-out set's texts).
+def drop_near_copies(examples: list[Example], *, index: NearCopyIndex) -> list[Example]:
+    """``examples`` less those that nearly copy a text of ``index`` (held-out sets' texts).
 
     Exact copies are gone already; this catches the syndicated copy with another
     byline or the hoax retold about another name, which would let a model
     answer the held-out sentence from memory.
     """
-    index = NearCopyIndex(of)
     kept = [example for example in examples if not index.has_copy(example.text)]
     if len(kept) < len(examples):
         logger.info("dropped %d near-copies of held-out sentences", len(examples) - len(kept))

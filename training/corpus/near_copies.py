@@ -45,6 +45,9 @@ class NearCopyIndex:
         self._texts: list[tuple[str, ...]] = []
         self._exact: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self._by_shingle: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        self.add(texts)
+
+    def add(self, texts: Iterable[str]) -> None:
         for text in texts:
             self._add(words(text))
 
