@@ -172,6 +172,91 @@ def natural_sample(
     typer.echo(f"{len(sample)} sentences written to {SAMPLE_FILE}")
 
 
+@app.command("annotation-sample")
+def annotation_sample(
+    wave: Annotated[
+        str, typer.Argument(help="wording (openings, stance wording, uniform) or doubt")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the batch files")] = Path(
+        "outputs/annotation"
+    ),
+    batches: Annotated[int, typer.Option(min=1, help="Files to split the wave into")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of every draw")] = 20261205,
+    model_uri: Annotated[
+        str, typer.Option("--model-uri", help="doubt: the first model (the fast one)")
+    ] = CHAMPION_URI,
+    second_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--second-uri",
+            help="doubt: the second model (the accurate one); default: the TF-IDF baseline",
+        ),
+    ] = None,
+    disagreements: Annotated[int, typer.Option(min=0)] = 900,
+    uncertain: Annotated[int, typer.Option(min=0)] = 900,
+    likely_denials: Annotated[int, typer.Option(min=0)] = 600,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Draw the next sentences for annotators: whole test-story openings and training
+    sentences chosen by stance wording (``wording``), or by two models' doubt (``doubt``).
+
+    Sentences already labelled, or already in ``out`` from an earlier wave, are never drawn.
+    """
+    from training.corpus import selection
+    from training.corpus.build import build_corpus
+    from training.corpus.news_gold import ANNOTATIONS
+
+    settings = _load(config, overrides)
+    data = settings.data
+    sentences = selection.all_sentences(
+        data.raw_dir,
+        validation_fraction=data.validation_fraction,
+        test_fraction=data.news_test_fraction,
+    )
+    taken = selection.labelled_texts(ANNOTATIONS) | selection.texts_in(out)
+    if wave == "wording":
+        drawn = selection.wording_wave(sentences, taken, seed=seed)
+    elif wave == "doubt":
+        from model.classifier import ClaimClassifier
+        from training.baseline import Baseline
+        from training.tracking import download_model_dir
+
+        def model_probabilities(uri: str):  # noqa: ANN202 - a local closure
+            classifier = ClaimClassifier.from_directory(
+                download_model_dir(uri, settings.tracking_uri), batch_size=64
+            )
+            return classifier.predict_proba
+
+        first = model_probabilities(model_uri)
+        if second_uri is None:
+            corpus = build_corpus(data, seed=settings.seed)
+            second = Baseline(settings.baseline, seed=settings.seed).fit(corpus.train).predict_proba
+            second_name = "baseline"
+        else:
+            second = model_probabilities(second_uri)
+            second_name = "accurate"
+        drawn = selection.doubt_wave(
+            sentences,
+            taken,
+            first,
+            second,
+            second_name=second_name,
+            disagreements=disagreements,
+            uncertain=uncertain,
+            likely_denials=likely_denials,
+        )
+    else:
+        _fail(f"unknown wave {wave!r}: choose wording or doubt")
+    paths = selection.write_batches(
+        drawn, out, batches=batches, seed=seed, prefix=f"{wave}_{len(list(out.glob('*.csv')))}"
+    )
+    typer.echo(
+        f"{len(drawn.evaluation)} opening and {len(drawn.training)} training sentences "
+        f"in {len(paths)} files under {out}"
+    )
+
+
 @app.command("agreement")
 def agreement_command(
     path: Annotated[

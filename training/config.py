@@ -46,6 +46,9 @@ class DataConfig(_Strict):
     news_gold: bool = True
     # Test-story sentences drawn uniformly at random and labelled (training/DATA.md): scored only.
     news_natural: bool = True
+    # The second gold wave (training/DATA.md): FNC-1 and Wikinews sentences chosen by the
+    # models' doubt and by stance wording, labelled by hand; training and validation only.
+    active_gold: bool = True
     # Minimal-edit rewrites of training sentences (training/DATA.md); never evaluated on.
     # Off by default: the run that added them scored no better on real sentences.
     counterfactual: bool = False
@@ -53,6 +56,8 @@ class DataConfig(_Strict):
     # On: real-news scores are unchanged over two seeds, and without them every model reads
     # "appeared to caveat that statement" (a guide example) as a denial.
     cue_sentences: bool = True
+    # Written minimal pairs for push-back denials and reported assertions (training/DATA.md).
+    contrast_sets: bool = True
     szeged: bool = True
     szeged_cap: int = Field(2000, ge=0)
     validation_fraction: float = Field(0.1, gt=0, lt=0.5)

@@ -7,7 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from training.config import DataConfig
-from training.corpus.cue_sentences import CUE_SOURCE, load_cue_sentences
+from training.corpus.active import (
+    ACTIVE_FILE,
+    ACTIVE_SOURCE,
+    OPENINGS_FILE,
+    load_active_gold,
+    load_openings,
+)
+from training.corpus.cue_sentences import (
+    CONTRAST_FILE,
+    CONTRAST_SOURCE,
+    CUE_SOURCE,
+    load_contrast_sets,
+    load_cue_sentences,
+)
 from training.corpus.emergent import SOURCE as EMERGENT
 from training.corpus.emergent import load_emergent
 from training.corpus.natural import LABELS_FILE as NATURAL_LABELS_FILE
@@ -38,6 +51,9 @@ logger = logging.getLogger(__name__)
 # Evaluation sets, each named after what it measures.
 NEWS_TEST = "news_test"
 NEWS_NATURAL = "news_natural"
+# news_natural by source family: the 2014-15 rumour corpora (FNC-1) and recent Wikinews.
+NEWS_NATURAL_RUMOUR = "news_natural_rumour"
+NEWS_NATURAL_WIKINEWS = "news_natural_wikinews"
 EMERGENT_TEST = "emergent_test"
 EXAMPLES = "examples"
 
@@ -93,8 +109,21 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                 ),
             )
         )
+    if config.active_gold and ACTIVE_FILE.is_file():
+        loaders.append(
+            (
+                ACTIVE_SOURCE,
+                lambda: load_active_gold(
+                    raw,
+                    validation_fraction=config.validation_fraction,
+                    test_fraction=config.news_test_fraction,
+                ),
+            )
+        )
     if config.cue_sentences:
         loaders.append((CUE_SOURCE, load_cue_sentences))
+    if config.contrast_sets and CONTRAST_FILE.is_file():
+        loaders.append((CONTRAST_SOURCE, load_contrast_sets))
     if config.emergent:
         loaders.append(
             (
@@ -127,14 +156,8 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
     ]
     news_test = deduplicate(e for e in loaded if e.source == NEWS_SOURCE and e.split is Split.TEST)
     evaluation[NEWS_TEST] = news_test
-    if config.news_natural and NATURAL_LABELS_FILE.is_file():
-        evaluation[NEWS_NATURAL] = deduplicate(
-            load_news_natural(
-                raw,
-                validation_fraction=config.validation_fraction,
-                test_fraction=config.news_test_fraction,
-            )
-        )
+    if config.news_natural:
+        evaluation.update(_news_natural(config))
     evaluation = {name: rows for name, rows in evaluation.items() if rows}
     held_out_keys = {normalise(e.text) for rows in evaluation.values() for e in rows}
     trainable = [
@@ -158,6 +181,29 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         ", ".join(f"{name} {len(rows)}" for name, rows in evaluation.items()),
     )
     return corpus
+
+
+def _news_natural(config: DataConfig) -> dict[str, list[Example]]:
+    """news_natural whole, and by source family: the uniform FNC-1 draw and the openings."""
+    raw = config.raw_dir
+    fractions = {
+        "validation_fraction": config.validation_fraction,
+        "test_fraction": config.news_test_fraction,
+    }
+    rumour = load_news_natural(raw, **fractions) if NATURAL_LABELS_FILE.is_file() else []
+    wikinews: list[Example] = []
+    if OPENINGS_FILE.is_file():
+        openings = load_openings(raw, **fractions)
+        rumour += openings["rumour"]
+        wikinews = openings["wikinews"]
+    sets = {
+        NEWS_NATURAL: deduplicate([*rumour, *wikinews]),
+        NEWS_NATURAL_RUMOUR: deduplicate(rumour),
+        NEWS_NATURAL_WIKINEWS: deduplicate(wikinews),
+    }
+    return {
+        name: rows for name, rows in sets.items() if rows and (wikinews or name == NEWS_NATURAL)
+    }
 
 
 def evaluation_texts(evaluation: dict[str, list[Example]]) -> list[str]:

@@ -1,21 +1,23 @@
 """The unlabelled real-news pool the fast model learns the teacher's distributions on.
 
-Every sentence of every FNC-1 body whose group is a training group (placed by
-the same rule as the gold sentences, ``news_gold.body_placement``), never one
-of a validation or test group; 6-70 words; each text once; none that
-appears in a labelled set, and none that nearly copies a held-out one.
-Ids are ``<body id>:<sentence index>`` from
+Every sentence of every FNC-1 body and every Wikinews article whose story is a training
+story (placed by the same rules as the gold sentences, ``news_gold.body_placement`` and
+``wikinews.placement``), never one of a validation or test story; 6-70 words; each text
+once; none that appears in a labelled set, and none that nearly copies a held-out one.
+Ids are ``<body id>:<sentence index>`` for FNC-1 (as before Wikinews joined, so older
+soft-label files still match) and ``wikinews:<article id>:<sentence index>``, both from
 ``fnc1.split_body``, so the soft-label file needs no texts.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from training.config import DataConfig
+from training.corpus import wikinews
 from training.corpus.build import Corpus
 from training.corpus.fnc1 import iter_pool
 from training.corpus.near_copies import NearCopyIndex
@@ -52,17 +54,26 @@ def training_pool(
     excluded = {normalise(text) for text in exclude}
     seen: set[str] = set()
     pool: list[PoolText] = []
-    for sentence in iter_pool(raw_dir / "fnc1"):
-        if not MIN_WORDS <= len(sentence.text.split()) <= MAX_WORDS:
+    place_article = wikinews.placement(raw_dir, validation_fraction=validation_fraction)
+
+    def candidates() -> Iterator[tuple[str, str, Split]]:
+        for sentence in iter_pool(raw_dir / "fnc1"):
+            _, split = place(sentence.body_id)
+            yield f"{sentence.body_id}:{sentence.sentence_index}", sentence.text, split
+        for item in wikinews.iter_sentences(raw_dir):
+            _, split = place_article.place(item.article_id)
+            yield f"{wikinews.SOURCE}:{item.id}", item.text, split
+
+    for sentence_id, text, split in candidates():
+        if not MIN_WORDS <= len(text.split()) <= MAX_WORDS:
             continue
-        _, split = place(sentence.body_id)
-        key = normalise(sentence.text)
+        key = normalise(text)
         if split is not Split.TRAIN or key in excluded or key in seen:
             continue
-        if near_held_out.has_copy(sentence.text):
+        if near_held_out.has_copy(text):
             continue
         seen.add(key)
-        pool.append(PoolText(f"{sentence.body_id}:{sentence.sentence_index}", sentence.text))
+        pool.append(PoolText(sentence_id, text))
     return pool
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.labels import LABELS, Label
 from training.corpus import wikinews
 from training.corpus.fnc1 import read_bodies, split_body
 from training.corpus.news_gold import body_placement
@@ -297,9 +298,7 @@ def _fits(sentence: Sentence, taken: set[str]) -> bool:
     )
 
 
-def write_batches(
-    wave: Wave, folder: Path, *, batches: int, seed: int, prefix: str
-) -> list[Path]:
+def write_batches(wave: Wave, folder: Path, *, batches: int, seed: int, prefix: str) -> list[Path]:
     """Shuffle the wave into ``batches`` files; each keeps whole openings together, in order,
     so an annotator reads an article's first sentences as a user would send them."""
     documents: dict[str, list[tuple[Sentence, str]]] = {}
@@ -320,3 +319,60 @@ def write_batches(
         write_candidates(rows, path)
         paths.append(path)
     return paths
+
+
+def texts_in(folder: Path) -> set[str]:
+    """Normalised texts of the candidate files already written to ``folder`` (earlier waves)."""
+    taken: set[str] = set()
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        with path.open(encoding="utf-8", newline="") as handle:
+            taken.update(normalise(row["text"]) for row in csv.DictReader(handle))
+    return taken
+
+
+def doubt_wave(
+    sentences: Sequence[Sentence],
+    taken: set[str],
+    first: Callable[[list[str]], np.ndarray],
+    second: Callable[[list[str]], np.ndarray],
+    *,
+    second_name: str,
+    disagreements: int,
+    uncertain: int,
+    likely_denials: int,
+) -> Wave:
+    """Training candidates two models doubt: where they disagree, where the first is least
+    sure, and the first model's likeliest denials (the label the corpus lacks most)."""
+    seen: set[str] = set()
+    candidates = []
+    for sentence in sentences:
+        key = normalise(sentence.text)
+        if sentence.split is not Split.TEST and _fits(sentence, taken) and key not in seen:
+            seen.add(key)
+            candidates.append(sentence)
+    texts = [s.text for s in candidates]
+    first_probabilities = first(texts)
+    second_probabilities = second(texts)
+    differ, unsure = by_doubt(
+        candidates,
+        first_probabilities,
+        second_probabilities,
+        disagreements=disagreements,
+        uncertain=uncertain,
+    )
+    chosen = {normalise(s.text) for s in [*differ, *unsure]}
+    column = LABELS.index(Label.DENIAL)
+    denial_column = first_probabilities[:, column] + second_probabilities[:, column]
+    denials = [
+        candidates[int(i)]
+        for i in np.argsort(-denial_column)
+        if normalise(candidates[int(i)].text) not in chosen
+    ][:likely_denials]
+    return Wave(
+        evaluation=[],
+        training=[
+            *((s, f"disagree_{second_name}") for s in differ),
+            *((s, "entropy") for s in unsure),
+            *((s, "likely_denial") for s in denials),
+        ],
+    )

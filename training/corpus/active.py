@@ -1,0 +1,99 @@
+"""The second gold wave: sentences chosen by the models' doubt and by stance wording, and whole
+article openings for news_natural, from FNC-1 and Wikinews (``selection.py`` chose them).
+
+Both files address sentences as ``<family>:<document>:<index>`` and carry the text, so a
+reader can see what was labelled without the raw files; the raw files are still needed to
+place each sentence in its story's split, which is never stored beside the label (a later
+change of the story rule must move the label with its story, not leave it behind).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.corpus.natural import SKIP
+from training.corpus.news_gold import ANNOTATIONS
+from training.corpus.selection import FNC1, WIKINEWS, sentence_placer
+from training.data import Example, Split, parse_label, read_csv_rows
+
+ACTIVE_SOURCE = "active_gold"
+OPENINGS_SOURCE = "news_natural"
+ACTIVE_FILE = ANNOTATIONS / "active_gold.csv"
+OPENINGS_FILE = ANNOTATIONS / "natural_openings.csv"
+FAMILY_OF_SET = {FNC1: "rumour", WIKINEWS: "wikinews"}
+
+
+def family_of(sentence_id: str) -> str:
+    return sentence_id.split(":", 1)[0]
+
+
+def _labelled_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(id, text, label or ``skip``) for every row."""
+    rows = read_csv_rows(path, ("id", "text", "label"))
+    labelled = []
+    for index, row in enumerate(rows):
+        label = row["label"].strip().lower()
+        if label != SKIP:
+            parse_label(label, where=f"{path} row {index + 2}")
+        labelled.append((row["id"], row["text"], label))
+    return labelled
+
+
+def load_active_gold(
+    raw_dir: Path,
+    *,
+    validation_fraction: float,
+    test_fraction: float,
+    path: Path = ACTIVE_FILE,
+) -> list[Example]:
+    """Training and validation sentences of the second wave, each in its story's split.
+
+    The candidates were drawn from training and validation stories only; a row whose story
+    a later rule moved to test is dropped, so nothing labelled for training is scored on.
+    """
+    place = sentence_placer(
+        raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
+    )
+    examples = []
+    for sentence_id, text, label in _labelled_rows(path):
+        if label == SKIP:
+            continue
+        story, split = place(sentence_id)
+        if split is Split.TEST:
+            continue
+        examples.append(
+            Example(
+                text, parse_label(label, where=f"{path} {sentence_id}"), ACTIVE_SOURCE, story, split
+            )
+        )
+    return examples
+
+
+def load_openings(
+    raw_dir: Path,
+    *,
+    validation_fraction: float,
+    test_fraction: float,
+    path: Path = OPENINGS_FILE,
+) -> dict[str, list[Example]]:
+    """news_natural's article openings (test stories only), by family: ``rumour``, ``wikinews``."""
+    place = sentence_placer(
+        raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
+    )
+    by_family: dict[str, list[Example]] = {name: [] for name in FAMILY_OF_SET.values()}
+    for sentence_id, text, label in _labelled_rows(path):
+        if label == SKIP:
+            continue
+        story, split = place(sentence_id)
+        if split is not Split.TEST:
+            continue
+        by_family[FAMILY_OF_SET[family_of(sentence_id)]].append(
+            Example(
+                text,
+                parse_label(label, where=f"{path} {sentence_id}"),
+                OPENINGS_SOURCE,
+                story,
+                split,
+            )
+        )
+    return by_family
