@@ -195,6 +195,12 @@ def annotation_sample(
     disagreements: Annotated[int, typer.Option(min=0)] = 900,
     uncertain: Annotated[int, typer.Option(min=0)] = 900,
     likely_denials: Annotated[int, typer.Option(min=0)] = 600,
+    fnc1_openings: Annotated[
+        int, typer.Option(min=0, help="doubt: openings of further FNC-1 test bodies")
+    ] = 0,
+    wikinews_openings: Annotated[
+        int, typer.Option(min=0, help="doubt: openings of further Wikinews test articles")
+    ] = 0,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
@@ -245,6 +251,17 @@ def annotation_sample(
             disagreements=disagreements,
             uncertain=uncertain,
             likely_denials=likely_denials,
+        )
+        drawn.evaluation.extend(
+            selection.more_openings(
+                sentences,
+                selection.documents_in(out),
+                seed=seed,
+                documents={
+                    selection.FNC1: fnc1_openings,
+                    selection.WIKINEWS: wikinews_openings,
+                },
+            )
         )
     else:
         _fail(f"unknown wave {wave!r}: choose wording or doubt")

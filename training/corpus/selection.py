@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,10 +141,14 @@ def openings(
     documents: int,
     per_document: int,
     seed: int,
+    skip_documents: Collection[str] = (),
 ) -> list[Sentence]:
-    """The first ``per_document`` sentences of ``documents`` test documents drawn at random."""
+    """The first ``per_document`` sentences of ``documents`` test documents drawn at random,
+    none of ``skip_documents`` (``<family>:<document>``, drawn by an earlier wave)."""
     by_document: dict[str, list[Sentence]] = {}
     for sentence in sentences:
+        if f"{family}:{sentence.document}" in skip_documents:
+            continue
         if sentence.family == family and sentence.split is Split.TEST:
             by_document.setdefault(sentence.document, []).append(sentence)
     chosen = sorted(by_document)
@@ -321,6 +325,42 @@ def write_batches(wave: Wave, folder: Path, *, batches: int, seed: int, prefix: 
     return paths
 
 
+def documents_in(folder: Path) -> set[str]:
+    """``<family>:<document>`` of every opening already drawn into ``folder``."""
+    drawn: set[str] = set()
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        with path.open(encoding="utf-8", newline="") as handle:
+            drawn.update(
+                row["id"].rsplit(":", 1)[0]
+                for row in csv.DictReader(handle)
+                if row["selected_by"] == "opening"
+            )
+    return drawn
+
+
+def more_openings(
+    sentences: Sequence[Sentence],
+    drawn: Collection[str],
+    *,
+    seed: int,
+    documents: dict[str, int],
+    per_document: int = 10,
+) -> list[tuple[Sentence, str]]:
+    """Openings of further test documents per family, none drawn before."""
+    return [
+        (sentence, "opening")
+        for family, count in documents.items()
+        for sentence in openings(
+            sentences,
+            family=family,
+            documents=count,
+            per_document=per_document,
+            seed=seed,
+            skip_documents=drawn,
+        )
+    ]
+
+
 def texts_in(folder: Path) -> set[str]:
     """Normalised texts of the candidate files already written to ``folder`` (earlier waves)."""
     taken: set[str] = set()
@@ -376,3 +416,30 @@ def doubt_wave(
             *((s, "likely_denial") for s in denials),
         ],
     )
+
+
+def merge_labels(candidates: Path, labels: Path) -> tuple[list[list[str]], list[list[str]]]:
+    """Join each batch's candidates (``candidates/*.csv``) to the annotator's labels (the
+    same file name under ``labels``): ([id, text, label] openings, [id, selected_by, text,
+    label] training rows). A batch whose label file is missing or does not list the same ids
+    in the same order is refused, since a shifted row would pin a label on another sentence."""
+    openings_rows: list[list[str]] = []
+    training_rows: list[list[str]] = []
+    for path in sorted(candidates.glob("*.csv")):
+        label_path = labels / path.name
+        if not label_path.is_file():
+            raise ValueError(f"no labels for {path.name} in {labels}")
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        with label_path.open(encoding="utf-8", newline="") as handle:
+            labelled = list(csv.DictReader(handle))
+        ids = [row["id"] for row in rows]
+        if [row["id"] for row in labelled] != ids:
+            raise ValueError(f"{label_path} does not list the ids of {path} in order")
+        for row, label in zip(rows, labelled, strict=True):
+            value = label["label"].strip().lower()
+            if row["selected_by"] == "opening":
+                openings_rows.append([row["id"], row["text"], value])
+            else:
+                training_rows.append([row["id"], row["selected_by"], row["text"], value])
+    return openings_rows, training_rows
