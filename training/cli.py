@@ -274,6 +274,40 @@ def annotation_sample(
     )
 
 
+@app.command("annotation-merge")
+def annotation_merge(
+    candidates: Annotated[Path, typer.Argument(help="Folder of the batch files annotators read")],
+    labels: Annotated[
+        Path, typer.Argument(help="Folder of their answers: the same file names, id,label")
+    ],
+) -> None:
+    """Write the labelled waves into the annotation files: training rows to active_gold.csv,
+    openings to natural_openings.csv (both rewritten whole, sorted by id)."""
+    import csv
+
+    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE
+    from training.corpus.selection import merge_labels
+
+    try:
+        openings, training = merge_labels(candidates, labels)
+    except ValueError as error:
+        _fail(str(error))
+    for path, header, rows in (
+        (OPENINGS_FILE, ["id", "text", "label"], openings),
+        (ACTIVE_FILE, ["id", "selected_by", "text", "label"], training),
+    ):
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(sorted(rows, key=lambda row: _id_order(row[0])))
+        typer.echo(f"{len(rows)} rows written to {path}")
+
+
+def _id_order(sentence_id: str) -> tuple[str, str, int]:
+    family, document, index = sentence_id.split(":")
+    return family, document.zfill(12), int(index)
+
+
 @app.command("agreement")
 def agreement_command(
     path: Annotated[

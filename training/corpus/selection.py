@@ -443,3 +443,27 @@ def merge_labels(candidates: Path, labels: Path) -> tuple[list[list[str]], list[
             else:
                 training_rows.append([row["id"], row["selected_by"], row["text"], value])
     return openings_rows, training_rows
+
+
+def second_pass_sample(candidates: Path, *, fraction: float, seed: int) -> list[dict[str, str]]:
+    """A seeded ``fraction`` of every batch's rows, for a blind second annotator; the rows
+    keep their context columns and leave out nothing but the first label (never written here)."""
+    rng = random.Random(seed)
+    drawn: list[dict[str, str]] = []
+    for path in sorted(candidates.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        drawn.extend(rng.sample(rows, max(1, round(len(rows) * fraction))))
+    rng.shuffle(drawn)
+    return drawn
+
+
+def agreement_rows(
+    sample: list[dict[str, str]], first: dict[str, str], second: dict[str, str], *, name: str
+) -> list[list[str]]:
+    """[sample, id, text, first_label, second_label] for every id both passes labelled."""
+    return [
+        [name, row["id"], row["text"], first[row["id"]], second[row["id"]]]
+        for row in sample
+        if row["id"] in first and row["id"] in second
+    ]
