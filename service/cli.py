@@ -250,13 +250,13 @@ def render_comparison(response: CompareResponse, *, width: int = 120) -> str:
                     f"{labels.get(id_, EMPTY_CELL):<{w}}"
                     for id_, w in zip(ids, widths, strict=True)
                 ),
-                _fit(group.representative, max(width - prefix_width, 30)),
+                _fit(group.proposition, max(width - prefix_width, 30)),
             ]
             lines.append("  ".join(row))
         lines += [
             "",
             f"{DISAGREEMENT_MARK} the documents disagree; {EMPTY_CELL} the document does not "
-            "carry the claim; claim: the member closest to the group's centre",
+            "carry the claim; claim: the group's most central claim, reporting frame removed",
         ]
     else:
         lines.append("No claim is carried by two or more documents at this threshold.")
@@ -284,7 +284,8 @@ def compare(
     threshold: Annotated[
         float | None,
         typer.Option(
-            help="Cosine similarity above which claims group (CLAIMSTANCE_SIMILARITY_THRESHOLD)"
+            help="Similarity above which claims group (CLAIMSTANCE_SIMILARITY_THRESHOLD); "
+            "unset: the story's own"
         ),
     ] = None,
     no_segment: Annotated[

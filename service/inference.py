@@ -113,6 +113,8 @@ def _group(group: StoryGroup) -> ClaimGroup:
         representative_document=group.representative_document,
         representative_index=group.representative_index,
         disagreement=group.disagreement,
+        proposition=group.proposition,
+        outlets=group.outlets,
         members=[
             GroupMember(
                 document=cell.document,
@@ -129,7 +131,7 @@ def compare_texts(
     embedder: Embedder,
     documents: Sequence[tuple[str, str]],
     *,
-    threshold: float,
+    threshold: float | None,
     segment: bool = True,
     classifier: StanceClassifier | None = None,
     checkpoint: Callable[[], None] | None = None,

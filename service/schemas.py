@@ -170,8 +170,8 @@ class CompareRequest(BaseModel):
         None,
         gt=SIMILARITY_THRESHOLD_GT,
         le=SIMILARITY_THRESHOLD_LE,
-        description="Cosine similarity above which claims are grouped; "
-        "unset: the service's similarity_threshold",
+        description="Similarity above which claims are grouped (model.story.claim_similarities); "
+        "unset: the service's similarity_threshold, else the story's own",
     )
     segment: StrictBool = Field(
         True, description="Cut each document into claims; false treats each as one claim"
@@ -276,16 +276,26 @@ class GroupMember(BaseModel):
 class ClaimGroup(BaseModel):
     """Claims from at least two documents that say the same thing."""
 
-    representative: str = Field(description="The member claim closest to the group's centre")
+    representative: str = Field(description="The group's most central member claim")
     representative_document: str
     representative_index: int = Field(ge=0, description="That claim's index in its document")
     disagreement: bool = Field(description="The member documents' labels are not all the same")
+    proposition: str = Field(
+        description="The representative without its reporting frame: the group in one line"
+    )
+    outlets: dict[Label, int] = Field(
+        description="Member documents per group label (asserting, denying, hedging); "
+        "every label, zero included"
+    )
     members: list[GroupMember] = Field(description="One per document carrying the claim")
 
 
 class CompareResponse(BaseModel):
     model: ModelRef
-    threshold: float = Field(description="The similarity threshold the groups were cut at")
+    threshold: float = Field(
+        description="The similarity threshold the groups were cut at: the request's, the "
+        "service's, or else the story's own"
+    )
     documents: list[DocumentResult] = Field(description="One per input document, in input order")
     groups: list[ClaimGroup] = Field(
         description="Disagreements first, then groups spanning more documents, then by first "

@@ -12,7 +12,6 @@ from model.backends import BackendSetting
 from model.device import DeviceSetting
 from model.store import default_tracking_uri
 from model.story import (
-    DEFAULT_SIMILARITY_THRESHOLD,
     SIMILARITY_THRESHOLD_GT,
     SIMILARITY_THRESHOLD_LE,
 )
@@ -119,11 +118,12 @@ class Settings(BaseSettings):
         description="Load pickled weights (pytorch_model.bin, .pt); they can run code: "
         "only for directories you trust",
     )
-    similarity_threshold: float = Field(
-        DEFAULT_SIMILARITY_THRESHOLD,
+    similarity_threshold: float | None = Field(
+        None,
         gt=SIMILARITY_THRESHOLD_GT,
         le=SIMILARITY_THRESHOLD_LE,
-        description="Default cosine similarity above which /compare groups claims",
+        description="Default similarity above which /compare groups claims; unset: each "
+        "story's own (model.story.story_threshold)",
     )
     embedder_dir: Path | None = Field(
         None,

@@ -338,31 +338,95 @@ def agreement_command(
             typer.echo(f"  {first:>9} -> {second:<9} {count}")
 
 
-@app.command("benchmark-grouping")
-def benchmark_grouping(
-    thresholds: Annotated[
-        list[float] | None, typer.Option("--threshold", help="Thresholds to sweep (repeatable)")
+@app.command("bench-grouping")
+def bench_grouping(
+    encoder_dirs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--encoder",
+            help="Another encoder to compare, as NAME=DIRECTORY (repeatable); the packaged "
+            "all-MiniLM-L6-v2 is always in",
+        ),
     ] = None,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
-    """/compare's grouping against the hand-made groupings: tuned-on and held-out story."""
+    """/compare's grouping cross-validated over hand-grouped stories (leave one story out)."""
+    import torch
+
     from model.embeddings import SentenceEmbedder
-    from model.story import DEFAULT_SIMILARITY_THRESHOLD
-    from training.grouping_bench import SWEEP, gold_stories, sweep
+    from training.grouping_bench import (
+        CHECK,
+        DEFAULT_CANDIDATE_NAME,
+        TUNE,
+        candidates,
+        choose_parameter,
+        cross_validate,
+        embed_stories,
+        gold_stories,
+        older_stories,
+        score_story,
+    )
 
     settings = _load(config, overrides)
-    embedder = SentenceEmbedder.from_directory(device="cpu")
-    chosen = sorted({*(thresholds or SWEEP), DEFAULT_SIMILARITY_THRESHOLD})
-    for story in gold_stories(settings.data.shared_dir):
-        typer.echo(f"\n{story.name}: {len(story.documents)} documents, {len(story.groups)} groups")
-        typer.echo("threshold  precision  recall     F1  groups  pairs predicted/gold/correct")
-        for threshold, scores, groups in sweep(story, embedder, chosen):
-            mark = "  <- default" if threshold == DEFAULT_SIMILARITY_THRESHOLD else ""
+    # The benchmark shares the machine with whatever else runs; one thread is enough.
+    torch.set_num_threads(1)
+    encoders = {"minilm": SentenceEmbedder.from_directory(device="cpu").embed}
+    for item in encoder_dirs or []:
+        name, _, directory = item.partition("=")
+        if not name or not directory:
+            _fail(f"--encoder takes NAME=DIRECTORY, got {item!r}")
+        encoders[name] = SentenceEmbedder.from_directory(directory, device="cpu").embed
+    shared = settings.data.shared_dir
+    gold = embed_stories(gold_stories(shared), encoders)
+    rows = candidates(list(encoders))
+    results = cross_validate(gold, rows)
+
+    typer.echo(
+        f"Leave-one-story-out over {len(gold)} gold stories: pairwise scores over cross-article "
+        "pairs, mean over held-out stories, 95% story bootstrap interval of the F1"
+    )
+    typer.echo(
+        f"{'candidate':<52} {'F1':>5} {'[95% CI]':>14} {'P':>6} {'R':>6}  worst story     parameter"
+    )
+    for result in results:
+        low, high = result.interval
+        chosen = sorted({row.parameter for row in result.held_out})
+        kind = "spread" if result.candidate.adaptive else "threshold"
+        typer.echo(
+            f"{result.candidate.name:<52} {result.mean('f1'):5.3f} [{low:.3f}, {high:.3f}] "
+            f"{result.mean('precision'):6.3f} {result.mean('recall'):6.3f}  "
+            f"{result.worst.scores.f1:5.3f} {result.worst.story:<9} {kind} "
+            + "/".join(f"{value:g}" for value in chosen)
+        )
+
+    [default] = [row for row in results if row.candidate.name == DEFAULT_CANDIDATE_NAME]
+    folds = {story.story.name: story.story.fold for story in gold}
+    typer.echo(f"\n{DEFAULT_CANDIDATE_NAME}, per held-out story:")
+    for row in default.held_out:
+        scores = row.scores
+        typer.echo(
+            f"  {row.story:<9} {folds[row.story]:<5} P {scores.precision:.3f} R {scores.recall:.3f} "
+            f"F1 {scores.f1:.3f}  pairs {scores.correct_pairs}/{scores.predicted_pairs}/"
+            f"{scores.gold_pairs} (correct/predicted/gold)"
+        )
+
+    tune = [story for story in gold if story.story.fold == TUNE]
+    check = [story for story in gold if story.story.fold == CHECK]
+    spread = choose_parameter(tune, default.candidate)
+    typer.echo(
+        f"\nChosen on the {len(tune)} tune stories only: spread {spread:g}. "
+        f"On the {len(check)} check stories, never used to choose:"
+    )
+    older = embed_stories(older_stories(shared), {"minilm": encoders["minilm"]}, propositions=False)
+    for heading, stories in (("", check), ("Older groupings at that setting:", older)):
+        if heading:
+            typer.echo(heading)
+        for story in stories:
+            scores = score_story(story, default.candidate, spread)
             typer.echo(
-                f"{threshold:9.2f}  {scores.precision:9.3f}  {scores.recall:6.3f}  "
-                f"{scores.f1:5.3f}  {groups:6d}  {scores.predicted_pairs}/{scores.gold_pairs}/"
-                f"{scores.correct_pairs}{mark}"
+                f"  {story.story.name:<14} P {scores.precision:.3f} R {scores.recall:.3f} "
+                f"F1 {scores.f1:.3f}"
             )
 
 

@@ -14,15 +14,20 @@ from model.classifier import ClaimClassifier, Prediction
 from model.embeddings import SentenceEmbedder
 from model.labels import LABELS, Label
 from model.story import (
-    DEFAULT_SIMILARITY_THRESHOLD,
+    ADAPTIVE_MAX,
+    ADAPTIVE_MIN,
+    SMALL_STORY_THRESHOLD,
     ClaimGroup,
     ClaimKey,
     PairwiseScores,
     StoryComparison,
+    claim_similarities,
     cluster_claims,
     compare_documents,
     group_claims,
+    group_similar,
     pairwise_scores,
+    story_threshold,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,16 +35,25 @@ GROUPS_JSON = REPO_ROOT / "tests" / "fixtures" / "example_groups.json"
 
 SECOND_STORY_JSON = REPO_ROOT / "tests" / "fixtures" / "second_story_groups.json"
 
-# The default threshold 0.62 was tuned on the five example articles, where the packaged
-# all-MiniLM-L6-v2 groups with pairwise precision 0.696 and recall 0.803
-# (`python -m training benchmark-grouping`). Those floors only guard against a regression
-# there; the held-out story (five FNC-1 articles about Baghdadi's detained ex-wife, grouped
-# by hand, never used for tuning) measures what a user gets: precision 0.417, recall 0.299.
-# Every floor sits a little below its measure so float noise across machines does not fail it.
-TUNED_PRECISION_FLOOR = 0.65
-TUNED_RECALL_FLOOR = 0.75
-HELD_OUT_PRECISION_FLOOR = 0.38
-HELD_OUT_RECALL_FLOOR = 0.27
+GROUPING_GOLD_JSON = REPO_ROOT / "tests" / "fixtures" / "grouping_gold.json"
+
+# The grouping setting (story-word overlap, same-document penalty, adaptive threshold) was
+# chosen by cross-validation on the nine "tune" stories of grouping_gold.json
+# (`python -m training bench-grouping`). Measured with the packaged all-MiniLM-L6-v2:
+# - the four "check" stories, never used to choose anything: pairwise F1 0.629, 0.541,
+#   0.278 and 0.545 (mean 0.498);
+# - the five example articles: precision 0.855, recall 0.730 (the former setting, tuned on
+#   them: 0.696 / 0.803);
+# - the Baghdadi story (second_story_groups.json): precision 0.390, recall 0.448 (former:
+#   0.417 / 0.299).
+# Every floor sits a little below its measure so float noise across machines does not fail
+# it; they guard against regressions, the targets (F1 0.70, no story below 0.5) are not met.
+EXAMPLES_PRECISION_FLOOR = 0.82
+EXAMPLES_RECALL_FLOOR = 0.70
+HELD_OUT_PRECISION_FLOOR = 0.36
+HELD_OUT_RECALL_FLOOR = 0.42
+CHECK_MEAN_F1_FLOOR = 0.47
+CHECK_STORY_F1_FLOOR = 0.25
 NEVER_EXPORTED_QUOTE = (
     '"We have never exported weapons or ammunition to Russia before and we will not plan to '
     "export them,\" an official at the Defence Ministry's General Bureau of Equipment said in "
@@ -187,24 +201,52 @@ def test_grouping_matches_hand_made_groups(
     example_run: CountedRun, gold_groups: list[set[ClaimKey]]
 ) -> None:
     comparison = example_run.comparison
-    assert comparison.threshold == DEFAULT_SIMILARITY_THRESHOLD
+    # No threshold given: the story's own, within its bounds.
+    assert ADAPTIVE_MIN <= comparison.threshold <= ADAPTIVE_MAX
     scores = pairwise_scores(_predicted_keys(comparison), gold_groups)
-    assert scores.precision >= TUNED_PRECISION_FLOOR, scores
-    assert scores.recall >= TUNED_RECALL_FLOOR, scores
+    assert scores.precision >= EXAMPLES_PRECISION_FLOOR, scores
+    assert scores.recall >= EXAMPLES_RECALL_FLOOR, scores
+
+
+def _fnc1_bodies(shared_dir: Path) -> dict[str, str]:
+    bodies: dict[str, str] = {}
+    for name in ("train_bodies.csv", "competition_test_bodies.csv"):
+        with (shared_dir / "data/raw/fnc1" / name).open(encoding="utf-8", newline="") as f:
+            bodies |= {
+                f"fnc1-body:{row['Body ID']}": row["articleBody"] for row in csv.DictReader(f)
+            }
+    return bodies
 
 
 def test_grouping_holds_on_a_story_it_was_not_tuned_on(
     embedder: SentenceEmbedder, classifier: ClaimClassifier, shared_dir: Path
 ) -> None:
     fixture = json.loads(SECOND_STORY_JSON.read_text(encoding="utf-8"))
-    with (shared_dir / "data/raw/fnc1/train_bodies.csv").open(encoding="utf-8", newline="") as f:
-        bodies = {f"fnc1-body:{row['Body ID']}": row["articleBody"] for row in csv.DictReader(f)}
+    bodies = _fnc1_bodies(shared_dir)
     documents = [(name, bodies[name]) for name in fixture["documents"]]
     gold = [{(m["document"], m["text"]) for m in group["members"]} for group in fixture["groups"]]
     comparison = compare_documents(documents, classifier, embedder)
     scores = pairwise_scores(_predicted_keys(comparison), gold)
     assert scores.precision >= HELD_OUT_PRECISION_FLOOR, scores
     assert scores.recall >= HELD_OUT_RECALL_FLOOR, scores
+
+
+def test_grouping_holds_on_check_stories_no_setting_was_chosen_on(
+    embedder: SentenceEmbedder, classifier: ClaimClassifier, shared_dir: Path
+) -> None:
+    bodies = _fnc1_bodies(shared_dir)
+    stories = json.loads(GROUPING_GOLD_JSON.read_text(encoding="utf-8"))["stories"]
+    check = [story for story in stories if story["fold"] == "check"]
+    assert len(check) == 4
+    f1s = []
+    for story in check:
+        documents = [(name, bodies[name]) for name in story["documents"]]
+        gold = [{(doc, text) for doc, _, text in group["members"]} for group in story["groups"]]
+        comparison = compare_documents(documents, classifier, embedder)
+        scores = pairwise_scores(_predicted_keys(comparison), gold)
+        assert scores.f1 >= CHECK_STORY_F1_FLOOR, (story["name"], scores)
+        f1s.append(scores.f1)
+    assert sum(f1s) / len(f1s) >= CHECK_MEAN_F1_FLOOR, f1s
 
 
 def test_never_exported_denial_is_one_group_across_outlets(example_run: CountedRun) -> None:
@@ -228,25 +270,73 @@ def test_stricter_threshold_gives_fewer_grouped_pairs(
         for (doc_id, _), texts in zip(articles, claims, strict=True)
         for text in texts
     ]
-    positions = [(d, i) for d, texts in enumerate(claims) for i in range(len(texts))]
+    texts = [text for _, text in keys]
+    positions = [(d, i) for d, texts_ in enumerate(claims) for i in range(len(texts_))]
     key_at = dict(zip(positions, keys, strict=True))
-    embeddings = embedder.embed([text for _, text in keys])
+    embeddings = embedder.embed(texts)
 
     def scores(threshold: float) -> PairwiseScores:
-        clusters = cluster_claims(embeddings, positions, threshold=threshold)
+        clusters = cluster_claims(embeddings, positions, threshold=threshold, texts=texts)
         return pairwise_scores([[key_at[m] for m in c.members] for c in clusters], gold_groups)
 
-    loose, strict = scores(0.5), scores(0.8)
+    loose, strict = scores(0.3), scores(0.6)
     assert strict.predicted_pairs < loose.predicted_pairs
     assert strict.precision > loose.precision
     assert strict.recall < loose.recall
     # group_claims is the same clustering behind one embed call.
+    size = len(claims[0]) + len(claims[1])
     grouped = group_claims(claims[:2], embedder)
-    assert grouped == cluster_claims(
-        embeddings[: len(claims[0]) + len(claims[1])],
-        positions[: len(claims[0]) + len(claims[1])],
-        threshold=DEFAULT_SIMILARITY_THRESHOLD,
-    )
+    assert grouped == group_similar(embeddings[:size], positions[:size], texts[:size])
+
+
+# --- the similarity and the story's threshold -------------------------------------
+
+
+def test_words_every_claim_shares_count_less_than_a_rare_detail() -> None:
+    texts = [
+        "IBM will cut 111,800 jobs.",
+        "IBM cut 60,000 jobs in 1993.",
+        "IBM will cut 111,800 staff this week.",
+    ]
+    # Orthogonal embeddings: only the word overlap and the penalty speak.
+    similarities = claim_similarities(np.eye(3), [(0, 0), (1, 0), (2, 0)], texts)
+    # "IBM", "cut" and "jobs" are in two or three claims; "111,800" in only the first and third.
+    assert similarities[0, 2] > similarities[0, 1]
+    np.testing.assert_allclose(np.diag(similarities), 1.0)
+    np.testing.assert_allclose(similarities, similarities.T)
+
+
+def test_claims_of_one_document_are_pushed_apart() -> None:
+    vectors = np.eye(2)[[0, 0, 0]]
+    across = claim_similarities(vectors, [(0, 0), (1, 0), (2, 0)], same_document_penalty=0.2)
+    within = claim_similarities(vectors, [(0, 0), (0, 1), (1, 0)], same_document_penalty=0.2)
+    assert across[0, 1] == pytest.approx(1.0)
+    assert within[0, 1] == pytest.approx(0.8)
+    assert within[0, 2] == pytest.approx(1.0)
+
+
+def test_story_threshold_adapts_to_the_spread_and_keeps_to_its_bounds() -> None:
+    rng = np.random.default_rng(0)
+    positions = [(document, index) for document in range(4) for index in range(6)]
+    noise = rng.normal(0.2, 0.05, (24, 24))
+    similarities = (noise + noise.T) / 2
+    threshold = story_threshold(similarities, positions, spread=1.75)
+    documents = np.array([d for d, _ in positions])
+    upper = np.triu_indices(24, 1)
+    cross = similarities[upper][documents[upper[0]] != documents[upper[1]]]
+    assert threshold == pytest.approx(cross.mean() + 1.75 * cross.std(), abs=1e-3)
+    # A story whose claims all look alike cannot push the cut above copies' reach ...
+    assert story_threshold(similarities + 0.9, positions) == ADAPTIVE_MAX
+    # ... nor below the floor, and a story too small for a spread takes the fixed value.
+    assert story_threshold(similarities - 0.9, positions) == ADAPTIVE_MIN
+    assert story_threshold(np.eye(2), [(0, 0), (1, 0)]) == SMALL_STORY_THRESHOLD
+
+
+def test_given_threshold_is_used_as_it_is() -> None:
+    vectors = np.eye(2)[[0, 0, 1]]
+    grouping = group_similar(vectors, [(0, 0), (1, 0), (2, 0)], threshold=0.9)
+    assert grouping.threshold == 0.9
+    assert [cluster.members for cluster in grouping.clusters] == [((0, 0), (1, 0))]
 
 
 # --- structure of a comparison ----------------------------------------------------
@@ -326,6 +416,9 @@ def test_disagreement_majority_and_tie_break_on_a_hand_built_story() -> None:
     assert [len(cell.claims) for cell in shells.members] == [1, 1, 2]
     assert (shells.representative_document, shells.representative_index) == ("a", 1)
     assert shells.representative == "Russia bought shells from North Korea."
+    assert shells.proposition == "Russia bought shells from North Korea."
+    assert shells.outlets == {Label.ASSERTION: 1, Label.DENIAL: 1, Label.CAVEAT: 1}
+    assert iran.outlets == {Label.ASSERTION: 0, Label.DENIAL: 2, Label.CAVEAT: 0}
     assert not iran.disagreement
     assert _labels(iran) == {"a": Label.DENIAL, "b": Label.DENIAL}
     assert comparison.documents[2].counts == {

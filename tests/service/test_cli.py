@@ -96,7 +96,7 @@ def test_compare_prints_the_table_and_writes_the_api_json(
         cells = r"\s+".join(re.escape(labels.get(id_, "-")) for id_ in ("bbc", "cnn"))
         row = lines[2 + position]
         assert re.match(rf"\s*{position}  {re.escape(mark)}  {cells}\s+", row), row
-        assert group.representative[:20] in row
+        assert group.proposition[:20] in row
 
     for document in response.documents:
         counts = r"\s+".join(str(document.counts[label]) for label in LABELS)
@@ -131,6 +131,8 @@ def test_render_marks_disagreements_and_empty_cells() -> None:
                 representative_document="a-very-long-outlet-name-indeed",
                 representative_index=0,
                 disagreement=True,
+                proposition=asserted.text,
+                outlets={"assertion": 1, "denial": 0, "caveat": 1},
                 members=[
                     GroupMember(
                         document="a-very-long-outlet-name-indeed",
@@ -145,6 +147,8 @@ def test_render_marks_disagreements_and_empty_cells() -> None:
                 representative_document="b",
                 representative_index=0,
                 disagreement=False,
+                proposition=denied.text,
+                outlets={"assertion": 0, "denial": 2, "caveat": 0},
                 members=[
                     GroupMember(
                         document="a-very-long-outlet-name-indeed", label="denial", claims=[denied]
@@ -162,7 +166,7 @@ def test_render_marks_disagreements_and_empty_cells() -> None:
         "2     denial          denial     -          We never sold arms to Russia.",
         "",
         "! the documents disagree; - the document does not carry the claim; "
-        "claim: the member closest to the group's centre",
+        "claim: the group's most central claim, reporting frame removed",
         "",
         "document                        claims  assertion  denial  caveat",
         "a-very-long-outlet-name-indeed       2          1       1       0",
@@ -196,6 +200,8 @@ def test_long_claims_are_cut_to_the_width() -> None:
         representative_document="a",
         representative_index=0,
         disagreement=False,
+        proposition=text,
+        outlets={"assertion": len(members), "denial": 0, "caveat": 0},
         members=members,
     )
     response = CompareResponse(

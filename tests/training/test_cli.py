@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from training.cli import app
@@ -106,11 +107,20 @@ def test_export_of_an_unknown_version_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_benchmark_grouping_scores_the_tuned_and_the_held_out_story(shared_dir: Path) -> None:
-    result = runner.invoke(
-        app, ["benchmark-grouping", "--threshold", "0.8", f"data.shared_dir={shared_dir}"]
-    )
+@pytest.mark.slow  # embeds every gold claim twice with the packaged encoder (about a minute)
+def test_bench_grouping_prints_the_cross_validated_table(shared_dir: Path) -> None:
+    result = runner.invoke(app, ["bench-grouping", f"data.shared_dir={shared_dir}"])
     assert result.exit_code == 0, result.output
-    assert "examples (tuned on): 5 documents" in result.output
-    assert "held-out story: 5 documents" in result.output
-    assert result.output.count("<- default") == 2
+    assert "Leave-one-story-out over 13 gold stories" in result.output
+    assert "cosine, fixed (former)" in result.output
+    assert "default: story words + same-doc penalty, adaptive" in result.output
+    assert "Chosen on the 9 tune stories only: spread 1.75." in result.output
+    assert "examples" in result.output and "baghdadi-wife" in result.output
+
+
+def test_bench_grouping_refuses_a_malformed_encoder_option(shared_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["bench-grouping", "--encoder", "mpnet", f"data.shared_dir={shared_dir}"]
+    )
+    assert result.exit_code == 2
+    assert "NAME=DIRECTORY" in result.output
