@@ -6,7 +6,8 @@ decoded, mojibake is repaired and whitespace normalised, keeping each paragraph,
 headline, caption or bullet on a line of its own with a blank line between
 paragraphs. ``extract_claims`` walks those lines, drops page furniture that
 carries no claim (copyright lines, "Read more", comment forms, bylines, credits,
-repeated captions and headlines, stray labels) and splits the rest into
+repeated captions and headlines, stray labels; and, in ``model.furniture``, calls to
+action, share bars, navigation, teasers, captions and glosses) and splits the rest into
 sentences with pysbd. Every claim is a span of the cleaned text, so callers can
 highlight it in place.
 
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 import ftfy
 import pysbd
 from bs4 import BeautifulSoup
+
+from model.furniture import is_furniture_line, is_furniture_sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +360,12 @@ def extract_claims(raw: str, *, segment: bool = True) -> ExtractedText:
     for line_start, line in _lines(text):
         offset = _content(line)
         body = line[offset:]
-        if not body or _is_boilerplate(body) or _is_stray_line(body):
+        if (
+            not body
+            or _is_boilerplate(body)
+            or _is_stray_line(body)
+            or is_furniture_line(body, headline=line_start == 0)
+        ):
             continue
         line_key = _key(body)
         if _repeats_earlier(body, line_key, kept_lines):
@@ -367,7 +375,12 @@ def extract_claims(raw: str, *, segment: bool = True) -> ExtractedText:
         for start, end in _sentence_spans(body):
             sentence = body[start:end]
             claim_key = _key(sentence)
-            if not claim_key or claim_key in kept_claims or _is_boilerplate(sentence):
+            if (
+                not claim_key
+                or claim_key in kept_claims
+                or _is_boilerplate(sentence)
+                or is_furniture_sentence(sentence)
+            ):
                 continue
             if has_notice and _is_notice_fragment(sentence):
                 continue
