@@ -293,6 +293,14 @@ function groupCell(documentId, member) {
   return cell;
 }
 
+const STANCE_VERBS = { assertion: "assert", denial: "deny", caveat: "hedge" };
+
+function outletCounts(outlets) {
+  return Object.entries(outlets ?? {})
+    .map(([label, count]) => `${count} ${STANCE_VERBS[label] ?? label}`)
+    .join(" · ");
+}
+
 function renderStoryTable(response) {
   const ids = response.documents.map((document) => document.id);
   const table = $("story-table");
@@ -310,6 +318,10 @@ function renderStoryTable(response) {
     });
     const header = el("th", { scope: "row", title: group.representative }, `#${index + 1}`);
     if (group.disagreement) header.append(el("span", { class: "badge" }, "disagree"));
+    // The group in one line (its most central claim, reporting frame removed) and how
+    // many outlets assert, deny and hedge it.
+    header.append(el("span", { class: "proposition" }, truncate(group.proposition, CELL_CHARS)));
+    header.append(el("span", { class: "outlets" }, outletCounts(group.outlets)));
     row.append(header);
     const members = new Map(group.members.map((member) => [member.document, member]));
     for (const id of ids) row.append(groupCell(id, members.get(id)));

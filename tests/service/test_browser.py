@@ -233,8 +233,13 @@ def test_story_table_shows_groups_by_outlet_with_labels(story_page: object) -> N
     # The disagreement comes first though its claims come second in every article.
     assert [row["disagreement"] for row in rows] == ["true", "false"]
     assert "disagreement" in rows[0]["classes"] and "disagreement" not in rows[1]["classes"]
-    assert rows[0]["header"] == "#1disagree"
-    assert rows[1]["header"] == "#2"
+    # Each row names its group in one line and counts the outlets asserting, denying, hedging.
+    assert rows[0]["header"].startswith("#1disagree")
+    assert rows[0]["header"].endswith("1 assert · 0 deny · 1 hedge")
+    assert rows[1]["header"].startswith("#2")
+    assert rows[1]["header"].endswith("0 assert · 3 deny · 0 hedge")
+    proposition = story_page.locator("#story-table tbody tr th .proposition").all_inner_texts()
+    assert len(proposition) == 2 and all(proposition)
     assert [[cell["document"] for cell in row["cells"]] for row in rows] == [OUTLETS, OUTLETS]
     assert [[cell["label"] for cell in row["cells"]] for row in rows] == [
         ["assertion", None, "caveat"],
