@@ -175,7 +175,10 @@ def natural_sample(
 @app.command("annotation-sample")
 def annotation_sample(
     wave: Annotated[
-        str, typer.Argument(help="wording (openings, stance wording, uniform) or doubt")
+        str,
+        typer.Argument(
+            help="wording (openings, stance wording, uniform), doubt, or openings (read further)"
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Folder for the batch files")] = Path(
         "outputs/annotation"
@@ -263,8 +266,26 @@ def annotation_sample(
                 },
             )
         )
+    elif wave == "openings":
+        # news_natural read further: more FNC-1 test bodies, and Wikinews test articles past
+        # their first ten sentences (every one of them was drawn by the first two waves).
+        drawn_documents = selection.documents_in(out)
+        drawn = selection.Wave(
+            evaluation=[
+                *selection.more_openings(
+                    sentences,
+                    drawn_documents,
+                    seed=seed,
+                    documents={selection.FNC1: fnc1_openings},
+                ),
+                *selection.longer_openings(
+                    sentences, drawn_documents, family=selection.WIKINEWS, start=10, end=20
+                ),
+            ],
+            training=[],
+        )
     else:
-        _fail(f"unknown wave {wave!r}: choose wording or doubt")
+        _fail(f"unknown wave {wave!r}: choose wording, doubt or openings")
     paths = selection.write_batches(
         drawn, out, batches=batches, seed=seed, prefix=f"{wave}_{len(list(out.glob('*.csv')))}"
     )
@@ -282,14 +303,15 @@ def annotation_merge(
     ],
 ) -> None:
     """Write the labelled waves into the annotation files: training rows to active_gold.csv,
-    openings to natural_openings.csv (both rewritten whole, sorted by id)."""
+    openings to natural_openings.csv (both rewritten whole, sorted by id), with the
+    adjudicated labels of active_gold_second_pass.csv where the two passes disagreed."""
     import csv
 
-    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE
+    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE, adjudicated_labels
     from training.corpus.selection import merge_labels
 
     try:
-        openings, training = merge_labels(candidates, labels)
+        openings, training = merge_labels(candidates, labels, adjudicated_labels())
     except ValueError as error:
         _fail(str(error))
     for path, header, rows in (

@@ -20,6 +20,8 @@ ACTIVE_SOURCE = "active_gold"
 OPENINGS_SOURCE = "news_natural"
 ACTIVE_FILE = ANNOTATIONS / "active_gold.csv"
 OPENINGS_FILE = ANNOTATIONS / "natural_openings.csv"
+# A blind second pass over a seeded tenth of every batch, with the adjudicated label.
+SECOND_PASS_FILE = ANNOTATIONS / "active_gold_second_pass.csv"
 FAMILY_OF_SET = {FNC1: "rumour", WIKINEWS: "wikinews"}
 
 
@@ -97,3 +99,11 @@ def load_openings(
             )
         )
     return by_family
+
+
+def adjudicated_labels(path: Path = SECOND_PASS_FILE) -> dict[str, str]:
+    """id -> adjudicated label, for the second-pass rows (where the passes agreed, the same)."""
+    if not path.is_file():
+        return {}
+    rows = read_csv_rows(path, ("id", "adjudicated_label"))
+    return {row["id"]: row["adjudicated_label"].strip().lower() for row in rows}

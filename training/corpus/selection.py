@@ -361,6 +361,21 @@ def more_openings(
     ]
 
 
+def longer_openings(
+    sentences: Sequence[Sentence], drawn: Collection[str], *, family: str, start: int, end: int
+) -> list[tuple[Sentence, str]]:
+    """Sentences ``start`` to ``end`` of test documents whose first ``start`` were drawn
+    before: the opening read further, still whole and in order."""
+    return [
+        (sentence, "opening")
+        for sentence in sentences
+        if sentence.family == family
+        and sentence.split is Split.TEST
+        and f"{family}:{sentence.document}" in drawn
+        and start <= sentence.index < end
+    ]
+
+
 def texts_in(folder: Path) -> set[str]:
     """Normalised texts of the candidate files already written to ``folder`` (earlier waves)."""
     taken: set[str] = set()
@@ -418,11 +433,16 @@ def doubt_wave(
     )
 
 
-def merge_labels(candidates: Path, labels: Path) -> tuple[list[list[str]], list[list[str]]]:
+def merge_labels(
+    candidates: Path, labels: Path, adjudicated: dict[str, str] | None = None
+) -> tuple[list[list[str]], list[list[str]]]:
     """Join each batch's candidates (``candidates/*.csv``) to the annotator's labels (the
     same file name under ``labels``): ([id, text, label] openings, [id, selected_by, text,
     label] training rows). A batch whose label file is missing or does not list the same ids
-    in the same order is refused, since a shifted row would pin a label on another sentence."""
+    in the same order is refused, since a shifted row would pin a label on another sentence.
+    ``adjudicated`` (id -> label) overrides the first pass where the blind second pass
+    disagreed and an adjudicator decided."""
+    adjudicated = adjudicated or {}
     openings_rows: list[list[str]] = []
     training_rows: list[list[str]] = []
     for path in sorted(candidates.glob("*.csv")):
@@ -437,7 +457,7 @@ def merge_labels(candidates: Path, labels: Path) -> tuple[list[list[str]], list[
         if [row["id"] for row in labelled] != ids:
             raise ValueError(f"{label_path} does not list the ids of {path} in order")
         for row, label in zip(rows, labelled, strict=True):
-            value = label["label"].strip().lower()
+            value = adjudicated.get(row["id"], label["label"].strip().lower())
             if row["selected_by"] == "opening":
                 openings_rows.append([row["id"], row["text"], value])
             else:
