@@ -35,6 +35,7 @@ from service.admission import InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.inference import LoadedModel, StanceClassifier
+from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware
 from service.openapi import honest_openapi
 from service.registry import TRAIN_HINT, name_from_uri
@@ -197,32 +198,41 @@ def _describe(error: dict[str, Any]) -> tuple[str, bool]:
     return (f"{where}: {error['msg']}" if where else error["msg"]), False
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = list(exc.errors())
+def _validation_answer(errors: list[dict[str, Any]], route: str) -> tuple[dict[str, Any], int]:
+    """The body and status for pydantic's ``errors``: blocking, run in a worker thread."""
     for error in errors:
         if error["type"] == "json_invalid":
             position = error["loc"][-1]
             reason = error.get("ctx", {}).get("error", "cannot be parsed")
-            return JSONResponse(
-                {"detail": f"invalid JSON at character {position}: {reason}"}, status_code=400
-            )
-    described = [_describe(error) for error in errors]
+            return {"detail": f"invalid JSON at character {position}: {reason}"}, 400
+    shown, more = errors[:MAX_ERRORS], len(errors) - MAX_ERRORS
+    described = [_describe(error) for error in shown]
     detail = "; ".join(dict.fromkeys(sentence for sentence, _ in described))
+    if more > 0:
+        detail = f"{detail}; and {more} more"
     if any(wants_usage for _, wants_usage in described):
         # Said once at the end, however many errors asked for it.
-        route = getattr(request.scope.get("route"), "path", "")
         detail = f"{detail}: {_USAGE.get(route, 'see /docs for the request schema')}"
-    return JSONResponse(
-        {
-            "detail": detail,
-            # Machine-readable too, without echoing "input": it may be a 100 kB text.
-            "errors": [
-                {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-                for error in errors
-            ],
-        },
-        status_code=422,
+    body: dict[str, Any] = {
+        "detail": detail,
+        # Machine-readable too, without echoing "input": it may be a 100 kB text.
+        "errors": [
+            {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+            for error in shown
+        ],
+    }
+    if more > 0:
+        body["errors_not_shown"] = more
+    return body, 422
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    route = getattr(request.scope.get("route"), "path", "")
+    # Off the event loop: even capped, describing errors is work a probe should not wait on.
+    body, status_code = await anyio.to_thread.run_sync(
+        _validation_answer, list(exc.errors()), route
     )
+    return JSONResponse(body, status_code=status_code)
 
 
 # --- the app ---------------------------------------------------------------------------
@@ -265,6 +275,7 @@ def create_app(
         app.state.models.install(injected, embedder, ExitStack())
 
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(TooLargeError, too_large_handler)  # type: ignore[arg-type]
     # Starlette wraps each middleware around the ones added before it: innermost first.
     app.add_middleware(
         # Bodies larger than the text limits allow are refused before they are parsed.

@@ -13,10 +13,11 @@ instead of the 413. Draining stops after ``DRAIN_BYTES`` or ``DRAIN_SECONDS``.
 from __future__ import annotations
 
 import anyio
-from fastapi import HTTPException
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.limits import TooLargeError
 
 
 def too_large_message(
@@ -66,6 +67,9 @@ class BodyLimitMiddleware:
         self.limit_bytes = limit_bytes
         self.message = message
 
+    def _error(self) -> TooLargeError:
+        return TooLargeError(self.message, self.limit_bytes, "bytes")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -76,7 +80,8 @@ class BodyLimitMiddleware:
             # "100 Continue" is answered without sending its body at all.
             if not expects_continue(scope):
                 await drain_body(receive)
-            await JSONResponse({"detail": self.message}, status_code=413)(scope, receive, send)
+            error = self._error()
+            await JSONResponse(error.body(), status_code=error.status_code)(scope, receive, send)
             return
 
         received = 0
@@ -90,8 +95,8 @@ class BodyLimitMiddleware:
                     if message.get("more_body", False):
                         await drain_body(receive)
                     # FastAPI re-raises an HTTPException met while reading the body, so the
-                    # app's handler answers it as JSON like any other error.
-                    raise HTTPException(413, detail=self.message)
+                    # app's handler answers it as JSON like any other size limit.
+                    raise self._error()
             return message
 
         await self.app(scope, counting_receive, send)

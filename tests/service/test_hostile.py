@@ -1,0 +1,102 @@
+"""Hostile requests: each is cheap to send, and must stay cheap to answer.
+
+Each test is one attack from issue 24 against the tiny-model app, with the default
+limits, and fails when the protection against it is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from model.classifier import ClaimClassifier
+from service.app import create_app
+from service.limits import MAX_ERRORS
+from tests.service.support import make_settings
+
+# What a refusal may cost: well under what the attacks cost before (seconds, megabytes).
+QUICK_S = 1.0
+SMALL_BYTES = 4_096
+
+
+@pytest.fixture(scope="module")
+def client(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    # The shipped limits (make_settings pins only what every test pins).
+    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("hostile"))
+    with TestClient(create_app(settings, classifier=tiny_classifier)) as test_client:
+        yield test_client
+
+
+def _post(client: TestClient, path: str, body: bytes) -> tuple[int, bytes, float]:
+    started = time.perf_counter()
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    return response.status_code, response.content, time.perf_counter() - started
+
+
+def _just_under_the_body_limit(client: TestClient, item: bytes, head: bytes) -> bytes:
+    """``head`` then as many ``item``s as the body limit lets through, then ``]}``."""
+    room = client.app.state.settings.max_body_bytes - len(head) - 2
+    return head + b",".join([item] * (room // (len(item) + 1))) + b"]}"
+
+
+def test_a_megabyte_of_wrong_typed_items_is_refused_for_its_count(client: TestClient) -> None:
+    """{"texts": [1, 1, ...]}: once an 88 MB answer after 9.9 s, the RSS up by 900 MB."""
+    body = _just_under_the_body_limit(client, b"1", b'{"texts": [')
+    assert len(body) > 1_000_000
+    status, content, elapsed = _post(client, "/classify", body)
+    assert status == 413
+    assert len(content) < SMALL_BYTES
+    assert elapsed < QUICK_S
+    payload = json.loads(content)
+    assert payload["unit"] == "texts" and payload["limit"] == 64
+    assert "split into requests of at most 64 texts" in payload["detail"]
+
+
+def test_a_megabyte_of_documents_is_refused_for_its_count(client: TestClient) -> None:
+    body = _just_under_the_body_limit(client, b"{}", b'{"documents": [')
+    status, content, elapsed = _post(client, "/compare", body)
+    assert status == 413
+    assert len(content) < SMALL_BYTES
+    assert elapsed < QUICK_S
+
+
+@pytest.mark.parametrize(
+    ("path", "head", "tail"),
+    [
+        ("/classify", b'{"text": "A claim."', b"}"),
+        ("/compare", b'{"documents": []', b"}"),
+        ("/compare", b'{"documents": [{"id": "a", "text": "A."}, {"id": "b"', b"}]}"),
+    ],
+    ids=["classify", "compare", "document"],
+)
+def test_a_megabyte_of_unknown_fields_gets_a_short_answer(
+    client: TestClient, path: str, head: bytes, tail: bytes
+) -> None:
+    """No limit counts keys, and each unknown one would be an error of its own."""
+    room = client.app.state.settings.max_body_bytes - len(head) - len(tail)
+    keys = b"".join(b',"k%d":0' % i for i in range(room // 12))
+    body = head + keys[: keys.rfind(b",", 0, room)] + tail
+    status, content, elapsed = _post(client, path, body)
+    assert status == 422
+    assert len(content) < SMALL_BYTES
+    assert elapsed < QUICK_S / 2
+    detail = json.loads(content)["detail"]
+    assert detail.startswith("unknown fields ") and '"k0", "k1"' in detail
+    assert " more: send " in detail
+
+
+def test_errors_within_the_limits_are_listed_up_to_the_cap(client: TestClient) -> None:
+    response = client.post("/classify", json={"texts": [1] * 64})
+    assert response.status_code == 422
+    payload = response.json()
+    assert len(payload["errors"]) == MAX_ERRORS
+    assert payload["errors_not_shown"] == 64 - MAX_ERRORS
+    assert payload["detail"].startswith("texts[0] must be a string, got a number; texts[1] ")
+    assert "; and 44 more" in payload["detail"]
