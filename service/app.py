@@ -294,6 +294,7 @@ def create_app(
         limit=settings.max_in_flight,
         paths=WORK_PATHS,
         gauge=app.state.metrics.in_flight,
+        body_timeout_s=settings.body_timeout_s,
     )
     # Outside the bound, so requests without a key never take a slot.
     app.add_middleware(ApiKeyMiddleware, keys=keys)

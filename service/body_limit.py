@@ -13,6 +13,7 @@ instead of the 413. Draining stops after ``DRAIN_BYTES`` or ``DRAIN_SECONDS``.
 from __future__ import annotations
 
 import anyio
+from fastapi import HTTPException
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,7 +47,11 @@ async def drain_body(receive: Receive, *, max_bytes: int = DRAIN_BYTES) -> None:
     drained = 0
     with anyio.move_on_after(DRAIN_SECONDS):
         while drained <= max_bytes:
-            message = await receive()
+            try:
+                message = await receive()
+            except HTTPException:
+                return  # the body's deadline passed (service.admission): answer now
+
             if message["type"] != "http.request":
                 return  # the client went away
             drained += len(message.get("body", b""))

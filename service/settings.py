@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         le=3600.0,
         description="Seconds from a request's arrival to its answer, waiting included (503)",
     )
+    body_timeout_s: float = Field(
+        5.0,
+        gt=0.0,
+        le=3600.0,
+        description="Seconds a request body may take to arrive, per 100 kB and at least this "
+        "long; past it the answer is 408 and the request never holds a max_in_flight slot",
+    )
     max_in_flight: int = Field(
         64,
         ge=1,

@@ -7,17 +7,19 @@ limits, and fails when the protection against it is removed.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from model.classifier import ClaimClassifier
 from service.app import create_app
 from service.limits import MAX_ERRORS
-from tests.service.support import make_settings
+from tests.service.support import make_settings, served
 
 # What a refusal may cost: well under what the attacks cost before (seconds, megabytes).
 QUICK_S = 1.0
@@ -100,3 +102,49 @@ def test_errors_within_the_limits_are_listed_up_to_the_cap(client: TestClient) -
     assert payload["errors_not_shown"] == 64 - MAX_ERRORS
     assert payload["detail"].startswith("texts[0] must be a string, got a number; texts[1] ")
     assert "; and 44 more" in payload["detail"]
+
+
+def _stall(port: int, path: str = "/classify") -> socket.socket:
+    """A socket that announces 100 bytes of body and sends 10 of them."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n".encode()
+        + b'{"text": "'
+    )
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        data = sock.recv(4096)
+        if not data:
+            break
+        answer += data
+    return answer
+
+
+def test_stalled_bodies_hold_no_slot_and_are_cut_at_their_deadline(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path: Path
+) -> None:
+    """64 sockets stalling their bodies once held every max_in_flight slot for 45 s."""
+    settings = make_settings(tiny_model_dir, tmp_path, max_in_flight=2, body_timeout_s=1.0)
+    app = create_app(settings, classifier=tiny_classifier)
+    with served(app) as base_url:
+        port = int(base_url.rsplit(":", 1)[1])
+        stalled = [_stall(port) for _ in range(4)]
+        try:
+            time.sleep(0.2)  # every stalled request has arrived
+            started = time.monotonic()
+            response = httpx.post(f"{base_url}/classify", json={"text": "Kirby spoke."})
+            assert response.status_code == 200, response.text
+            assert time.monotonic() - started < QUICK_S
+            for sock in stalled:
+                answer = _answer(sock)
+                assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+            assert time.monotonic() - started < 3.0  # cut at the deadline, not left hanging
+        finally:
+            for sock in stalled:
+                sock.close()
+        assert app.state.metrics.registry.get_sample_value("claimstance_requests_in_flight") == 0
