@@ -148,3 +148,30 @@ def test_stalled_bodies_hold_no_slot_and_are_cut_at_their_deadline(
             for sock in stalled:
                 sock.close()
         assert app.state.metrics.registry.get_sample_value("claimstance_requests_in_flight") == 0
+
+
+@pytest.mark.parametrize(
+    "text", ["<p>" * 16_000, "A,\n" * 33_000, "<div>x" * 16_000], ids=["p", "wraps", "div"]
+)
+def test_markup_and_wrap_bombs_answer_quickly(client: TestClient, text: str) -> None:
+    """A 48 kB body of "<p>" once took 16.5 s, past its 10 s budget; wraps 9.5 s."""
+    started = time.perf_counter()
+    response = client.post("/classify", json={"text": text})
+    assert response.status_code == 200
+    assert time.perf_counter() - started < 2.0
+
+
+def test_costly_segmentation_stops_at_the_compute_budget(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path: Path
+) -> None:
+    """90,000 characters of "a. " take pysbd seconds: the budget is checked per window."""
+    budget_s = 0.3
+    settings = make_settings(tiny_model_dir, tmp_path, compute_budget_s=budget_s)
+    with TestClient(create_app(settings, classifier=tiny_classifier)) as limited:
+        started = time.perf_counter()
+        response = limited.post("/classify", json={"text": "a. " * 30_000})
+        elapsed = time.perf_counter() - started
+    assert response.status_code == 413
+    assert "compute budget of 0.3 s" in response.json()["detail"]
+    assert "retry-after" not in response.headers
+    assert elapsed < budget_s + 1.0
