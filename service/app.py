@@ -38,6 +38,7 @@ from service.inference import LoadedModel, StanceClassifier
 from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware
 from service.openapi import honest_openapi
+from service.redact import redact_credentials
 from service.registry import TRAIN_HINT, name_from_uri
 from service.routes import admin, classify, compare, health, metrics, model_info, page
 from service.routes.page import STATIC_DIR
@@ -88,7 +89,7 @@ def _reload_on_sighup(app: FastAPI) -> Iterator[None]:
     tasks: set[asyncio.Task[None]] = set()
 
     def on_sighup() -> None:
-        logger.info("SIGHUP: reloading %s", app.state.settings.model_uri)
+        logger.info("SIGHUP: reloading %s", redact_credentials(app.state.settings.model_uri))
         task = loop.create_task(_reload_for_signal(app))
         tasks.add(task)  # a reference, so the task is not collected mid-reload
         task.add_done_callback(tasks.discard)
@@ -116,7 +117,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 loaded = await anyio.to_thread.run_sync(serving.load_model, settings, resources)
             except LOAD_ERRORS as error:
                 resources.close()
-                message = f"no model loaded: {error}"
+                message = redact_credentials(f"no model loaded: {error}")
                 if TRAIN_HINT not in message:
                     message = f"{message}; {TRAIN_HINT}"
                 app.state.load_error = message
@@ -133,7 +134,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 )
             except (ValueError, OSError, ImportError) as error:
                 # ImportError: the packaged encoder's wheel is missing from the environment.
-                app.state.embedder_error = f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"
+                app.state.embedder_error = redact_credentials(
+                    f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"
+                )
                 logger.error(app.state.embedder_error)
         app.state.metrics.model_loaded.set(1 if app.state.model is not None else 0)
         with _reload_on_sighup(app):

@@ -14,6 +14,7 @@ from service.admission import ARRIVED_KEY
 from service.budget import Budget, request_budget
 from service.inference import LoadedModel
 from service.metrics import Metrics
+from service.redact import public
 from service.serving import ModelSlot
 from service.settings import Settings
 
@@ -36,7 +37,9 @@ async def require_model(request: Request) -> AsyncIterator[LoadedModel]:
     loaded = slot.acquire()
     if loaded is None:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=request.app.state.load_error
+            # /ready answers it without a key: no credentials and no paths of the machine.
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=public(request.app.state.load_error),
         )
     try:
         yield loaded
@@ -58,7 +61,7 @@ def require_embedder(request: Request) -> Embedder:
     embedder: Embedder | None = request.app.state.embedder
     if embedder is None:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=request.app.state.embedder_error
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=public(request.app.state.embedder_error)
         )
     return embedder
 

@@ -248,7 +248,9 @@ class CompareResponse(BaseModel):
 
 
 class ModelInfo(ModelRef):
-    uri: str
+    uri: str = Field(
+        description="The model URI; an absolute path as .../<its name>, credentials as ***"
+    )
     labels: list[Label]
     device: str
     backend: str = Field(description='The engine of the forward pass: "onnx" or "torch"')
@@ -289,7 +291,9 @@ class TooLargeBody(ErrorBody):
 class ReloadResponse(BaseModel):
     model: ModelRef = Field(description="The model now serving")
     previous: ModelRef | None = Field(description="The model that served before, if any")
-    uri: str = Field(description="The model URI that was resolved")
+    uri: str = Field(
+        description="The model URI that was resolved; an absolute path as .../<its name>"
+    )
 
 
 class ReloadFailure(ErrorBody):

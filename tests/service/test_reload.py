@@ -109,7 +109,9 @@ def test_a_failed_reload_keeps_the_old_model_serving_and_says_why(
         assert response.status_code == 500
         body = response.json()
         assert reason in body["detail"]
-        assert f"reload of {model_dir} failed" in body["detail"]
+        # The directory by its name: the answer holds no path of the machine.
+        assert "reload of .../model failed" in body["detail"]
+        assert str(tmp_path) not in response.text
         assert "still serving" in body["detail"]
         assert "Traceback" not in response.text
         assert body["serving"]["name"] == before["name"]
