@@ -255,6 +255,12 @@ def create_app(
     keys = ApiKeys.from_settings(
         [key.get_secret_value() for key in settings.api_keys], settings.api_keys_file
     )
+    if not keys.enabled and settings.allow_open:
+        logger.warning(
+            "SERVING WITHOUT API KEYS on %s (CLAIMSTANCE_ALLOW_OPEN): anyone who can connect "
+            "may use the model",
+            settings.host,
+        )
     app = FastAPI(
         title="claimstance",
         summary="Label every claim in news text as assertion, denial or caveat.",

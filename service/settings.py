@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,17 @@ from model.story import (
 from service.schemas import MAX_ID_CHARS
 
 DEFAULT_MODEL_URI = "models:/claimstance@champion"
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach ``host``: a loopback address or name."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -117,6 +129,11 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="A file of SHA-256 hex digests of API keys, one a line"
     )
+    allow_open: bool = Field(
+        False,
+        description="Serve without API keys on an address other machines can reach; "
+        "without keys and without this, binding anything but loopback is refused",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins whose pages may call the API from a browser; empty: none",
@@ -139,11 +156,27 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys_not_blank(cls, value: Any) -> Any:
+        # Unset means no keys; set to "" or "," it is a mistake (an empty secret in a
+        # deployment) that would otherwise silently mean open.
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()] or [""]
+        if isinstance(value, list) and any(
+            not (key.get_secret_value() if isinstance(key, SecretStr) else str(key)).strip()
+            for key in value
+        ):
+            raise ValueError(
+                "is set but holds no key (empty or blank): give at least one key, or unset it"
+            )
         return value
 
     @model_validator(mode="after")
@@ -152,6 +185,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"max_request_chars ({self.max_request_chars}) is below max_chars "
                 f"({self.max_chars}): no text of the allowed length could be sent"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _open_only_on_purpose(self) -> Settings:
+        if not self.auth_enabled and not self.allow_open and not is_loopback(self.host):
+            raise ValueError(
+                f"host {self.host} can be reached from other machines and no API keys are "
+                "set: set CLAIMSTANCE_API_KEYS or CLAIMSTANCE_API_KEYS_FILE, or "
+                "CLAIMSTANCE_ALLOW_OPEN=true to serve anyone who can connect"
             )
         return self
 
