@@ -128,6 +128,8 @@ class ModelSlot:
             self._state.model = loaded
             self._state.embedder = embedder
             to_close = self._retire(previous) if previous is not None else None
+        ref = loaded.ref
+        self._state.metrics.serving(ref.name, ref.version, ref.run_id, loaded.backend)
         return previous, to_close
 
     def acquire(self) -> LoadedModel | None:

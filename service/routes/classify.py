@@ -52,4 +52,5 @@ async def classify(
     )
     metrics.texts.inc(len(texts))
     metrics.record_claims(claim.label for result in results for claim in result.claims)
+    metrics.record_confidence(claim.scores for result in results for claim in result.claims)
     return ClassifyResponse(model=loaded.ref, results=results)

@@ -71,5 +71,6 @@ async def compare(
     )
     metrics.documents.inc(len(response.documents))
     metrics.record_claims(claim.label for doc in response.documents for claim in doc.claims)
+    metrics.record_confidence(claim.scores for doc in response.documents for claim in doc.claims)
     metrics.record_groups(group.disagreement for group in response.groups)
     return response

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from service.app import create_app
 from tests.service.support import make_settings, metric_samples, metric_value
@@ -63,6 +64,39 @@ def test_metrics_count_requests_latency_and_claims(client: TestClient) -> None:
         assert delta("claimstance_claims_total", label=label.value) == labels.count(label.value)
     assert delta("claimstance_texts_total") == 2
     assert metric_value(after, "claimstance_model_loaded") == 1
+    # Each claim's top probability, by its label: a confidence shift shows per model.
+    for label in LABELS:
+        count = delta("claimstance_claim_top_probability_count", label=label.value)
+        assert count == labels.count(label.value)
+    assert sum(
+        delta("claimstance_claim_top_probability_sum", label=label.value) for label in LABELS
+    ) == pytest.approx(
+        sum(max(c["scores"].values()) for r in response.json()["results"] for c in r["claims"])
+    )
+
+
+def test_model_info_names_the_model_serving(client: TestClient, tiny_model_dir: Path) -> None:
+    samples = metric_samples(client)
+    info = {
+        (dict(labels)["name"], dict(labels)["backend"]): value
+        for (name, labels), value in samples.items()
+        if name == "claimstance_model_info"
+    }
+    # The injected classifier: named after its directory, backend "custom", no version.
+    assert info == {(tiny_model_dir.name, "custom"): 1.0}
+
+
+def test_requests_refused_before_routing_keep_their_route(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path: Path
+) -> None:
+    """A 401 (or 503 busy) is answered before routing: it was counted as route="unmatched"."""
+    settings = make_settings(tiny_model_dir, tmp_path, api_keys=["k"])
+    with TestClient(create_app(settings, classifier=tiny_classifier)) as keyed:
+        assert keyed.post("/classify", json={"text": "A claim."}).status_code == 401
+        keyed.headers["X-API-Key"] = "k"
+        samples = metric_samples(keyed)
+    refused = {"method": "POST", "route": "/classify", "status": "401"}
+    assert metric_value(samples, "claimstance_http_requests_total", **refused) == 1
 
 
 def test_unknown_paths_share_one_metric_series(client: TestClient) -> None:
