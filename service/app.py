@@ -24,9 +24,10 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from model.story import Embedder
@@ -36,7 +37,7 @@ from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.inference import LoadedModel, StanceClassifier
 from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
-from service.metrics import Metrics, MetricsMiddleware
+from service.metrics import Metrics, MetricsMiddleware, flat_routes
 from service.openapi import honest_openapi
 from service.redact import redact_credentials
 from service.registry import TRAIN_HINT, name_from_uri
@@ -238,6 +239,18 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse(body, status_code=status_code)
 
 
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """404; for a route's path with a trailing slash, say which path is meant."""
+    path = request.url.path
+    trimmed = path.rstrip("/")
+    if trimmed and trimmed != path:
+        known = {getattr(route, "path", None) for route in flat_routes(request.app.router.routes)}
+        if trimmed in known:
+            detail = f"no route {path}: the route is {trimmed}, without the trailing slash"
+            return JSONResponse({"detail": detail}, status_code=404)
+    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
 # --- the app ---------------------------------------------------------------------------
 
 
@@ -266,6 +279,9 @@ def create_app(
         summary="Label every claim in news text as assertion, denial or caveat.",
         version="0.1.0",
         lifespan=lifespan,
+        # POST /classify/ got a bare 307: a client that does not follow it saw no reason,
+        # one that does sent its body twice. It is a 404 that names the route instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -285,6 +301,7 @@ def create_app(
 
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(TooLargeError, too_large_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(404, _not_found)
     # Starlette wraps each middleware around the ones added before it: innermost first.
     app.add_middleware(
         # Bodies larger than the text limits allow are refused before they are parsed.

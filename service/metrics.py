@@ -120,7 +120,7 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def _flat(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+def flat_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
     """The routes, with those of included routers in their place.
 
     FastAPI keeps an included router as one entry (``original_router`` holds its
@@ -130,7 +130,7 @@ def _flat(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
     for route in routes:
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from _flat(inner.routes)
+            yield from flat_routes(inner.routes)
         else:
             yield route
 
@@ -157,7 +157,7 @@ class MetricsMiddleware:
             return path
         # Matched on the scope as it arrived: a mount rewrites root_path on the way in.
         # A request refused before routing (401, 503) is matched here too.
-        for route in _flat(self.routes):
+        for route in flat_routes(self.routes):
             match, _ = route.matches(arrived)
             if match is Match.FULL:
                 return getattr(route, "path", None) or "unmatched"

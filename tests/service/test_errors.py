@@ -168,3 +168,15 @@ def test_json_with_charset_is_accepted(limited: TestClient) -> None:
 def test_wrong_method_and_unknown_path_stay_4xx(limited: TestClient) -> None:
     assert limited.get("/classify").status_code == 405
     assert limited.post("/nowhere", json={"text": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/classify/", "/compare/", "/model/"])
+def test_a_trailing_slash_is_a_404_naming_the_route_not_a_bare_redirect(
+    limited: TestClient, path: str
+) -> None:
+    response = limited.post(path, json={"text": "A claim."}, follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"no route {path}: the route is {path.rstrip('/')}, without the trailing slash"
+    )
+    assert limited.get("/no/such/page").json() == {"detail": "Not Found"}
