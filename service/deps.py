@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.message
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -49,11 +50,30 @@ async def require_model(request: Request) -> AsyncIterator[LoadedModel]:
             await anyio.to_thread.run_sync(to_close.close)
 
 
-def new_budget(request: Request) -> Budget:
+async def _stop_when_the_client_leaves(request: Request, budget: Budget) -> None:
+    # The body has been read (FastAPI reads it before resolving dependencies): what the
+    # server says next is that the client went away, or that the answer has been sent.
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            budget.stop("the client went away")
+            return
+
+
+async def new_budget(request: Request) -> AsyncIterator[Budget]:
     """This request's time: counted from its arrival (request_timeout_s) and from when its
-    work starts (compute_budget_s)."""
+    work starts (compute_budget_s); stopped when its client disconnects.
+
+    Nothing else notices a client leaving: without the watch its work ran on to the end,
+    16 s of CPU for nobody. The work stops at its next budget check.
+    """
     arrived = request.scope.get(ARRIVED_KEY)
-    return request_budget(request.app.state.settings, arrived)
+    budget = request_budget(request.app.state.settings, arrived)
+    watch = asyncio.create_task(_stop_when_the_client_leaves(request, budget))
+    try:
+        yield budget
+    finally:
+        watch.cancel()
 
 
 def require_embedder(request: Request) -> Embedder:
