@@ -13,6 +13,8 @@ past it the request is answered 408 and its connection closed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 
@@ -20,6 +22,7 @@ import anyio
 from fastapi import HTTPException, status
 from prometheus_client import Gauge
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.budget import RETRY_AFTER_S
@@ -43,6 +46,40 @@ class BodyTimeoutError(HTTPException):
             f"per {BODY_TIMEOUT_PER_BYTES // 1000} kB): send it without pausing",
             headers={"Connection": "close"},
         )
+
+
+class CancelledAsJson:
+    """Pure ASGI: a request cancelled before it was answered (the server is stopping after
+    its grace period) gets a JSON 503, not uvicorn's plain-text 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            if not started:
+                response = JSONResponse(
+                    {"detail": "the server is shutting down: retry against another instance"},
+                    status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                    headers={"Retry-After": str(RETRY_AFTER_S), "Connection": "close"},
+                )
+                # The cancellation was delivered: this await runs. If the connection is
+                # gone too, there is no one to answer.
+                with contextlib.suppress(Exception):
+                    await response(scope, receive, send)
+            raise
 
 
 class InFlightLimit:

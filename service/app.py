@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 
 from model.story import Embedder
 from service import serving
-from service.admission import InFlightLimit
+from service.admission import CancelledAsJson, InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.inference import LoadedModel, StanceClassifier
@@ -334,6 +334,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", KEY_HEADER],
             max_age=600,
         )
+    app.add_middleware(CancelledAsJson)
     # Added last so it is outermost: refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=app.router.routes)
 
