@@ -323,7 +323,10 @@ def create_app(
         body_timeout_s=settings.body_timeout_s,
     )
     # Outside the bound, so requests without a key never take a slot.
-    app.add_middleware(ApiKeyMiddleware, keys=keys)
+    admin_keys = ApiKeys.from_settings(
+        [key.get_secret_value() for key in settings.admin_keys], None
+    )
+    app.add_middleware(ApiKeyMiddleware, keys=keys, admin=admin_keys)
     if settings.cors_origins:
         # Closed unless origins are set: then only their pages may call the API, and a
         # browser's preflight is answered here, before it would need a key.

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="A file of SHA-256 hex digests of API keys, one a line"
     )
+    admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Keys for POST /admin/reload (comma-separated); no other key may reload, "
+        "and unset, reloading is only by SIGHUP",
+    )
     allow_open: bool = Field(
         False,
         description="Serve without API keys on an address other machines can reach; "
@@ -163,7 +168,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
     def _keys_not_blank(cls, value: Any) -> Any:
         # Unset means no keys; set to "" or "," it is a mistake (an empty secret in a
