@@ -35,6 +35,7 @@ from service import serving
 from service.admission import CancelledAsJson, InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
+from service.headers import SecurityHeaders
 from service.inference import LoadedModel, StanceClassifier
 from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware, flat_routes
@@ -338,6 +339,8 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(CancelledAsJson)
+    # Outside CORS and the key check, so their refusals carry the headers too.
+    app.add_middleware(SecurityHeaders)
     # Added last so it is outermost: refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=app.router.routes)
 

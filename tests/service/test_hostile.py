@@ -205,3 +205,17 @@ def test_work_stops_within_a_second_of_the_client_leaving(tmp_path: Path) -> Non
     assert classifier.calls == calls  # nothing ran after the first second
     assert calls < 10, "the work ran on after the client left"
     assert time.monotonic() - left < 3
+
+
+def test_every_answer_carries_security_headers(client: TestClient) -> None:
+    """The page had no CSP, frame denial, nosniff or referrer policy."""
+    for path in ("/", "/docs", "/health", "/no/such/page"):
+        response = client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["referrer-policy"] == "no-referrer", path
+    page = client.get("/")
+    assert page.headers["x-frame-options"] == "DENY"
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in client.get("/docs").headers["content-security-policy"]
