@@ -35,7 +35,7 @@ from service import serving
 from service.admission import CancelledAsJson, InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
-from service.headers import SecurityHeaders
+from service.headers import AllowedHosts, SecurityHeaders
 from service.inference import LoadedModel, StanceClassifier
 from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware, flat_routes
@@ -338,6 +338,9 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", KEY_HEADER],
             max_age=600,
         )
+    if settings.host_names is not None:
+        # Outside the key check: a rebinding page's requests stop here.
+        app.add_middleware(AllowedHosts, names=settings.host_names)
     app.add_middleware(CancelledAsJson)
     # Outside CORS and the key check, so their refusals carry the headers too.
     app.add_middleware(SecurityHeaders)

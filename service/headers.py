@@ -9,7 +9,8 @@ no user data.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EVERY_ANSWER = {
@@ -52,3 +53,36 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def _name(host_header: str) -> str:
+    """The name of a Host header, without its port: ``[::1]:8000`` -> ``[::1]``."""
+    if host_header.startswith("["):
+        return host_header.split("]", 1)[0] + "]"
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+class AllowedHosts:
+    """Pure ASGI: 400 for a Host header not among ``names``, before any other work."""
+
+    def __init__(self, app: ASGIApp, names: list[str]) -> None:
+        self.app = app
+        self.names = frozenset(name.lower() for name in names)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        host = _name(Headers(scope=scope).get("host", "").lower())
+        if host in self.names:
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse(
+            {
+                "detail": f"this service does not answer to the host {host[:100]!r}: "
+                "call it by a local name (localhost, 127.0.0.1), or list the name in "
+                "CLAIMSTANCE_ALLOWED_HOSTS"
+            },
+            status_code=400,
+        )
+        await response(scope, receive, send)

@@ -21,6 +21,8 @@ from service.schemas import MAX_ID_CHARS
 
 DEFAULT_MODEL_URI = "models:/claimstance@champion"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+# What a browser on this machine sends as Host to a loopback service.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def is_loopback(host: str) -> bool:
@@ -139,6 +141,11 @@ class Settings(BaseSettings):
         description="Serve without API keys on an address other machines can reach; "
         "without keys and without this, binding anything but loopback is refused",
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host header values answered (comma-separated; * for any); unset: "
+        "localhost names when the service has no keys (against DNS rebinding), else any",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins whose pages may call the API from a browser; empty: none",
@@ -161,7 +168,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -202,6 +209,20 @@ class Settings(BaseSettings):
                 "CLAIMSTANCE_ALLOW_OPEN=true to serve anyone who can connect"
             )
         return self
+
+    @property
+    def host_names(self) -> list[str] | None:
+        """The Host names answered, or None for any.
+
+        A keyless service on loopback is reachable from any web page through DNS
+        rebinding (a name that first resolves to the attacker, then to 127.0.0.1): its
+        requests carry the attacker's name as Host, so only local names are answered.
+        """
+        if self.allowed_hosts:
+            return None if "*" in self.allowed_hosts else self.allowed_hosts
+        if self.auth_enabled or self.allow_open:
+            return None
+        return list(dict.fromkeys([*LOCAL_HOSTS, self.host.lower()]))
 
     @property
     def auth_enabled(self) -> bool:

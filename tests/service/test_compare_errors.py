@@ -152,7 +152,8 @@ def test_missing_encoder_is_503_for_compare_only(
         assert compare.status_code == 503
         detail = compare.json()["detail"]
         assert detail.startswith("no sentence encoder loaded:")
-        assert str(tmp_path / "no-encoder") in detail
+        assert ".../no-encoder holds no encoder" in detail  # named, not its path
+        assert str(tmp_path) not in detail
         assert "CLAIMSTANCE_EMBEDDER_DIR" in detail
         # The classifier is fine: /classify and readiness do not depend on the encoder.
         assert client.post("/classify", json={"text": "Moscow denied it."}).status_code == 200

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from model.classifier import ClaimClassifier
 from service.app import create_app
 from service.limits import MAX_ERRORS
+from service.settings import Settings
 from tests.service.support import (
     SlowClassifier,
     WordEmbedder,
@@ -219,3 +220,24 @@ def test_every_answer_carries_security_headers(client: TestClient) -> None:
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in client.get("/docs").headers["content-security-policy"]
+
+
+def test_a_keyless_service_answers_only_local_host_names(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, clean_env: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a web page's requests reach 127.0.0.1 under the attacker's name."""
+    settings = Settings(model_uri=str(tiny_model_dir))  # keyless, loopback, hosts unset
+    app = create_app(settings, classifier=tiny_classifier)
+    for base_url, status in [
+        ("http://localhost:8000", 200),
+        ("http://127.0.0.1:8000", 200),
+        ("http://[::1]:8000", 200),
+        ("http://rebind.attacker.example", 400),
+    ]:
+        with TestClient(app, base_url=base_url) as local:
+            response = local.post("/classify", json={"text": "A claim."})
+            assert response.status_code == status, base_url
+    assert "CLAIMSTANCE_ALLOWED_HOSTS" in response.json()["detail"]
+    # With keys a rebinding page cannot get in anyway: any name is answered.
+    assert Settings(model_uri="m", api_keys=["k"]).host_names is None
+    assert Settings(model_uri="m", allowed_hosts="*").host_names is None
