@@ -97,6 +97,14 @@ class ApiKeys:
         for known in self.digests:
             # No early exit: every digest is compared, whichever matches.
             matched |= hmac.compare_digest(presented, known)
+        if not matched and _DIGEST.match(key) and bytes.fromhex(key) in self.digests:
+            # A 64-hex key written into the keys file as it is reads as a digest, and no
+            # key opens it: the client sent exactly what the file holds. Say why it fails
+            # (once per try, never the key), rather than have it look like a wrong key.
+            logger.warning(
+                "a key was refused that the API keys file holds as it is: the file must hold "
+                "its SHA-256 digest (`printf %%s KEY | python -m service hash-key`)"
+            )
         return matched
 
 
