@@ -62,7 +62,8 @@ def test_a_checkpoint_stops_the_work_within_a_step(shape: str) -> None:
     start = time.monotonic()
     with pytest.raises(StopError):
         claims.extract_claims(raw, checkpoint=checkpoint)
-    assert time.monotonic() - start < budget_s + 0.6
+    # One step past the budget: a window, a line, or the one HTML parse (~0.5 s here).
+    assert time.monotonic() - start < budget_s + 1.2
 
 
 def test_cleaning_without_the_tree_edits_keeps_the_text() -> None:
