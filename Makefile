@@ -44,7 +44,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-.PHONY: help install lock bench load serve train train-accurate baseline evaluate score score-spark corpus mlflow-ui test test-slow lint format browser-deps notebook clean
+.PHONY: help install lock bench load serve hostile train train-accurate baseline evaluate score score-spark corpus mlflow-ui test test-slow lint format browser-deps notebook clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -108,6 +108,9 @@ mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (http://127.0.0.1:5
 
 test: $(STAMP) ## Run the default (fast, offline) test suite
 	$(BIN)/python -m pytest
+
+hostile: $(STAMP) ## Run issue 24's attacks against the tiny-model app; fails if a protection is gone
+	$(BIN)/python -m pytest tests/service/test_hostile.py tests/model/test_cleaning_cost.py -q
 
 test-slow: $(STAMP) ## Run the slow tier: real base model and trained-model behaviour
 	$(BIN)/python -m pytest -m slow

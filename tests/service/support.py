@@ -37,6 +37,8 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
         "batch_size": 8,
         "max_texts": 64,
         "max_chars": 100_000,
+        # The test client's Host; a keyless app answers only local names by default.
+        "allowed_hosts": ["testserver", "localhost", "127.0.0.1"],
     }
     values.update(overrides)
     return Settings(**values)

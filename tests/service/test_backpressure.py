@@ -124,6 +124,7 @@ def test_shutdown_ends_within_the_grace_period_whatever_is_in_flight(signum: int
                 f"{base_url}/classify", json={"text": sentences(2_000)}, timeout=60
             )
             answer["status"] = response.status_code
+            answer["type"] = response.headers.get("content-type", "")
         except httpx.HTTPError as error:
             answer["error"] = type(error).__name__
 
@@ -153,3 +154,5 @@ def test_shutdown_ends_within_the_grace_period_whatever_is_in_flight(signum: int
     assert took < grace + 3.0, f"shutdown took {took:.1f} s with a {grace} s grace:\n{log[-2000:]}"
     assert "timeout graceful shutdown exceeded" in log
     assert answer  # the client was answered or its connection closed; it did not hang
+    if "status" in answer:  # answered: JSON, never uvicorn's plain-text 500
+        assert answer["status"] == 503 and answer["type"] == "application/json", answer

@@ -172,7 +172,7 @@ def test_api_errors_are_shown_readably(page: object) -> None:
     error = page.locator("#error")
     error.wait_for(state="visible")
     message = error.inner_text()
-    assert message.startswith("Error 422")
+    assert message.startswith("Error 413")  # every size limit is a 413
     assert f"the limit is {MAX_CHARS} characters per text" in message
     assert page.locator("#results mark").count() == 0
 
