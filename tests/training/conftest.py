@@ -93,6 +93,8 @@ def tiny_config(tiny_shared: Path, tiny_model_dir: Path, tmp_path: Path) -> Trai
             "data.news_natural=false",
             "data.counterfactual=false",
             "data.cue_sentences=false",
+            "data.active_gold=false",
+            "data.contrast_sets=false",
             "data.szeged=false",
             "data.validation_fraction=0.3",
             f"training.base_model={tiny_model_dir}",

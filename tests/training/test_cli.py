@@ -24,6 +24,8 @@ def test_corpus_prints_counts_and_hash(tiny_shared: Path) -> None:
         "data.news_natural=false",
         "data.counterfactual=false",
         "data.cue_sentences=false",
+        "data.active_gold=false",
+        "data.contrast_sets=false",
         "data.szeged=false",
     ]
     result = runner.invoke(app, ["corpus", *overrides])
