@@ -255,3 +255,25 @@ def test_serving_on_onnx_imports_no_torch(exported_dir: Path) -> None:
     assert lines[0] in {"assertion", "denial", "caveat"}
     assert lines[1] == "(1, 32)"
     assert lines[-1] == "heavy: []"
+
+
+def test_token_budget_splits_batches_and_keeps_every_text(tiny_model_dir: Path) -> None:
+    encoder = TextEncoder.from_directory(tiny_model_dir, 64)
+    texts = varied_sentences(64)
+    batches = encoder.sorted_batches(texts, 32, max_tokens=128)
+    assert sorted(int(i) for indices, _ in batches for i in indices) == list(range(len(texts)))
+    for _, batch in batches:
+        assert len(batch) <= 32
+        # Over budget only when one text alone is longer than the budget.
+        assert batch.input_ids.size <= 128 or len(batch) == 1
+    # Without a budget only batch_size splits: the two 32s the service used to run.
+    assert [len(batch) for _, batch in encoder.sorted_batches(texts, 32)] == [32, 32]
+
+
+def test_single_threaded_onnx_caps_batch_tokens(exported_dir: Path) -> None:
+    """One thread per pass: small batches that stay in the core's cache; an explicit thread
+    count spreads each pass, where bigger batches pay."""
+    assert load_backend(exported_dir, "classifier", setting="onnx").max_batch_tokens == 128
+    assert (
+        load_backend(exported_dir, "classifier", setting="onnx", threads=2).max_batch_tokens is None
+    )
