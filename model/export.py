@@ -96,10 +96,17 @@ def write_fp32_onnx(module: torch.nn.Module, encoder: TextEncoder, path: Path) -
     return path
 
 
-def calibration_batches(encoder: TextEncoder, texts: Sequence[str]) -> Iterator[TokenBatch]:
-    """Batches of one shape, padded to ``max_length``: ONNX Runtime's histogram calibrators
-    stack every batch's activations and refuse batches of different widths."""
+def calibration_batches(
+    encoder: TextEncoder, texts: Sequence[str], *, fixed_width: bool
+) -> Iterator[TokenBatch]:
+    """Calibration batches. ``fixed_width`` pads every batch to ``max_length``, as ONNX
+    Runtime's histogram calibrators (Percentile, Entropy) need: they stack every batch's
+    activations. MinMax takes length-sorted batches, so padding adds no ranges of its own."""
     texts = list(texts) or list(_FALLBACK_CALIBRATION)
+    if not fixed_width:
+        for _, batch in encoder.sorted_batches(texts, _CALIBRATION_BATCH):
+            yield batch
+        return
     # Repeat a short list so even the last batch is full.
     while len(texts) % _CALIBRATION_BATCH:
         texts.append(texts[len(texts) % _CALIBRATION_BATCH])
@@ -128,7 +135,9 @@ def quantize_static_int8(
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._batches = calibration_batches(encoder, calibration)
+            self._batches = calibration_batches(
+                encoder, calibration, fixed_width=method != "MinMax"
+            )
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self._batches, None)
