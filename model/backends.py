@@ -6,9 +6,9 @@ vectors; callers never see which engine ran them.
 - ``torch``: the saved weights in fp32 on CPU or CUDA. Always available where
   torch is installed, and the reference the others are measured against.
 - ``onnx``: ONNX Runtime on the int8 export beside the weights
-  (``onnx/model.int8.onnx``, written by ``model.export``): dynamic int8 with
-  per-channel weights, which kept fp32's macro-F1 on real news where
-  per-tensor int8 lost points. It needs neither torch nor transformers.
+  (``onnx/model.int8.onnx``, written by ``model.export``): static int8 with fixed,
+  calibrated activation scales, so a text's scores do not depend on what shares its
+  batch. It needs neither torch nor transformers.
 - ``auto``: ``onnx`` on CPU when the export is there, else ``torch``.
 
 torch and onnxruntime are imported only when a backend that needs them is built,
