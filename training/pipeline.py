@@ -251,7 +251,12 @@ def export_model_dir(
     from model.export import CALIBRATION_SENTENCES, export_classifier, export_encoder
 
     if training_texts is None:
-        training_texts = [e.text for e in build_corpus(config.data, seed=config.seed).train]
+        try:
+            training_texts = [e.text for e in build_corpus(config.data, seed=config.seed).train]
+        except (FileNotFoundError, ValueError) as error:
+            # Without the corpus the export still works, calibrated on its built-in sample.
+            logger.warning("no training sentences to calibrate int8 on (%s)", error)
+            training_texts = []
     calibration = random.Random(config.seed).sample(
         list(training_texts), min(CALIBRATION_SENTENCES, len(training_texts))
     )
