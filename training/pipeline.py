@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -153,7 +154,11 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
             # What each worker trained on, and a hash of its final weights (equal under DDP).
             tracker.dict({"workers": trained.workers}, "training/workers.json")
             if config.training.export_onnx:
-                tracker.metrics(export_model_dir(model_dir, config, classifier, sets))
+                tracker.metrics(
+                    export_model_dir(
+                        model_dir, config, classifier, sets, [e.text for e in corpus.train]
+                    )
+                )
             model_uri = tracker.model(model_dir)
             if config.register_model:
                 validation = transformer_results.get("validation")
@@ -233,19 +238,35 @@ def export_model_dir(
     config: TrainConfig,
     reference: ClaimClassifier | None = None,
     sets: dict[str, list[Example]] | None = None,
+    training_texts: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Write the int8 ONNX exports into ``model_dir``; score them against the fp32 model.
 
-    Returns ``onnx.<set>.macro_f1`` and ``onnx.<set>.agreement`` (the share of labels
-    equal to fp32's) for each of ``sets``: the evidence for serving int8 by default.
+    The static int8 scales are calibrated on a seeded sample of ``training_texts`` (the
+    corpus's training split when not given). Returns ``onnx.<set>.macro_f1`` and
+    ``onnx.<set>.agreement`` (the share of labels equal to fp32's) for each of ``sets``:
+    the evidence for serving int8 by default.
     """
     from model.embeddings import encoder_max_length
-    from model.export import export_classifier, export_encoder
+    from model.export import CALIBRATION_SENTENCES, export_classifier, export_encoder
 
-    export_classifier(model_dir)
+    if training_texts is None:
+        try:
+            training_texts = [e.text for e in build_corpus(config.data, seed=config.seed).train]
+        except (FileNotFoundError, ValueError) as error:
+            # Without the corpus the export still works, calibrated on its built-in sample.
+            logger.warning("no training sentences to calibrate int8 on (%s)", error)
+            training_texts = []
+    calibration = random.Random(config.seed).sample(
+        list(training_texts), min(CALIBRATION_SENTENCES, len(training_texts))
+    )
+    export_classifier(model_dir, calibration)
     encoder_source = Path(resolve_base_model(config.training.compare_encoder))
     export_encoder(
-        encoder_source, model_dir / BUNDLED_ENCODER_DIR, encoder_max_length(encoder_source)
+        encoder_source,
+        model_dir / BUNDLED_ENCODER_DIR,
+        encoder_max_length(encoder_source),
+        calibration,
     )
     if reference is None or not sets:
         return {}
