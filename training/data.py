@@ -34,6 +34,8 @@ class Example:
     split: Split
     # The source's own label where a reviewer corrected it (Emergent `observing`).
     original_label: Label | None = None
+    # Loss weight of this row, times its source's (a user file's ``weight`` column).
+    weight: float = 1.0
 
 
 _NON_WORD = re.compile(r"\W+")
@@ -129,8 +131,10 @@ def data_hash(examples: Iterable[Example]) -> str:
     """A short fingerprint of exactly what was trained and evaluated on."""
     digest = hashlib.sha256()
     for example in examples:
+        # A weight enters the hash only when set, so corpora without weights keep their hash.
+        weight = f"\t{example.weight:g}" if example.weight != 1.0 else ""
         digest.update(
-            f"{example.text}\t{example.label}\t{example.split}\t{example.source}\n".encode()
+            f"{example.text}\t{example.label}\t{example.split}\t{example.source}{weight}\n".encode()
         )
     return digest.hexdigest()[:16]
 

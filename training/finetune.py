@@ -241,7 +241,7 @@ def train_loop(
     # -1 marks a pool sentence: its target is the teacher's row in soft_targets.
     labels = np.concatenate([gold_labels, np.full(len(soft), -1, dtype=gold_labels.dtype)])
     source_weights = np.array(
-        [config.data.source_weights.get(e.source, 1.0) for e in train]
+        [config.data.source_weights.get(e.source, 1.0) * e.weight for e in train]
         + [settings.distill_weight] * len(soft),
         dtype=np.float32,
     )

@@ -123,7 +123,9 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
 
         sets = {"validation": corpus.validation, **corpus.evaluation}
         sets = {name: rows for name, rows in sets.items() if rows}
-        weights = np.array([config.data.source_weights.get(e.source, 1.0) for e in corpus.train])
+        weights = np.array(
+            [config.data.source_weights.get(e.source, 1.0) * e.weight for e in corpus.train]
+        )
         baseline = Baseline(config.baseline, seed=config.seed).fit(corpus.train, weights)
         baseline_results = evaluate_sets("baseline", baseline.predict_proba, sets, tracker)
 
