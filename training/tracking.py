@@ -8,6 +8,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 MODEL_TRAINING_KIND = "custom_model_development"
 MODEL_ARTIFACT = "model"
+# MLflow stores a dataset digest in 36 characters.
+DIGEST_CHARS = 16
 CLASSIFIER_ARTIFACT = mlflow_model.CLASSIFIER_ARTIFACT
 
 
@@ -190,6 +193,29 @@ class RunTracker:
 
     def dict(self, payload: dict[str, Any], path: str) -> None:
         mlflow.log_dict(payload, path)
+
+    def dataset(
+        self,
+        frame: pd.DataFrame,
+        *,
+        name: str,
+        digest: str,
+        context: str,
+        source: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Log ``frame`` as an input dataset of the run (the UI's Datasets column).
+
+        ``digest`` is ours (the data hash, or the file's sha256), so the same rows get the
+        same digest in every run; ``source`` is the file they came from, when there is one.
+        """
+        with warnings.catch_warnings():
+            # A local path matches two of MLflow's equivalent local sources; it says so.
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(
+                frame, source=source, name=name, digest=digest[:DIGEST_CHARS], targets="label"
+            )
+        mlflow.log_input(dataset, context=context, tags=tags)
 
     def model(self, model_dir: Path) -> str:
         """Log the model directory as the pyfunc model (``training.mlflow_model``); return its URI.
@@ -384,6 +410,7 @@ def register(
     data_hash: str = "",
     rescore: Rescore | None = None,
     score_low: float | None = None,
+    description: str = "",
 ) -> Registration:
     """Register a version and move ``champion`` to it only if it beats the current champion.
 
@@ -403,6 +430,7 @@ def register(
         tags={SELECTION_METRIC: f"{score:.6f}", DATA_HASH_TAG: data_hash, "run_id": run_id},
     )
     try:
+        _describe(name, str(version.version), description)
         registration = _decide_champion(
             name, str(version.version), score, data_hash, rescore, score_low
         )
@@ -414,6 +442,23 @@ def register(
     if _RUN_REGISTRATIONS:
         _RUN_REGISTRATIONS[-1].append(registration)
     return registration
+
+
+# Shown on the registered model's page until someone writes their own.
+MODEL_DESCRIPTION = (
+    "claimstance: labels each claim of news text as assertion, denial or caveat "
+    "(label guide: shared/docs/labels.md). Each version's description names its base "
+    "model, data and scores; the `champion` alias is the one served."
+)
+
+
+def _describe(name: str, version: str, description: str) -> None:
+    """Describe the version, and the registered model when nobody has yet."""
+    client = MlflowClient()
+    if description:
+        client.update_model_version(name, version, description=description)
+    if not client.get_registered_model(name).description:
+        client.update_registered_model(name, description=MODEL_DESCRIPTION)
 
 
 def _decide_champion(

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from model.labels import Label
 from training.cli import app
-from training.config import load_config
+from training.config import TrainConfig, load_config
 from training.corpus.build import build_corpus
 from training.data import DataError, Split
+from training.pipeline import run_training
 from training.user_data import USER_SOURCE, USER_TEST_SET, read_user_file
 
 ROWS = [
@@ -217,3 +221,39 @@ def test_train_on_a_bad_file_fails_before_anything_is_logged(
     assert "(line 3)" in result.output
     assert "Traceback" not in result.output
     assert not store.exists()  # no run, no registered version: the store was never opened
+
+
+def test_a_good_file_trains_the_tiny_model_and_the_run_says_where_it_came_from(
+    tiny_config: TrainConfig, tmp_path: Path
+) -> None:
+    extra = write_csv(
+        tmp_path / "mine.csv",
+        "text,label,story,split\n"
+        "The council rejected claims that the water was unsafe.,denial,w,train\n"
+        "Tests may show traces of lead; results are not yet in.,caveat,w,train\n"
+        "The mayor said the plant reopened on Friday.,assertion,p,test\n"
+        "The mayor denied the plant had ever closed.,denial,p,test\n",
+    )
+    config = tiny_config.model_copy(
+        update={"data": tiny_config.data.model_copy(update={"extra": extra})}
+    )
+    report = run_training(config)
+
+    client = MlflowClient(config.tracking_uri)
+    run = client.get_run(report.run_id)
+    assert re.fullmatch(r"claimstance-[a-z0-9-]+-2ep-[0-9a-f]{6}", run.info.run_name)
+    inputs = {i.dataset.name: i for i in run.inputs.dataset_inputs}
+    user = inputs["mine.csv"]
+    assert user.dataset.digest == hashlib.sha256(extra.read_bytes()).hexdigest()[:16]
+    assert str(extra) in user.dataset.source
+    tags = {t.key: t.value for t in user.tags}
+    assert tags["rows"] == "4" and tags["train.denial"] == "1" and tags["test.assertion"] == "1"
+    assert {"train", "validation", USER_TEST_SET} <= set(inputs)
+    # The user's training rows reached the training set the model was fitted on.
+    counts_file = Path(client.download_artifacts(report.run_id, "data/counts.tsv", str(tmp_path)))
+    assert f"{USER_SOURCE}\tdenial\ttrain\t1" in counts_file.read_text()
+    assert f"transformer.{USER_TEST_SET}.macro_f1" in run.data.metrics
+    assert report.registration is not None
+    version = client.get_model_version("claimstance", report.registration.version)
+    assert "mine.csv" in version.description and report.run_id in version.description
+    assert client.get_registered_model("claimstance").description
