@@ -102,15 +102,28 @@ def baseline(config: ConfigOption = None, overrides: Overrides = None) -> None:
 
 @app.command()
 def evaluate(
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: Annotated[
+        str, typer.Option("--model-uri", "--model", help="Model directory or MLflow model URI")
+    ] = CHAMPION_URI,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Your labelled file (csv, jsonl, parquet; as data.extra): score it instead "
+            "of the built-in sets, and log an evaluation run",
+        ),
+    ] = None,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
-    """Score a trained model on every evaluation set."""
+    """Score a trained model on every evaluation set, or on your own labelled file (--data)."""
     from training.pipeline import evaluate_model
     from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
+    if data is not None:
+        _evaluate_file(model_uri, data, settings)
+        return
     try:
         model_dir = download_model_dir(model_uri, settings.tracking_uri)
         results = evaluate_model(model_dir, settings)
@@ -119,6 +132,41 @@ def evaluate(
     except Exception as error:  # MLflow raises its own types for an unknown model or alias
         _fail(f"cannot load {model_uri}: {error}")
     _print_results(f"model {model_uri}", results)
+
+
+def _evaluate_file(model_uri: str, path: Path, settings: TrainConfig) -> None:
+    from model.classifier import ClaimClassifier
+    from training.evaluate_file import (
+        evaluate_on_file,
+        log_evaluation,
+        read_test_rows,
+        report_lines,
+    )
+    from training.tracking import download_model_dir
+
+    # The file first: a bad one fails in a second, before a model is downloaded or loaded.
+    try:
+        data, scored = read_test_rows(path, max_mb=settings.data.extra_max_mb)
+    except DataError as error:
+        _fail(str(error))
+    try:
+        model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        classifier = ClaimClassifier.from_directory(model_dir, device=settings.training.device)
+    except (FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    except Exception as error:  # MLflow raises its own types for an unknown model or alias
+        _fail(f"cannot load {model_uri}: {error}")
+    evaluation = evaluate_on_file(classifier, data, scored)
+    typer.echo(f"model {model_uri}")
+    for line in report_lines(evaluation):
+        typer.echo(line)
+    run_id = log_evaluation(
+        evaluation,
+        tracking_uri=settings.tracking_uri,
+        experiment=settings.experiment,
+        model_uri=model_uri,
+    )
+    typer.echo(f"logged as evaluation run {run_id}")
 
 
 @app.command()

@@ -590,6 +590,33 @@ def model_run_id(model_uri: str, tracking_uri: str) -> str | None:
     return None if version is None else version.run_id
 
 
+def model_source(model_uri: str, tracking_uri: str) -> dict[str, str]:
+    """``model_name``, ``model_version`` and ``model_run_id`` of a registered model URI (the
+    version an alias points at now), the run of a ``runs:/`` URI; nothing for a directory.
+
+    Pinned in what a command writes, so a file or a run says which model made it even after
+    the alias moves.
+    """
+    run = re.match(r"^runs:/(?P<run>[^/]+)", model_uri)
+    if run is not None:
+        return {"model_run_id": run["run"]}
+    match = _REGISTERED_URI.match(model_uri)
+    if match is None:
+        return {}
+    _use_store(tracking_uri)
+    try:
+        version = _registered_version(model_uri)
+    except MlflowException:
+        return {"model_name": match["name"]}
+    if version is None:
+        return {"model_name": match["name"]}
+    return {
+        "model_name": version.name,
+        "model_version": str(version.version),
+        "model_run_id": version.run_id or "",
+    }
+
+
 def update_registered_model(
     model_uri: str, tracking_uri: str, change: Callable[[Path], Sequence[str]]
 ) -> str:
