@@ -599,6 +599,42 @@ def soft_labels(
     typer.echo(f"{added} sentences labelled; {len(pool)} in the pool ({target})")
 
 
+@app.command("feedback-export")
+def feedback_export(
+    output: Annotated[Path, typer.Argument(help="File to write: .csv or .jsonl")],
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            envvar="CLAIMSTANCE_FEEDBACK_PATH",
+            help="The service's feedback file (default: feedback.db here)",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: from OUTPUT's suffix)")
+    ] = None,
+) -> None:
+    """Write users' label corrections (POST /feedback) as a file make train DATA=... takes."""
+    from model.feedback import FeedbackStore, default_feedback_path
+    from training.feedback_export import export_corrections
+
+    path = db or default_feedback_path()
+    if not path.is_file():
+        # Read-only: never creates an empty store where the user mistyped a path.
+        _fail(f"no feedback store at {path}: pass --db or set CLAIMSTANCE_FEEDBACK_PATH")
+    try:
+        report = export_corrections(FeedbackStore(path), output, fmt)
+    except (ValueError, OSError) as error:
+        _fail(str(error))
+    superseded = (
+        f"; {report.superseded} texts corrected again to another label: the latest kept"
+        if report.superseded
+        else ""
+    )
+    typer.echo(f"{report.written} corrections written to {output}{superseded}")
+    typer.echo(f"review them, then: make train DATA={output}")
+
+
 @app.command("experiment-id")
 def experiment_id(config: ConfigOption = None, overrides: Overrides = None) -> None:
     """Print the id of the configured experiment (for links into the MLflow UI)."""

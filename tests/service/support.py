@@ -37,6 +37,8 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
         "batch_size": 8,
         "max_texts": 64,
         "max_chars": 100_000,
+        # Never feedback.db in the checkout.
+        "feedback_path": tmp_path / "feedback.db",
     }
     values.update(overrides)
     return Settings(**values)

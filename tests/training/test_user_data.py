@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pyarrow as pa
@@ -257,3 +259,25 @@ def test_a_good_file_trains_the_tiny_model_and_the_run_says_where_it_came_from(
     version = client.get_model_version("claimstance", report.registration.version)
     assert "mine.csv" in version.description and report.run_id in version.description
     assert client.get_registered_model("claimstance").description
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [("train", "training train data.extra={path}"), ("evaluate", "evaluate --data my_claims.csv")],
+)
+def test_make_passes_data_to_the_command(target: str, expected: str) -> None:
+    """`make train DATA=my_claims.csv` names the file by its absolute path (make runs from
+    the checkout's root); `make evaluate DATA=...` passes it on as --data."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    result = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", target, "DATA=my_claims.csv"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert expected.format(path=REPO / "my_claims.csv") in result.stdout
