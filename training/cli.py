@@ -673,12 +673,21 @@ def score(
 ) -> None:
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
-    from training.score import ScoreError, score_file
-    from training.tracking import download_model_dir
+    from training.score import ScoreError, check_input, model_provenance, score_file
+    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     try:
+        # The input first: a wrong path or column fails in a second, not after a model loads.
+        check_input(source, id_column, text_column)
+    except ScoreError as error:
+        _fail(str(error))
+    try:
         model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        # Pinned now: the alias may move while a long job runs or before it is resumed.
+        provenance = model_provenance(
+            model_uri, model_dir, model_source(model_uri, settings.tracking_uri)
+        )
         classifier = ClaimClassifier.from_directory(
             model_dir, device=device, backend=backend, batch_size=batch_size
         )
@@ -694,6 +703,7 @@ def score(
             id_column=id_column,
             text_column=text_column,
             chunk_size=chunk_size,
+            model=provenance,
         )
     except ScoreError as error:
         _fail(str(error))
@@ -701,6 +711,16 @@ def score(
         f"{report.texts_scored} texts scored ({report.texts_skipped} already in {output}), "
         f"{report.claims} claims, {report.texts_per_second:.0f} texts/s"
     )
+    typer.echo(f"scored by {_scored_by(provenance)}")
+
+
+def _scored_by(provenance: dict[str, str]) -> str:
+    parts = [provenance.get("model_name") or provenance["model_uri"]]
+    if provenance.get("model_version"):
+        parts.append(f"version {provenance['model_version']}")
+    if provenance.get("model_run_id"):
+        parts.append(f"run {provenance['model_run_id']}")
+    return " ".join(parts)
 
 
 @app.command("score-spark")
