@@ -281,3 +281,10 @@ def test_make_passes_data_to_the_command(target: str, expected: str) -> None:
         check=True,
     )
     assert expected.format(path=REPO / "my_claims.csv") in result.stdout
+
+
+def test_the_readme_example_file_reads_as_the_readme_says() -> None:
+    data = read_user_file(REPO / "training" / "examples" / "my_claims.csv", validation_fraction=0.1)
+    assert len(data.examples) == 24 and data.has_stories
+    assert sum(n for (_, split), n in data.counts.items() if split == "test") == 8
+    assert sum(n for (_, split), n in data.counts.items() if split == "train") == 12
