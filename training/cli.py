@@ -575,18 +575,21 @@ def soft_labels(
     from training.corpus.build import build_corpus
     from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import write_soft_labels
-    from training.tracking import download_model_dir, model_run_id
+    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     target = output or settings.training.soft_labels
     try:
         model_dir = download_model_dir(teacher, settings.tracking_uri)
+        source = model_source(teacher, settings.tracking_uri)
         classifier = ClaimClassifier.from_directory(model_dir, batch_size=64)
         corpus = build_corpus(settings.data, seed=settings.seed)
         pool = corpus_pool(settings.data, corpus)
         meta = {
             "teacher_uri": teacher,
-            "teacher_run_id": model_run_id(teacher, settings.tracking_uri),
+            # Pinned: the run and version the alias names now, not the alias alone.
+            "teacher_run_id": source.get("model_run_id"),
+            "teacher_version": source.get("model_version"),
             "teacher_base_model": classifier.card.base_model,
             "teacher_backend": classifier.backend.name,
             "pool_hash": pool_hash(pool),
@@ -656,7 +659,8 @@ def score(
     output: Annotated[
         Path,
         typer.Argument(
-            help="Claims: a .jsonl file or a .parquet folder; a re-run skips the ids already there"
+            help="Claims: a .jsonl or .csv file or a .parquet folder; a re-run skips the ids "
+            "already there"
         ),
     ],
     model_uri: ModelUriOption = CHAMPION_URI,

@@ -339,8 +339,12 @@ def train_loop(
         if validation:
             predicted = [p.label for p in classifier.predict(validation_texts)]
             scores = evaluate("validation", validation_truth, predicted)
+            # epoch.*: each epoch's score, a history; the final scores are transformer.*.
             metrics.update(
-                {"validation.accuracy": scores.accuracy, "validation.macro_f1": scores.macro_f1}
+                {
+                    "epoch.validation.accuracy": scores.accuracy,
+                    "epoch.validation.macro_f1": scores.macro_f1,
+                }
             )
             if scores.macro_f1 > best_f1:
                 best_f1, best_state = scores.macro_f1, copy.deepcopy(network.state_dict())

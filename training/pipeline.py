@@ -213,8 +213,9 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         tracker.tags({"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": kind})
         tracker.text(corpus_table(corpus), "data/counts.tsv")
         log_datasets(tracker, corpus)
+        # rows.*: counts; data.* holds the config's params.
         tracker.metrics(
-            {"data.train": len(corpus.train), "data.validation": len(corpus.validation)}
+            {"rows.train": len(corpus.train), "rows.validation": len(corpus.validation)}
         )
 
         sets = {"validation": corpus.validation, **corpus.evaluation}
@@ -296,6 +297,10 @@ def _soft_examples(
     """The teacher-labelled pool sentences this run distils from, recorded on the run."""
     if config.training.distill_per_epoch == 0:
         return []
+    if not config.data.builtin:
+        # The pool is built-in news: a run on the user's file alone trains on that alone.
+        logger.info("data.builtin=false: no distillation from the built-in pool")
+        return []
     from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import read_meta, soft_examples
 
@@ -318,10 +323,12 @@ def _soft_examples(
         {
             "teacher_run_id": str(meta.get("teacher_run_id")),
             "teacher_uri": str(meta.get("teacher_uri")),
+            # The version the alias named when the labels were made: the alias moves since.
+            "teacher_version": str(meta.get("teacher_version")),
             "pool_hash": current,
         }
     )
-    tracker.metrics({"data.pool": len(pool), "data.soft_labelled": len(examples)})
+    tracker.metrics({"rows.pool": len(pool), "rows.soft_labelled": len(examples)})
     return examples
 
 

@@ -583,13 +583,6 @@ def _registered_version(model_uri: str) -> ModelVersion | None:
     return client.get_model_version(match["name"], match["version"])
 
 
-def model_run_id(model_uri: str, tracking_uri: str) -> str | None:
-    """The run that logged a registered version (``models:/name@alias`` or ``models:/name/N``)."""
-    _use_store(tracking_uri)
-    version = _registered_version(model_uri)
-    return None if version is None else version.run_id
-
-
 def model_source(model_uri: str, tracking_uri: str) -> dict[str, str]:
     """``model_name``, ``model_version`` and ``model_run_id`` of a registered model URI (the
     version an alias points at now), the run of a ``runs:/`` URI; nothing for a directory.

@@ -31,7 +31,7 @@ def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) ->
     for name in ("transformer", "baseline"):
         assert f"{name}.{EMERGENT_TEST}.macro_f1" in run.data.metrics
         assert f"{name}.{EMERGENT_TEST}.denial.recall" in run.data.metrics
-    history = client.get_metric_history(report.run_id, "validation.macro_f1")
+    history = client.get_metric_history(report.run_id, "epoch.validation.macro_f1")
     assert [m.step for m in history] == [1, 2]
 
     artifacts = {a.path for a in client.list_artifacts(report.run_id, "plots/transformer")}

@@ -288,3 +288,33 @@ def test_the_readme_example_file_reads_as_the_readme_says() -> None:
     assert len(data.examples) == 24 and data.has_stories
     assert sum(n for (_, split), n in data.counts.items() if split == "test") == 8
     assert sum(n for (_, split), n in data.counts.items() if split == "train") == 12
+
+
+def test_a_run_on_the_user_file_alone_distils_nothing_from_the_built_in_pool(
+    tiny_config: TrainConfig, tmp_path: Path
+) -> None:
+    from training.pipeline import _soft_examples
+
+    splits = ["train", "train", "validation", "train"]
+    extra = write_csv(
+        tmp_path / "mine.csv",
+        csv_of([{**r, "split": s} for r, s in zip(ROWS, splits, strict=True)]),
+    )
+    config = tiny_config.model_copy(
+        update={
+            "data": tiny_config.data.model_copy(update={"extra": extra, "builtin": False}),
+            "training": tiny_config.training.model_copy(
+                # A file that does not exist: reading it would fail the test.
+                update={"distill_per_epoch": 100, "soft_labels": tmp_path / "none.csv"}
+            ),
+        }
+    )
+    corpus = build_corpus(config.data, seed=13)
+    assert _soft_examples(config, corpus, None) == []
+
+
+def test_a_user_file_alone_needs_validation_rows(tiny_shared: Path, tmp_path: Path) -> None:
+    extra = write_csv(tmp_path / "mine.csv", "text,label,split\nA is so.,assertion,train\n")
+    config = load_config(overrides=data_overrides(tiny_shared, extra, "data.builtin=false"))
+    with pytest.raises(DataError, match=r"leaves no validation rows .*split=validation"):
+        build_corpus(config.data, seed=13)
