@@ -1,7 +1,7 @@
 """Batch scoring: a file of texts in, a file of labelled claims out, a chunk at a time.
 
 Input is JSON Lines, CSV or Parquet with an id and a text column (names settable);
-output is a row per claim (``model.table``) as JSON Lines or as Parquet. Only one
+output is a row per claim (``model.table``) as JSON Lines, CSV or Parquet. Only one
 chunk of texts and its claims are in memory at once, whatever the file's size.
 
 A re-run with the same output skips the ids already there, so an interrupted job
@@ -10,13 +10,15 @@ picks up where it stopped:
 - JSON Lines: one file, appended a chunk at a time. On a re-run, the rows of the
   last id in the file are dropped and that text is scored again: a kill in the
   middle of a write can only have cut that one.
+- CSV: the same, but a quoted text may span lines, so a re-run parses the file and
+  rewrites it (to a temporary name, then renamed) without the last id's rows.
 - Parquet: a folder of part files (as Spark writes), one per chunk, each written
   under a temporary name and renamed, so a part is either whole or absent.
 
 A text with no claim (empty, or boilerplate only) adds no row, so a re-run looks at
 it again; that costs no model call.
 
-Every output says which model scored it: ``OUT.model.json`` beside a JSON Lines file,
+Every output says which model scored it: ``OUT.model.json`` beside a JSON Lines or CSV file,
 ``_model.json`` in a Parquet folder (readers skip files named with ``_``) and the same
 in each part's schema metadata. A re-run with another model is refused before it
 touches the output, so one file never mixes two models' labels.
@@ -24,6 +26,7 @@ touches the output, so one file never mixes two models' labels.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -43,7 +46,7 @@ from model.table import CLAIM_COLUMNS, ID_COLUMN, as_text, claim_table
 logger = logging.getLogger(__name__)
 
 InputFormat = Literal["jsonl", "csv", "parquet"]
-OutputFormat = Literal["jsonl", "parquet"]
+OutputFormat = Literal["jsonl", "csv", "parquet"]
 INPUT_SUFFIXES: dict[str, InputFormat] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -51,7 +54,11 @@ INPUT_SUFFIXES: dict[str, InputFormat] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-OUTPUT_SUFFIXES: dict[str, OutputFormat] = {".jsonl": "jsonl", ".parquet": "parquet"}
+OUTPUT_SUFFIXES: dict[str, OutputFormat] = {
+    ".jsonl": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
 PART_NAME = "part-{:05d}.parquet"
 # Which model scored an output (see the module docstring).
 PROVENANCE_FILE = "_model.json"
@@ -252,7 +259,11 @@ def count_rows(path: Path) -> int | None:
     if kind == "jsonl":
         with path.open("rb") as handle:
             return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
-    return None  # CSV rows may span lines (quoted newlines): counting means parsing
+    if kind == "csv":
+        # Rows may span lines (quoted newlines): counted by parsing, one quick pass.
+        with path.open(encoding="utf-8", newline="") as handle:
+            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+    return None
 
 
 class ClaimWriter(Protocol):
@@ -307,6 +318,51 @@ class JsonlWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(text)
+
+
+class CsvWriter:
+    """Appends each chunk's rows to one CSV file (a header first, the ``model.table`` columns)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def resume(self) -> set[str]:
+        """Ids already written, after dropping the last one's rows and any row cut short.
+
+        A quoted text may span lines, so the file is parsed, and rewritten (to a temporary
+        name, then renamed) without the rows that may be incomplete.
+        """
+        if not self.path.is_file():
+            return set()
+        header = list(CLAIM_COLUMNS)
+        with self.path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        if not rows:
+            return set()
+        if rows[0] != header:
+            raise ScoreError(f"{self.path} is not claimstance output (its header differs)")
+        body = rows[1:]
+        while body and len(body[-1]) != len(header):
+            body.pop()  # cut short by a kill
+        if body:
+            last = body[-1][0]
+            while body and body[-1][0] == last:
+                body.pop()
+        scratch = self.path.with_name(f".{self.path.name}.tmp")
+        with scratch.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows([header, *body])
+        os.replace(scratch, self.path)
+        return {row[0] for row in body}
+
+    def write(self, columns: dict[str, list[Any]]) -> None:
+        names = list(columns)
+        new_file = not self.path.is_file() or self.path.stat().st_size == 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            if new_file:
+                writer.writerow(names)
+            writer.writerows(zip(*(columns[name] for name in names), strict=True))
 
 
 class ParquetWriter:
@@ -424,7 +480,9 @@ def check_provenance(output: Path, model: dict[str, str]) -> None:
 
 def claim_writer(path: Path) -> ClaimWriter:
     kind: OutputFormat = _format(path, OUTPUT_SUFFIXES, "output")
-    return JsonlWriter(path) if kind == "jsonl" else ParquetWriter(path)
+    if kind == "jsonl":
+        return JsonlWriter(path)
+    return CsvWriter(path) if kind == "csv" else ParquetWriter(path)
 
 
 def score_file(

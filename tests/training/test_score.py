@@ -20,6 +20,7 @@ from training.cli import app
 from training.score import (
     PROVENANCE_METADATA_KEY,
     ScoreError,
+    count_rows,
     model_provenance,
     provenance_path,
     read_chunks,
@@ -70,11 +71,12 @@ def write_input(path: Path, id_column: str = "doc", text_column: str = "body") -
 
 
 def read_output(path: Path) -> pd.DataFrame:
-    frame = (
-        pd.read_json(path, lines=True, dtype={"id": str})
-        if path.suffix == ".jsonl"
-        else (pd.read_parquet(path))
-    )
+    if path.suffix == ".jsonl":
+        frame = pd.read_json(path, lines=True, dtype={"id": str})
+    elif path.suffix == ".csv":
+        frame = pd.read_csv(path, dtype={"id": str, "text": str}, keep_default_na=False)
+    else:
+        frame = pd.read_parquet(path)
     return frame.sort_values(["id", "claim_index"]).reset_index(drop=True)
 
 
@@ -84,7 +86,7 @@ def expected_rows(classifier: ClaimClassifier) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("source", ["in.jsonl", "in.csv", "in.parquet"])
-@pytest.mark.parametrize("target", ["out.jsonl", "out.parquet"])
+@pytest.mark.parametrize("target", ["out.jsonl", "out.csv", "out.parquet"])
 def test_every_format_gives_the_rows_of_the_labelling_path(
     tmp_path: Path, classifier: ClaimClassifier, source: str, target: str
 ) -> None:
@@ -105,7 +107,7 @@ def test_every_format_gives_the_rows_of_the_labelling_path(
         assert len(list((tmp_path / target).glob("part-*.parquet"))) == 3
 
 
-@pytest.mark.parametrize("target", ["out.jsonl", "out.parquet"])
+@pytest.mark.parametrize("target", ["out.jsonl", "out.csv", "out.parquet"])
 def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
     tmp_path: Path, classifier: ClaimClassifier, target: str
 ) -> None:
@@ -118,13 +120,21 @@ def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
         # A kill in the middle of a write: half a row of the next text at the end.
         with output.open("a", encoding="utf-8") as handle:
             handle.write('{"id": "a5", "claim_index": 0, "te')
+    if target.endswith(".csv"):
+        # The same in CSV, cut inside a quoted text that spans lines.
+        with output.open("a", encoding="utf-8") as handle:
+            handle.write('a5,0,"He said ""NA"", then left.\nA sec')
 
     resumed = Counting(classifier)
     report = score_file(resumed, source, output, id_column="doc", text_column="body", chunk_size=2)
     # Chunks (a1, a2) (a3, a4) (a5, a6) (a7): the third model call failed, so the claims of
     # a1, a2 and a4 were written (a3 has none). JSONL re-scores its last id, a4: a kill may
     # have cut its rows.
-    done_before = {"out.jsonl": {"a1", "a2"}, "out.parquet": {"a1", "a2", "a4"}}[target]
+    done_before = {
+        "out.jsonl": {"a1", "a2"},
+        "out.csv": {"a1", "a2"},
+        "out.parquet": {"a1", "a2", "a4"},
+    }[target]
     assert report.texts_skipped == len(done_before)
     assert report.texts_scored == 7 - len(done_before)
     pd.testing.assert_frame_equal(read_output(output), expected_rows(classifier), check_dtype=False)
@@ -132,8 +142,8 @@ def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
     again = Counting(classifier)
     report = score_file(again, source, output, id_column="doc", text_column="body")
     # Everything is skipped but the claimless text (looked at again, without a model call)
-    # and, in JSONL, the last id (a7, one claim).
-    if target.endswith(".jsonl"):
+    # and, in JSONL and CSV, the last id (a7, one claim).
+    if not target.endswith(".parquet"):
         assert report.texts_scored == 2 and again.calls == [1]
     else:
         assert report.texts_scored == 1 and again.calls == []
@@ -214,7 +224,7 @@ def _other_model(tiny_model_dir: Path, tmp_path: Path) -> Path:
     return other
 
 
-@pytest.mark.parametrize("target", ["out.jsonl", "out.parquet"])
+@pytest.mark.parametrize("target", ["out.jsonl", "out.csv", "out.parquet"])
 def test_an_output_names_its_model_and_refuses_another(
     tmp_path: Path, tiny_model_dir: Path, classifier: ClaimClassifier, target: str
 ) -> None:
@@ -265,3 +275,9 @@ def test_score_command_checks_the_input_before_loading_the_model(tmp_path: Path)
     )
     assert result.exit_code == 2
     assert "has no column 'text'" in result.output
+
+
+def test_every_input_format_has_a_total_for_the_progress_bar(tmp_path: Path) -> None:
+    for name in ("in.jsonl", "in.csv", "in.parquet"):
+        # a5's text spans two lines: CSV rows are counted by parsing, not by newlines.
+        assert count_rows(write_input(tmp_path / name)) == len(TEXTS)
