@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 import model as model_package
 from model.backends import has_onnx_export
 from model.card import find_model_directory
+from model.store import TRACKING_URI_ENV
 from model.table import CLAIM_COLUMNS, ID_COLUMN, TEXT_COLUMN
 from training import mlflow_model
 
@@ -562,11 +564,31 @@ def _download(model_uri: str, tracking_uri: str, into: Path | None = None) -> tu
     return root, directory
 
 
+def require_store(tracking_uri: str) -> None:
+    """Refuse to read from a local SQLite store that is not there, naming where it looked.
+
+    MLflow would create an empty store there and then report the model as missing, which
+    sends a user who ran the command in another directory looking for the wrong problem.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    if not database.is_file():
+        variable = os.environ.get(TRACKING_URI_ENV) or "unset"
+        raise FileNotFoundError(
+            f"no MLflow store at {database}: run the command where `make train` wrote "
+            f"{database.name} (the checkout's root), or set {TRACKING_URI_ENV} "
+            f"(now {variable})"
+        )
+
+
 def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
     """Resolve a local directory or an MLflow model URI to the classifier directory inside it."""
     local = Path(model_uri)
     if (local / "config.json").is_file():
         return local
+    if model_uri.startswith(("models:/", "runs:/")):
+        require_store(tracking_uri)
     return _download(model_uri, tracking_uri)[1]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
@@ -106,3 +107,25 @@ def test_evaluate_on_a_bad_file_fails_before_loading_a_model(tmp_path: Path) -> 
     assert result.exit_code == 2
     assert "did you mean 'caveat'" in result.output and "(line 3)" in result.output
     assert not store.exists()
+
+
+def test_a_registered_model_in_a_missing_store_is_named_and_no_store_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store = tmp_path / "elsewhere" / "mlflow.db"
+    for command in (["evaluate"], ["score", str(tmp_path / "in.jsonl"), str(tmp_path / "o.jsonl")]):
+        (tmp_path / "in.jsonl").write_text('{"id": 1, "text": "A."}\n', encoding="utf-8")
+        result = runner.invoke(
+            app,
+            [
+                *command,
+                "--model-uri",
+                "models:/claimstance@champion",
+                f"tracking_uri=sqlite:///{store}",
+            ],
+        )
+        assert result.exit_code == 2, result.output
+        assert f"no MLflow store at {store}" in result.output
+        assert "MLFLOW_TRACKING_URI (now unset)" in result.output
+        assert not store.exists() and not store.parent.exists()
