@@ -10,8 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.labels import LABELS, Label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Split(StrEnum):
@@ -142,3 +146,20 @@ def data_hash(examples: Iterable[Example]) -> str:
 def counts(examples: Iterable[Example]) -> Counter[tuple[str, str, str]]:
     """(source, label, split) -> number of examples, for the data card and the run log."""
     return Counter((e.source, e.label.value, e.split.value) for e in examples)
+
+
+def examples_frame(examples: Sequence[Example]) -> pd.DataFrame:
+    """The rows as a table (text, label, split, source, group, weight): what the run logs
+    as an MLflow dataset."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "text": [e.text for e in examples],
+            "label": [e.label.value for e in examples],
+            "split": [e.split.value for e in examples],
+            "source": [e.source for e in examples],
+            "group": [e.group for e in examples],
+            "weight": [e.weight for e in examples],
+        }
+    )

@@ -16,7 +16,7 @@ import numpy as np
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from training import tracking
-from training.data import DataError, Example, Split
+from training.data import DataError, Example, Split, examples_frame
 from training.metrics import EvaluationResult, evaluate, label_indices
 from training.user_data import UserData, read_user_file
 
@@ -90,7 +90,6 @@ def log_evaluation(
     model_uri: str,
 ) -> str:
     """Log the scores as an evaluation run (no model, nothing registered); return its id."""
-    from training.pipeline import examples_frame
     from training.plots import calibration_figure, confusion_matrix_figure
 
     data, result = evaluation.data, evaluation.result

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from accelerate import Accelerator
 
 from model.backends import ONNX_DIR
@@ -24,7 +23,7 @@ from training import tracking
 from training.baseline import Baseline
 from training.config import TrainConfig
 from training.corpus.build import Corpus, build_corpus
-from training.data import Example, counts, data_hash
+from training.data import Example, counts, data_hash, examples_frame
 from training.distill import SoftExample
 from training.finetune import (
     calibrate,
@@ -124,19 +123,6 @@ def run_name(config: TrainConfig, data_hash: str, *, train_transformer: bool) ->
         return f"{config.registered_model}-baseline-{digest}"
     model = base_model_short_name(config.training.base_model)
     return f"{config.registered_model}-{model}-{config.training.epochs}ep-{digest}"
-
-
-def examples_frame(examples: Sequence[Example]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "text": [e.text for e in examples],
-            "label": [e.label.value for e in examples],
-            "split": [e.split.value for e in examples],
-            "source": [e.source for e in examples],
-            "group": [e.group for e in examples],
-            "weight": [e.weight for e in examples],
-        }
-    )
 
 
 def log_datasets(tracker: tracking.RunTracker, corpus: Corpus) -> None:
