@@ -9,6 +9,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,8 @@ def corpus_table(corpus: Corpus) -> str:
 
 # Settings that say where things go, not what is trained: left out of the run name's hash.
 _LOCATION_KEYS = ("tracking_uri", "output_dir", "data.shared_dir", "data.extra", "register_model")
+# What a baseline child run records of the config: its own settings and the data's.
+_BASELINE_PARAMS = ("baseline.", "data.", "seed")
 # Base-model families a run name calls by their short name; another base goes by its own.
 _FAMILIES = ("minilm", "mpnet", "distilroberta", "roberta", "deberta", "distilbert", "bert")
 
@@ -209,8 +212,22 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         weights = np.array(
             [config.data.source_weights.get(e.source, 1.0) * e.weight for e in corpus.train]
         )
-        baseline = Baseline(config.baseline, seed=config.seed).fit(corpus.train, weights)
-        baseline_results = evaluate_sets("baseline", baseline.predict_proba, sets, tracker)
+        # A fine-tuning run's baseline is its own (child) run, so the two models' scores sit
+        # side by side in the UI; `baseline` alone logs into its own run.
+        baseline_run = (
+            tracking.child_run(
+                f"{name}-baseline",
+                {"kind": "baseline", "data_hash": corpus.hash},
+                {k: v for k, v in config.flat().items() if k.startswith(_BASELINE_PARAMS)},
+            )
+            if train_transformer
+            else nullcontext(tracker)
+        )
+        with baseline_run as baseline_tracker:
+            baseline = Baseline(config.baseline, seed=config.seed).fit(corpus.train, weights)
+            baseline_results = evaluate_sets(
+                "baseline", baseline.predict_proba, sets, baseline_tracker
+            )
 
         transformer_results: dict[str, EvaluationResult] = {}
         registration = None

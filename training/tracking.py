@@ -288,6 +288,16 @@ def start_run(tracking_uri: str, experiment: str, run_name: str) -> Iterator[Run
         _RUN_REGISTRATIONS.remove(registrations)
 
 
+@contextmanager
+def child_run(run_name: str, tags: dict[str, str], params: dict[str, str]) -> Iterator[RunTracker]:
+    """A run nested under the active one (start_run's): it ends with it, FAILED if it raises."""
+    with mlflow.start_run(run_name=run_name, nested=True) as run:
+        tracker = RunTracker(run.info.run_id)
+        tracker.tags({"git_commit": git_commit(), **tags})
+        tracker.params(params)
+        yield tracker
+
+
 @dataclass(frozen=True)
 class Registration:
     name: str
