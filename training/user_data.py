@@ -69,7 +69,7 @@ def _suggest(value: str) -> str:
     return f"{hint}labels are {', '.join(names)}"
 
 
-def _where(path: Path, line: int, parquet: bool) -> str:
+def _where(line: int, parquet: bool) -> str:
     return f"({'row' if parquet else 'line'} {line})"
 
 
@@ -245,7 +245,7 @@ def _check_rows(
     # normalised text -> (label, line): one text may not carry two labels.
     first_seen: dict[str, tuple[Label, int]] = {}
     for line, record in records:
-        where = _where(path, line, parquet)
+        where = _where(line, parquet)
         text = (record.get("text") or "").strip()
         if not text:
             raise DataError(f"{path}: empty text {where}")
@@ -291,6 +291,6 @@ def _group_splits(path: Path, rows: Sequence[_Row], parquet: bool) -> dict[str, 
             story = row.group.removeprefix(f"{USER_SOURCE}:")
             raise DataError(
                 f"{path}: story {story!r} is in {seen[0].value} on line {seen[1]} and in "
-                f"{row.split.value} here; a story stays in one split {_where(path, row.line, parquet)}"
+                f"{row.split.value} here; a story stays in one split {_where(row.line, parquet)}"
             )
     return {group: split for group, (split, _) in named.items()}
