@@ -30,6 +30,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from model.feedback import FeedbackStore
 from model.story import Embedder
 from service import serving
 from service.admission import CancelledAsJson, InFlightLimit
@@ -42,7 +43,16 @@ from service.metrics import Metrics, MetricsMiddleware, flat_routes
 from service.openapi import honest_openapi
 from service.redact import redact_credentials
 from service.registry import TRAIN_HINT, name_from_uri
-from service.routes import admin, classify, compare, health, metrics, model_info, page
+from service.routes import (
+    admin,
+    classify,
+    compare,
+    feedback,
+    health,
+    metrics,
+    model_info,
+    page,
+)
 from service.routes.page import STATIC_DIR
 from service.schemas import ClassifyRequest, CompareRequest, ModelRef
 from service.serving import LOAD_ERRORS, ModelSlot, ReloadError, reload_model
@@ -171,7 +181,11 @@ def _location(loc: Sequence[Any]) -> str:
 
 
 # How to write each JSON route's body: error messages end with it.
-_USAGE = {"/classify": ClassifyRequest.usage, "/compare": CompareRequest.usage}
+_USAGE = {
+    "/classify": ClassifyRequest.usage,
+    "/compare": CompareRequest.usage,
+    "/feedback": feedback.FeedbackRequest.usage,
+}
 # What a list field holds, for "must be ..." messages.
 _LIST_OF = {"texts": "a list of strings", "documents": 'a list of {"id", "text"} objects'}
 _BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
@@ -292,6 +306,9 @@ def create_app(
     app.state.embedder_given = embedder is not None
     app.state.embedder_error = EMBEDDER_NOT_LOADED
     app.state.models = ModelSlot(app.state)
+    # Opened on the first correction, not here: an app that gets none writes no file.
+    app.state.feedback = FeedbackStore(settings.feedback_path)
+    app.state.corrections = feedback.corrections_counter(app.state.metrics.registry)
     if classifier is not None:
         injected = LoadedModel(
             classifier=classifier,
@@ -347,7 +364,7 @@ def create_app(
     # Added last so it is outermost: refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=app.router.routes)
 
-    for module in (classify, compare, health, model_info, metrics, page, admin):
+    for module in (classify, compare, feedback, health, model_info, metrics, page, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
+from model.feedback import default_feedback_path
 from model.store import default_tracking_uri
 from model.story import (
     DEFAULT_SIMILARITY_THRESHOLD,
@@ -164,6 +165,11 @@ class Settings(BaseSettings):
     embedder_dir: Path | None = Field(
         None,
         description="Sentence encoder directory for /compare; unset: the packaged all-MiniLM-L6-v2",
+    )
+    feedback_path: Path = Field(
+        default_factory=default_feedback_path,
+        description="SQLite file of label corrections (POST /feedback); "
+        "unset: feedback.db where the service runs",
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

@@ -102,15 +102,28 @@ def baseline(config: ConfigOption = None, overrides: Overrides = None) -> None:
 
 @app.command()
 def evaluate(
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: Annotated[
+        str, typer.Option("--model-uri", "--model", help="Model directory or MLflow model URI")
+    ] = CHAMPION_URI,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Your labelled file (csv, jsonl, parquet; as data.extra): score it instead "
+            "of the built-in sets, and log an evaluation run",
+        ),
+    ] = None,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
-    """Score a trained model on every evaluation set."""
+    """Score a trained model on every evaluation set, or on your own labelled file (--data)."""
     from training.pipeline import evaluate_model
     from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
+    if data is not None:
+        _evaluate_file(model_uri, data, settings)
+        return
     try:
         model_dir = download_model_dir(model_uri, settings.tracking_uri)
         results = evaluate_model(model_dir, settings)
@@ -119,6 +132,41 @@ def evaluate(
     except Exception as error:  # MLflow raises its own types for an unknown model or alias
         _fail(f"cannot load {model_uri}: {error}")
     _print_results(f"model {model_uri}", results)
+
+
+def _evaluate_file(model_uri: str, path: Path, settings: TrainConfig) -> None:
+    from model.classifier import ClaimClassifier
+    from training.evaluate_file import (
+        evaluate_on_file,
+        log_evaluation,
+        read_test_rows,
+        report_lines,
+    )
+    from training.tracking import download_model_dir
+
+    # The file first: a bad one fails in a second, before a model is downloaded or loaded.
+    try:
+        data, scored = read_test_rows(path, max_mb=settings.data.extra_max_mb)
+    except DataError as error:
+        _fail(str(error))
+    try:
+        model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        classifier = ClaimClassifier.from_directory(model_dir, device=settings.training.device)
+    except (FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    except Exception as error:  # MLflow raises its own types for an unknown model or alias
+        _fail(f"cannot load {model_uri}: {error}")
+    evaluation = evaluate_on_file(classifier, data, scored)
+    typer.echo(f"model {model_uri}")
+    for line in report_lines(evaluation):
+        typer.echo(line)
+    run_id = log_evaluation(
+        evaluation,
+        tracking_uri=settings.tracking_uri,
+        experiment=settings.experiment,
+        model_uri=model_uri,
+    )
+    typer.echo(f"logged as evaluation run {run_id}")
 
 
 @app.command()
@@ -600,18 +648,21 @@ def soft_labels(
     from training.corpus.build import build_corpus
     from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import write_soft_labels
-    from training.tracking import download_model_dir, model_run_id
+    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     target = output or settings.training.soft_labels
     try:
         model_dir = download_model_dir(teacher, settings.tracking_uri)
+        source = model_source(teacher, settings.tracking_uri)
         classifier = ClaimClassifier.from_directory(model_dir, batch_size=64)
         corpus = build_corpus(settings.data, seed=settings.seed)
         pool = corpus_pool(settings.data, corpus)
         meta = {
             "teacher_uri": teacher,
-            "teacher_run_id": model_run_id(teacher, settings.tracking_uri),
+            # Pinned: the run and version the alias names now, not the alias alone.
+            "teacher_run_id": source.get("model_run_id"),
+            "teacher_version": source.get("model_version"),
             "teacher_base_model": classifier.card.base_model,
             "teacher_backend": classifier.backend.name,
             "pool_hash": pool_hash(pool),
@@ -622,6 +673,42 @@ def soft_labels(
     except (DataError, FileNotFoundError, ValueError) as error:
         _fail(str(error))
     typer.echo(f"{added} sentences labelled; {len(pool)} in the pool ({target})")
+
+
+@app.command("feedback-export")
+def feedback_export(
+    output: Annotated[Path, typer.Argument(help="File to write: .csv or .jsonl")],
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            envvar="CLAIMSTANCE_FEEDBACK_PATH",
+            help="The service's feedback file (default: feedback.db here)",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: from OUTPUT's suffix)")
+    ] = None,
+) -> None:
+    """Write users' label corrections (POST /feedback) as a file make train DATA=... takes."""
+    from model.feedback import FeedbackStore, default_feedback_path
+    from training.feedback_export import export_corrections
+
+    path = db or default_feedback_path()
+    if not path.is_file():
+        # Read-only: never creates an empty store where the user mistyped a path.
+        _fail(f"no feedback store at {path}: pass --db or set CLAIMSTANCE_FEEDBACK_PATH")
+    try:
+        report = export_corrections(FeedbackStore(path), output, fmt)
+    except (ValueError, OSError) as error:
+        _fail(str(error))
+    superseded = (
+        f"; {report.superseded} texts corrected again to another label: the latest kept"
+        if report.superseded
+        else ""
+    )
+    typer.echo(f"{report.written} corrections written to {output}{superseded}")
+    typer.echo(f"review them, then: make train DATA={output}")
 
 
 @app.command("experiment-id")
@@ -645,7 +732,8 @@ def score(
     output: Annotated[
         Path,
         typer.Argument(
-            help="Claims: a .jsonl file or a .parquet folder; a re-run skips the ids already there"
+            help="Claims: a .jsonl or .csv file or a .parquet folder; a re-run skips the ids "
+            "already there"
         ),
     ],
     model_uri: ModelUriOption = CHAMPION_URI,
@@ -662,12 +750,21 @@ def score(
 ) -> None:
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
-    from training.score import ScoreError, score_file
-    from training.tracking import download_model_dir
+    from training.score import ScoreError, check_input, model_provenance, score_file
+    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     try:
+        # The input first: a wrong path or column fails in a second, not after a model loads.
+        check_input(source, id_column, text_column)
+    except ScoreError as error:
+        _fail(str(error))
+    try:
         model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        # Pinned now: the alias may move while a long job runs or before it is resumed.
+        provenance = model_provenance(
+            model_uri, model_dir, model_source(model_uri, settings.tracking_uri)
+        )
         classifier = ClaimClassifier.from_directory(
             model_dir, device=device, backend=backend, batch_size=batch_size
         )
@@ -683,6 +780,7 @@ def score(
             id_column=id_column,
             text_column=text_column,
             chunk_size=chunk_size,
+            model=provenance,
         )
     except ScoreError as error:
         _fail(str(error))
@@ -690,6 +788,16 @@ def score(
         f"{report.texts_scored} texts scored ({report.texts_skipped} already in {output}), "
         f"{report.claims} claims, {report.texts_per_second:.0f} texts/s"
     )
+    typer.echo(f"scored by {_scored_by(provenance)}")
+
+
+def _scored_by(provenance: dict[str, str]) -> str:
+    parts = [provenance.get("model_name") or provenance["model_uri"]]
+    if provenance.get("model_version"):
+        parts.append(f"version {provenance['model_version']}")
+    if provenance.get("model_run_id"):
+        parts.append(f"run {provenance['model_run_id']}")
+    return " ".join(parts)
 
 
 @app.command("score-spark")

@@ -39,6 +39,8 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
         "max_chars": 100_000,
         # The test client's Host; a keyless app answers only local names by default.
         "allowed_hosts": ["testserver", "localhost", "127.0.0.1"],
+        # Never feedback.db in the checkout.
+        "feedback_path": tmp_path / "feedback.db",
     }
     values.update(overrides)
     return Settings(**values)

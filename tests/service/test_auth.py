@@ -34,6 +34,7 @@ PROTECTED = [
     ("GET", "/docs"),
     ("POST", "/classify"),
     ("POST", "/compare"),
+    ("POST", "/feedback"),
     ("POST", "/admin/reload"),
 ]
 
