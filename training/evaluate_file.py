@@ -16,7 +16,7 @@ import numpy as np
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from training import tracking
-from training.data import DataError, Example, Split, examples_frame
+from training.data import DataError, Example, Split
 from training.metrics import EvaluationResult, evaluate, label_indices
 from training.user_data import UserData, read_user_file
 
@@ -97,14 +97,7 @@ def log_evaluation(
     name = f"evaluate-{data.path.stem}-{source.get('model_version') or Path(model_uri).name}"
     with tracking.start_run(tracking_uri, experiment, name) as tracker:
         tracker.tags({"kind": "evaluation", "model_uri": model_uri, **source})
-        tracker.dataset(
-            examples_frame(evaluation.scored),
-            name=data.name,
-            digest=data.digest,
-            context="evaluation",
-            source=str(data.path),
-            tags={**data.count_tags(), "sha256": data.digest},
-        )
+        tracker.user_file(data, evaluation.scored, context="evaluation")
         tracker.metrics(result.flat(f"eval.{result.name}"))
         tracker.figure(
             confusion_matrix_figure(result.confusion, f"{model_uri} on {data.name}"),

@@ -142,15 +142,7 @@ def log_datasets(tracker: tracking.RunTracker, corpus: Corpus) -> None:
             tags={"rows": str(len(examples)), **{k: str(n) for k, n in label_counts.items()}},
         )
     if corpus.extra is not None:
-        extra = corpus.extra
-        tracker.dataset(
-            examples_frame(extra.examples),
-            name=extra.name,
-            digest=extra.digest,
-            context="user_file",
-            source=str(extra.path),
-            tags={**extra.count_tags(), "sha256": extra.digest},
-        )
+        tracker.user_file(corpus.extra, corpus.extra.examples, context="user_file")
 
 
 def version_description(

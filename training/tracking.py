@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import pandas as pd
@@ -33,6 +33,10 @@ from model.card import find_model_directory
 from model.store import TRACKING_URI_ENV
 from model.table import CLAIM_COLUMNS, ID_COLUMN, TEXT_COLUMN
 from training import mlflow_model
+from training.data import Example, examples_frame
+
+if TYPE_CHECKING:
+    from training.user_data import UserData
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +222,18 @@ class RunTracker:
                 frame, source=source, name=name, digest=digest[:DIGEST_CHARS], targets="label"
             )
         mlflow.log_input(dataset, context=context, tags=tags)
+
+    def user_file(self, data: UserData, examples: Sequence[Example], *, context: str) -> None:
+        """Log a user's file (``data.extra`` or ``evaluate --data``) as an input dataset: its
+        sha256 as digest and tag, its path as source, and its rows per split and label."""
+        self.dataset(
+            examples_frame(examples),
+            name=data.name,
+            digest=data.digest,
+            context=context,
+            source=str(data.path),
+            tags={**data.count_tags(), "sha256": data.digest},
+        )
 
     def model(self, model_dir: Path) -> str:
         """Log the model directory as the pyfunc model (``training.mlflow_model``); return its URI.
