@@ -33,7 +33,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 from model.labelling import StanceClassifier, label_texts
 from model.table import CLAIM_COLUMNS, ID_COLUMN, as_text, claim_table
+from training.jsonl import JsonLineError, json_objects
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,15 @@ def _row_id(value: object, path: Path, row: int) -> str:
     return str(value)
 
 
+def _json_records(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        yield from json_objects(lines)
+    except JsonLineError as error:
+        if error.reason is None:
+            raise ScoreError(f"{path}:{error.number} is not a JSON object") from None
+        raise ScoreError(f"{path}:{error.number} is not JSON: {error.reason}") from None
+
+
 def _columns(path: Path, kind: InputFormat) -> list[str]:
     """The input's columns: the header, the schema, or the first JSON Lines record's keys."""
     if kind == "csv":
@@ -124,15 +134,8 @@ def _columns(path: Path, kind: InputFormat) -> list[str]:
 
         return pq.ParquetFile(path).schema_arrow.names
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ScoreError(f"{path}:{number} is not JSON: {error.msg}") from None
-                if not isinstance(record, dict):
-                    raise ScoreError(f"{path}:{number} is not a JSON object")
-                return list(record)
+        for _, record in _json_records(path, handle):
+            return list(record)
     return []
 
 
@@ -228,15 +231,7 @@ def _jsonl_chunks(
     texts: list[str] = []
     records = 0
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ScoreError(f"{path}:{number} is not JSON: {error.msg}") from None
-            if not isinstance(record, dict):
-                raise ScoreError(f"{path}:{number} is not a JSON object")
+        for number, record in _json_records(path, handle):
             wanted = [id_column, text_column] if id_column else [text_column]
             _missing_columns(Path(f"{path}:{number}"), list(record), wanted)
             records += 1

@@ -12,7 +12,6 @@ import csv
 import difflib
 import hashlib
 import io
-import json
 import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from model.labels import LABELS, Label
 from training.data import DataError, Example, Split, group_split, normalise
+from training.jsonl import JsonLineError, json_objects
 
 # The source name of a user's rows: their groups, loss weights and evaluation set go by it.
 USER_SOURCE = "extra"
@@ -118,17 +118,18 @@ def _csv_rows(path: Path, raw: bytes) -> tuple[list[str], Iterator[tuple[int, di
 def _jsonl_rows(path: Path, raw: bytes) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     records: list[tuple[int, dict[str, str]]] = []
     columns: dict[str, None] = {}
-    for number, line in enumerate(_decode(path, raw).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{path}: not a JSON object: {error.msg} (line {number})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{path}: each line must be a JSON object (line {number})")
-        columns.update(dict.fromkeys(record))
-        records.append((number, {k: "" if v is None else str(v) for k, v in record.items()}))
+    try:
+        for number, record in json_objects(_decode(path, raw).splitlines()):
+            columns.update(dict.fromkeys(record))
+            records.append((number, {k: "" if v is None else str(v) for k, v in record.items()}))
+    except JsonLineError as error:
+        if error.reason is None:
+            raise DataError(
+                f"{path}: each line must be a JSON object (line {error.number})"
+            ) from None
+        raise DataError(
+            f"{path}: not a JSON object: {error.reason} (line {error.number})"
+        ) from None
     return list(columns), iter(records)
 
 
