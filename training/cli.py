@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
 from training.config import ConfigError, TrainConfig, load_config
+from training.corpus.waves import WaveKind
 from training.data import DataError
 from training.metrics import EvaluationResult
+
+if TYPE_CHECKING:
+    import numpy as np
 
 app = typer.Typer(help="Train, evaluate and track claimstance models.", no_args_is_help=True)
 
@@ -222,12 +227,7 @@ def natural_sample(
 
 @app.command("annotation-sample")
 def annotation_sample(
-    wave: Annotated[
-        str,
-        typer.Argument(
-            help="wording (openings, stance wording, uniform), doubt, or openings (read further)"
-        ),
-    ],
+    wave: Annotated[WaveKind, typer.Argument(help="What this round draws")],
     out: Annotated[Path, typer.Option(help="Folder for the batch files")] = Path(
         "outputs/annotation"
     ),
@@ -247,7 +247,7 @@ def annotation_sample(
     uncertain: Annotated[int, typer.Option(min=0)] = 900,
     likely_denials: Annotated[int, typer.Option(min=0)] = 600,
     fnc1_openings: Annotated[
-        int, typer.Option(min=0, help="doubt: openings of further FNC-1 test bodies")
+        int, typer.Option(min=0, help="doubt, openings: openings of further FNC-1 test bodies")
     ] = 0,
     wikinews_openings: Annotated[
         int, typer.Option(min=0, help="doubt: openings of further Wikinews test articles")
@@ -256,12 +256,12 @@ def annotation_sample(
     overrides: Overrides = None,
 ) -> None:
     """Draw the next sentences for annotators: whole test-story openings and training
-    sentences chosen by stance wording (``wording``), or by two models' doubt (``doubt``).
+    sentences chosen by stance wording (``wording``), or by two models' doubt (``doubt``),
+    or openings read further (``openings``).
 
     Sentences already labelled, or already in ``out`` from an earlier wave, are never drawn.
     """
     from training.corpus import selection
-    from training.corpus.build import build_corpus
     from training.corpus.news_gold import ANNOTATIONS
 
     settings = _load(config, overrides)
@@ -272,75 +272,82 @@ def annotation_sample(
         test_fraction=data.news_test_fraction,
     )
     taken = selection.labelled_texts(ANNOTATIONS) | selection.texts_in(out)
-    if wave == "wording":
+    drawn_documents = selection.documents_in(out)
+    if wave is WaveKind.WORDING:
         drawn = selection.wording_wave(sentences, taken, seed=seed)
-    elif wave == "doubt":
-        from model.classifier import ClaimClassifier
-        from training.baseline import Baseline
-        from training.tracking import download_model_dir
-
-        def model_probabilities(uri: str):  # noqa: ANN202 - a local closure
-            classifier = ClaimClassifier.from_directory(
-                download_model_dir(uri, settings.tracking_uri), batch_size=64
-            )
-            return classifier.predict_proba
-
-        first = model_probabilities(model_uri)
-        if second_uri is None:
-            corpus = build_corpus(data, seed=settings.seed)
-            second = Baseline(settings.baseline, seed=settings.seed).fit(corpus.train).predict_proba
-            second_name = "baseline"
-        else:
-            second = model_probabilities(second_uri)
-            second_name = "accurate"
-        drawn = selection.doubt_wave(
+    elif wave is WaveKind.OPENINGS:
+        drawn = selection.further_openings_wave(
+            sentences, drawn_documents, seed=seed, fnc1=fnc1_openings
+        )
+    else:
+        first = _probabilities_of(model_uri, settings)
+        second = _probabilities_of(second_uri, settings)
+        doubt = selection.doubt_wave(
             sentences,
             taken,
             first,
             second,
-            second_name=second_name,
+            second_name="baseline" if second_uri is None else "accurate",
             disagreements=disagreements,
             uncertain=uncertain,
             likely_denials=likely_denials,
         )
-        drawn.evaluation.extend(
-            selection.more_openings(
-                sentences,
-                selection.documents_in(out),
-                seed=seed,
-                documents={
-                    selection.FNC1: fnc1_openings,
-                    selection.WIKINEWS: wikinews_openings,
-                },
-            )
+        openings = selection.more_openings(
+            sentences,
+            drawn_documents,
+            seed=seed,
+            documents={selection.FNC1: fnc1_openings, selection.WIKINEWS: wikinews_openings},
         )
-    elif wave == "openings":
-        # news_natural read further: more FNC-1 test bodies, and Wikinews test articles past
-        # their first ten sentences (every one of them was drawn by the first two waves).
-        drawn_documents = selection.documents_in(out)
-        drawn = selection.Wave(
-            evaluation=[
-                *selection.more_openings(
-                    sentences,
-                    drawn_documents,
-                    seed=seed,
-                    documents={selection.FNC1: fnc1_openings},
-                ),
-                *selection.longer_openings(
-                    sentences, drawn_documents, family=selection.WIKINEWS, start=10, end=20
-                ),
-            ],
-            training=[],
-        )
-    else:
-        _fail(f"unknown wave {wave!r}: choose wording, doubt or openings")
-    paths = selection.write_batches(
-        drawn, out, batches=batches, seed=seed, prefix=f"{wave}_{len(list(out.glob('*.csv')))}"
-    )
+        drawn = selection.Wave(evaluation=openings, training=doubt.training)
+    # Numbered by the files already there, so a later round never overwrites an earlier one.
+    prefix = f"{wave.value}_{len(list(out.glob('*.csv')))}"
+    paths = selection.write_batches(drawn, out, batches=batches, seed=seed, prefix=prefix)
     typer.echo(
         f"{len(drawn.evaluation)} opening and {len(drawn.training)} training sentences "
         f"in {len(paths)} files under {out}"
     )
+
+
+def _probabilities_of(
+    model_uri: str | None, settings: TrainConfig
+) -> Callable[[Sequence[str]], np.ndarray]:
+    """A registered model's probabilities, or (no URI) the TF-IDF baseline's, trained here on
+    the configured corpus in seconds."""
+    if model_uri is None:
+        from training.baseline import Baseline
+        from training.corpus.build import build_corpus
+
+        corpus = build_corpus(settings.data, seed=settings.seed)
+        return Baseline(settings.baseline, seed=settings.seed).fit(corpus.train).predict_proba
+    from model.classifier import ClaimClassifier
+    from training.tracking import download_model_dir
+
+    classifier = ClaimClassifier.from_directory(
+        download_model_dir(model_uri, settings.tracking_uri), batch_size=64
+    )
+    return classifier.predict_proba
+
+
+@app.command("annotation-second-pass")
+def annotation_second_pass(
+    candidates: Annotated[Path, typer.Argument(help="Folder of the batch files annotators read")],
+    out: Annotated[Path, typer.Argument(help="CSV for the blind second annotator")],
+    fraction: Annotated[float, typer.Option(min=0.01, max=1.0)] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the draw")] = 7,
+) -> None:
+    """Draw a seeded share of every batch, shuffled, for a blind second pass (no labels)."""
+    import csv
+
+    from training.corpus.selection import CANDIDATE_COLUMNS, second_pass_sample
+
+    rows = second_pass_sample(candidates, fraction=fraction, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CANDIDATE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        # The reason a row was drawn could lean the second annotator: it is left blank.
+        writer.writerows({**row, "selected_by": ""} for row in rows)
+    typer.echo(f"{len(rows)} rows written to {out}")
 
 
 @app.command("annotation-merge")
@@ -353,29 +360,16 @@ def annotation_merge(
     """Write the labelled waves into the annotation files: training rows to active_gold.csv,
     openings to natural_openings.csv (both rewritten whole, sorted by id), with the
     adjudicated labels of active_gold_second_pass.csv where the two passes disagreed."""
-    import csv
-
-    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE, adjudicated_labels
+    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE, adjudicated_labels, write_merged
     from training.corpus.selection import merge_labels
 
     try:
         openings, training = merge_labels(candidates, labels, adjudicated_labels())
     except ValueError as error:
         _fail(str(error))
-    for path, header, rows in (
-        (OPENINGS_FILE, ["id", "text", "label"], openings),
-        (ACTIVE_FILE, ["id", "selected_by", "text", "label"], training),
-    ):
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(sorted(rows, key=lambda row: _id_order(row[0])))
-        typer.echo(f"{len(rows)} rows written to {path}")
-
-
-def _id_order(sentence_id: str) -> tuple[str, str, int]:
-    family, document, index = sentence_id.split(":")
-    return family, document.zfill(12), int(index)
+    write_merged(openings, training)
+    typer.echo(f"{len(openings)} rows written to {OPENINGS_FILE}")
+    typer.echo(f"{len(training)} rows written to {ACTIVE_FILE}")
 
 
 @app.command("agreement")

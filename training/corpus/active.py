@@ -9,6 +9,7 @@ change of the story rule must move the label with its story, not leave it behind
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from training.corpus.natural import SKIP
@@ -107,3 +108,27 @@ def adjudicated_labels(path: Path = SECOND_PASS_FILE) -> dict[str, str]:
         return {}
     rows = read_csv_rows(path, ("id", "adjudicated_label"))
     return {row["id"]: row["adjudicated_label"].strip().lower() for row in rows}
+
+
+def _id_order(sentence_id: str) -> tuple[str, str, int]:
+    """Files sort by family, document and sentence position (body 9 before body 10)."""
+    family, document, index = sentence_id.split(":")
+    return family, document.zfill(12), int(index)
+
+
+def write_merged(
+    openings: list[list[str]],
+    training: list[list[str]],
+    *,
+    openings_path: Path = OPENINGS_FILE,
+    active_path: Path = ACTIVE_FILE,
+) -> None:
+    """Rewrite both annotation files whole from merged rows (``selection.merge_labels``)."""
+    for path, header, rows in (
+        (openings_path, ["id", "text", "label"], openings),
+        (active_path, ["id", "selected_by", "text", "label"], training),
+    ):
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(sorted(rows, key=lambda row: _id_order(row[0])))

@@ -376,6 +376,21 @@ def longer_openings(
     ]
 
 
+def further_openings_wave(
+    sentences: Sequence[Sentence], drawn_documents: Collection[str], *, seed: int, fnc1: int
+) -> Wave:
+    """news_natural read further: ``fnc1`` more FNC-1 test bodies' openings, and Wikinews test
+    articles from their tenth to their twentieth sentence (the earlier waves drew the first
+    ten of every one)."""
+    return Wave(
+        evaluation=[
+            *more_openings(sentences, drawn_documents, seed=seed, documents={FNC1: fnc1}),
+            *longer_openings(sentences, drawn_documents, family=WIKINEWS, start=10, end=20),
+        ],
+        training=[],
+    )
+
+
 def texts_in(folder: Path) -> set[str]:
     """Normalised texts of the candidate files already written to ``folder`` (earlier waves)."""
     taken: set[str] = set()
@@ -476,14 +491,3 @@ def second_pass_sample(candidates: Path, *, fraction: float, seed: int) -> list[
         drawn.extend(rng.sample(rows, max(1, round(len(rows) * fraction))))
     rng.shuffle(drawn)
     return drawn
-
-
-def agreement_rows(
-    sample: list[dict[str, str]], first: dict[str, str], second: dict[str, str], *, name: str
-) -> list[list[str]]:
-    """[sample, id, text, first_label, second_label] for every id both passes labelled."""
-    return [
-        [name, row["id"], row["text"], first[row["id"]], second[row["id"]]]
-        for row in sample
-        if row["id"] in first and row["id"] in second
-    ]
