@@ -87,16 +87,13 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
     sentence is what gets dropped, never the test sentence.
     """
     raw = config.raw_dir
+    fractions = _fractions(config)
     loaders: list[tuple[str, Callable[[], list[Example]]]] = []
     if config.news_gold:
         loaders.append(
             (
                 NEWS_SOURCE,
-                lambda: load_news_gold(
-                    raw,
-                    validation_fraction=config.validation_fraction,
-                    test_fraction=config.news_test_fraction,
-                ),
+                lambda: load_news_gold(raw, **fractions),
             )
         )
     if config.counterfactual:
@@ -107,8 +104,7 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                     raw,
                     COUNTERFACTUAL_FILE,
                     COUNTERFACTUAL_SOURCE,
-                    validation_fraction=config.validation_fraction,
-                    test_fraction=config.news_test_fraction,
+                    **fractions,
                     training_only=True,
                 ),
             )
@@ -117,11 +113,7 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         loaders.append(
             (
                 ACTIVE_SOURCE,
-                lambda: load_active_gold(
-                    raw,
-                    validation_fraction=config.validation_fraction,
-                    test_fraction=config.news_test_fraction,
-                ),
+                lambda: load_active_gold(raw, **fractions),
             )
         )
     if config.cue_sentences:
@@ -135,11 +127,7 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                 lambda: load_emergent(
                     raw / "emergent",
                     reviewed=config.emergent_labels == "reviewed",
-                    place=story_placement(
-                        raw,
-                        validation_fraction=config.validation_fraction,
-                        test_fraction=config.news_test_fraction,
-                    ).place,
+                    place=story_placement(raw, **fractions).place,
                 ),
             )
         )
@@ -237,26 +225,31 @@ def _report_extra(
         )
 
 
-def _news_natural(config: DataConfig) -> dict[str, list[Example]]:
-    """news_natural whole, and by source family: the uniform FNC-1 draw and the openings."""
-    raw = config.raw_dir
-    fractions = {
+def _fractions(config: DataConfig) -> dict[str, float]:
+    """The split shares every story-placing loader takes."""
+    return {
         "validation_fraction": config.validation_fraction,
         "test_fraction": config.news_test_fraction,
     }
+
+
+def _news_natural(config: DataConfig) -> dict[str, list[Example]]:
+    """news_natural whole, and by source family: the uniform FNC-1 draw and the openings."""
+    raw = config.raw_dir
+    fractions = _fractions(config)
     rumour = load_news_natural(raw, **fractions) if NATURAL_LABELS_FILE.is_file() else []
     wikinews: list[Example] = []
     if OPENINGS_FILE.is_file():
         openings = load_openings(raw, **fractions)
         rumour += openings["rumour"]
         wikinews = openings["wikinews"]
-    sets = {
+    if not wikinews:
+        # One family only: the split by family would repeat news_natural under another name.
+        return {NEWS_NATURAL: deduplicate(rumour)}
+    return {
         NEWS_NATURAL: deduplicate([*rumour, *wikinews]),
         NEWS_NATURAL_RUMOUR: deduplicate(rumour),
         NEWS_NATURAL_WIKINEWS: deduplicate(wikinews),
-    }
-    return {
-        name: rows for name, rows in sets.items() if rows and (wikinews or name == NEWS_NATURAL)
     }
 
 
