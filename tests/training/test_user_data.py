@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from model.labels import Label
+from tests.training.conftest import emergent_only
 from training.cli import app
 from training.config import TrainConfig, load_config
 from training.corpus.build import build_corpus
@@ -147,19 +148,7 @@ def test_an_oversize_file_is_refused_by_a_named_limit(tmp_path: Path) -> None:
 
 
 def data_overrides(tiny_shared: Path, extra: Path, *more: str) -> list[str]:
-    return [
-        f"data.shared_dir={tiny_shared}",
-        "data.emergent_labels=original",
-        "data.news_gold=false",
-        "data.news_natural=false",
-        "data.counterfactual=false",
-        "data.cue_sentences=false",
-        "data.contrast_sets=false",
-        "data.active_gold=false",
-        "data.szeged=false",
-        f"data.extra={extra}",
-        *more,
-    ]
+    return [*emergent_only(tiny_shared), f"data.extra={extra}", *more]
 
 
 def test_user_rows_join_the_corpus_and_its_test_rows_are_their_own_set(
