@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,19 +27,10 @@ from tests.service.support import (
     served,
 )
 
+# The shipped limits: the conftest's ``client`` pins only what every test pins.
 # What a refusal may cost: well under what the attacks cost before (seconds, megabytes).
 QUICK_S = 1.0
 SMALL_BYTES = 4_096
-
-
-@pytest.fixture(scope="module")
-def client(
-    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    # The shipped limits (make_settings pins only what every test pins).
-    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("hostile"))
-    with TestClient(create_app(settings, classifier=tiny_classifier)) as test_client:
-        yield test_client
 
 
 def _post(client: TestClient, path: str, body: bytes) -> tuple[int, bytes, float]:
