@@ -72,6 +72,17 @@ def served(app: FastAPI, **config: Any) -> Iterator[str]:
         sock.close()
 
 
+def read_head(sock: socket.socket) -> bytes:
+    """What a raw socket receives up to the end of the response's headers (or its close)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        data = sock.recv(65_536)
+        if not data:
+            break
+        answer += data
+    return answer
+
+
 def metric_samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     response = client.get("/metrics")
     assert response.status_code == 200

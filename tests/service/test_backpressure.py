@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from service.app import create_app
-from tests.service.support import SlowClassifier, WordEmbedder, make_settings, sentences, served
+from tests.service.support import (
+    SlowClassifier,
+    WordEmbedder,
+    make_settings,
+    read_head,
+    sentences,
+    served,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,13 +68,7 @@ def _post_raw(port: int, head: bytes, body_chunks: int, chunked: bool) -> bytes:
             sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
         if chunked:
             sock.sendall(b"0\r\n\r\n")
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(65_536)
-            if not data:
-                break
-            answer += data
-        return answer
+        return read_head(sock)
 
 
 @pytest.mark.parametrize("chunked", [False, True])

@@ -23,6 +23,7 @@ from tests.service.support import (
     SlowClassifier,
     WordEmbedder,
     make_settings,
+    read_head,
     sentences,
     served,
 )
@@ -112,16 +113,6 @@ def _stall(port: int, path: str = "/classify") -> socket.socket:
     return sock
 
 
-def _answer(sock: socket.socket) -> bytes:
-    answer = b""
-    while b"\r\n\r\n" not in answer:
-        data = sock.recv(4096)
-        if not data:
-            break
-        answer += data
-    return answer
-
-
 def test_stalled_bodies_hold_no_slot_and_are_cut_at_their_deadline(
     tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path: Path
 ) -> None:
@@ -138,7 +129,7 @@ def test_stalled_bodies_hold_no_slot_and_are_cut_at_their_deadline(
             assert response.status_code == 200, response.text
             assert time.monotonic() - started < QUICK_S
             for sock in stalled:
-                answer = _answer(sock)
+                answer = read_head(sock)
                 assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
             assert time.monotonic() - started < 3.0  # cut at the deadline, not left hanging
         finally:
