@@ -54,7 +54,7 @@ from service.routes import (
     page,
 )
 from service.routes.page import STATIC_DIR
-from service.schemas import ClassifyRequest, CompareRequest, ModelRef
+from service.schemas import ClassifyRequest, CompareRequest, FeedbackRequest, ModelRef
 from service.serving import LOAD_ERRORS, ModelSlot, ReloadError, reload_model
 from service.settings import Settings
 
@@ -184,7 +184,7 @@ def _location(loc: Sequence[Any]) -> str:
 _USAGE = {
     "/classify": ClassifyRequest.usage,
     "/compare": CompareRequest.usage,
-    "/feedback": feedback.FeedbackRequest.usage,
+    "/feedback": FeedbackRequest.usage,
 }
 # What a list field holds, for "must be ..." messages.
 _LIST_OF = {"texts": "a list of strings", "documents": 'a list of {"id", "text"} objects'}

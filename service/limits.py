@@ -19,7 +19,13 @@ from typing import Any
 from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from service.schemas import MAX_ID_CHARS, ClassifyRequest, CompareRequest, StoryDocument
+from service.schemas import (
+    MAX_ID_CHARS,
+    ClassifyRequest,
+    CompareRequest,
+    FeedbackRequest,
+    StoryDocument,
+)
 from service.settings import Settings
 
 # At most this many validation errors are described and listed; the rest are counted.
@@ -137,6 +143,16 @@ def check_compare_body(data: object, settings: Settings) -> None:
     _check_lengths(named, "documents", settings)
 
 
+def check_feedback_body(data: object, settings: Settings) -> None:
+    """Raise ``TooLargeError`` when a /feedback claim is longer than a text may be anywhere."""
+    if not isinstance(data, dict):
+        return
+    _check_unknown_fields(data, FeedbackRequest, "", FeedbackRequest.usage)
+    text = data.get("text")
+    if isinstance(text, str):
+        _check_lengths([("text", text)], "texts", settings)
+
+
 async def _parsed_body(request: Request) -> object:
     """The body as FastAPI parsed it before resolving dependencies (Request caches it);
     None for an empty or unparsable one, which the schema's errors then describe."""
@@ -156,3 +172,8 @@ async def classify_limits(request: Request) -> None:
 async def compare_limits(request: Request) -> None:
     """Dependency: /compare's size limits, checked before its body is validated."""
     check_compare_body(await _parsed_body(request), request.app.state.settings)
+
+
+async def feedback_limits(request: Request) -> None:
+    """Dependency: /feedback's size limits, checked before its body is validated."""
+    check_feedback_body(await _parsed_body(request), request.app.state.settings)

@@ -319,3 +319,56 @@ BUSY_DESCRIPTION = (
     "No model is loaded, too many requests are in flight (max_in_flight), or the request "
     "was not answered within request_timeout_s of arriving; Retry-After says when to retry"
 )
+
+
+# A note says why, in a sentence or two; it is not a place for documents.
+MAX_NOTE_CHARS = 2_000
+
+
+class FeedbackRequest(BaseModel):
+    """One claim, the label the model gave it, and the label the user says is right."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "The report on the fake website was shared widely.",
+                    "model_label": "assertion",
+                    "correct_label": "denial",
+                    "note": "calls the report fake",
+                    "model_version": "4",
+                }
+            ]
+        },
+    )
+    usage: ClassVar[str] = (
+        'send "text", "model_label" and "correct_label", and optionally "note", '
+        '"model_version" and "id"'
+    )
+
+    text: StrictStr = Field(description="The claim as the model labelled it")
+    model_label: Label = Field(description="The label the model gave")
+    correct_label: Label = Field(description="The label the user says is right")
+    note: StrictStr = Field("", max_length=MAX_NOTE_CHARS, description="Why, optionally")
+    model_version: StrictStr = Field(
+        "", max_length=MAX_ID_CHARS, description="The model version that gave model_label"
+    )
+    id: StrictStr | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="The client's key for this correction: a retry with the same id is stored "
+        "once. Unset: the key is derived from text, labels and model version",
+    )
+
+    @model_validator(mode="after")
+    def _a_claim(self) -> FeedbackRequest:
+        if is_blank(self.text):
+            raise PydanticCustomError("empty_text", "text is empty or only whitespace")
+        return self
+
+
+class FeedbackResponse(BaseModel):
+    id: str = Field(description="The correction's key: the client's id, or the derived one")
+    created: bool = Field(description="false when the same correction was already stored")

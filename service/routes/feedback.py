@@ -1,81 +1,23 @@
-"""POST /feedback: a user's correction of a label, stored for the next training round.
-
-The request and response bodies live here rather than in ``service.schemas`` while that
-module is being reshaped in another branch; they follow its conventions (strict types,
-unknown keys refused, labels from ``model.labels.Label``).
-"""
+"""POST /feedback: a user's correction of a label, stored for the next training round."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from prometheus_client import CollectorRegistry, Counter
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
-from pydantic_core import PydanticCustomError
 
 from model.feedback import Correction, FeedbackStore, KeyConflictError
-from model.labels import LABELS, Label
+from model.labels import LABELS
 from service.deps import JsonBody, SettingsDep
-from service.schemas import JSON_BODY_ERRORS, MAX_ID_CHARS, ErrorBody, is_blank
+from service.limits import feedback_limits
+from service.schemas import JSON_BODY_ERRORS, ErrorBody, FeedbackRequest, FeedbackResponse
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["feedback"])
-
-# A note says why, in a sentence or two; it is not a place for documents.
-MAX_NOTE_CHARS = 2_000
-
-
-class FeedbackRequest(BaseModel):
-    """One claim, the label the model gave it, and the label the user says is right."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "text": "The report on the fake website was shared widely.",
-                    "model_label": "assertion",
-                    "correct_label": "denial",
-                    "note": "calls the report fake",
-                    "model_version": "4",
-                }
-            ]
-        },
-    )
-    usage: ClassVar[str] = (
-        'send "text", "model_label" and "correct_label", and optionally "note", '
-        '"model_version" and "id"'
-    )
-
-    text: StrictStr = Field(description="The claim as the model labelled it")
-    model_label: Label = Field(description="The label the model gave")
-    correct_label: Label = Field(description="The label the user says is right")
-    note: StrictStr = Field("", max_length=MAX_NOTE_CHARS, description="Why, optionally")
-    model_version: StrictStr = Field(
-        "", max_length=MAX_ID_CHARS, description="The model version that gave model_label"
-    )
-    id: StrictStr | None = Field(
-        None,
-        min_length=1,
-        max_length=MAX_ID_CHARS,
-        description="The client's key for this correction: a retry with the same id is stored "
-        "once. Unset: the key is derived from text, labels and model version",
-    )
-
-    @model_validator(mode="after")
-    def _a_claim(self) -> FeedbackRequest:
-        if is_blank(self.text):
-            raise PydanticCustomError("empty_text", "text is empty or only whitespace")
-        return self
-
-
-class FeedbackResponse(BaseModel):
-    id: str = Field(description="The correction's key: the client's id, or the derived one")
-    created: bool = Field(description="false when the same correction was already stored")
 
 
 def corrections_counter(registry: CollectorRegistry) -> Counter:
@@ -101,7 +43,7 @@ StoreDep = Annotated[FeedbackStore, Depends(get_store)]
 
 @router.post(
     "/feedback",
-    dependencies=[JsonBody],
+    dependencies=[JsonBody, Depends(feedback_limits)],
     status_code=status.HTTP_201_CREATED,
     responses={
         **JSON_BODY_ERRORS,
@@ -123,13 +65,6 @@ async def feedback(
     201 when stored, 200 when the same correction (same id, or same content) was already
     there, 409 when the id names another one. The text may be at most ``max_chars``.
     """
-    if len(body.text) > settings.max_chars:
-        # 422 as /classify answers a text over max_chars: the schema states the bound.
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"text is too long: {len(body.text)} characters, the limit is "
-            f"{settings.max_chars} characters per text",
-        )
     correction = Correction(
         text=body.text,
         model_label=body.model_label,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from model.classifier import ClaimClassifier
 from service.app import create_app
-from service.routes.feedback import MAX_NOTE_CHARS
+from service.schemas import MAX_NOTE_CHARS
 from tests.service.support import make_settings, metric_samples, metric_value
 from training.cli import app as training_cli
 from training.user_data import read_user_file
@@ -91,7 +91,7 @@ def test_a_correction_is_stored_once_and_counted(app_at, tmp_path: Path) -> None
         ({"correct_label": "Denial!"}, 422, "correct_label"),
         ({"model_label": None}, 422, "model_label"),
         ({"text": "   "}, 422, "text is empty"),
-        ({"text": "x" * 1001}, 422, "the limit is 1000 characters"),
+        ({"text": "x" * 1001}, 413, "the limit is 1000 characters per text"),
         ({"note": "n" * (MAX_NOTE_CHARS + 1)}, 422, "note is too long"),
         ({"id": ""}, 422, "id"),
         ({"label": "denial"}, 422, 'unknown field "label"'),
