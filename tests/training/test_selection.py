@@ -126,3 +126,17 @@ def test_openings_read_further_continue_the_drawn_articles_only() -> None:
     rows = [sentence(d, i, Split.TEST) for d in "ab" for i in range(25)]
     wave = selection.further_openings_wave(rows, {"wikinews:a"}, seed=0, fnc1=0)
     assert [(s.document, s.index) for s, _ in wave.evaluation] == [("a", i) for i in range(10, 20)]
+
+
+def test_the_second_pass_draws_a_share_of_every_batch(tmp_path: Path) -> None:
+    rows = [sentence(d, i, Split.TRAIN) for d in "ab" for i in range(20)]
+    wave = Wave(evaluation=[], training=[(s, "entropy") for s in rows])
+    selection.write_batches(wave, tmp_path, batches=2, seed=0, prefix="w")
+    drawn = selection.second_pass_sample(tmp_path, fraction=0.1, seed=7)
+    batch_of = {}
+    for path in tmp_path.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            batch_of.update({row["id"]: path.name for row in csv.DictReader(handle)})
+    assert len(drawn) == 4
+    assert sorted(batch_of[row["id"]] for row in drawn) == ["w_01.csv"] * 2 + ["w_02.csv"] * 2
+    assert drawn == selection.second_pass_sample(tmp_path, fraction=0.1, seed=7)
