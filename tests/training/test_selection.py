@@ -140,3 +140,11 @@ def test_the_second_pass_draws_a_share_of_every_batch(tmp_path: Path) -> None:
     assert len(drawn) == 4
     assert sorted(batch_of[row["id"]] for row in drawn) == ["w_01.csv"] * 2 + ["w_02.csv"] * 2
     assert drawn == selection.second_pass_sample(tmp_path, fraction=0.1, seed=7)
+
+
+def test_merge_refuses_a_misspelt_label_naming_the_batch(tmp_path: Path) -> None:
+    wave = Wave(evaluation=[], training=[(sentence("a", 0, Split.TRAIN), "entropy")])
+    (path,) = selection.write_batches(wave, tmp_path / "in", batches=1, seed=0, prefix="w")
+    write_labels(tmp_path / "out" / path.name, ["wikinews:a:0"], ["denail"])
+    with pytest.raises(ValueError, match=r"w_01\.csv wikinews:a:0"):
+        selection.merge_labels(tmp_path / "in", tmp_path / "out")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from training.corpus.natural import SKIP
+from training.corpus.natural import SKIP, label_or_skip
 from training.corpus.news_gold import ANNOTATIONS
 from training.corpus.selection import FNC1, WIKINEWS, sentence_placer
 from training.data import Example, Split, parse_label, read_csv_rows
@@ -33,13 +33,10 @@ def family_of(sentence_id: str) -> str:
 def _labelled_rows(path: Path) -> list[tuple[str, str, str]]:
     """(id, text, label or ``skip``) for every row."""
     rows = read_csv_rows(path, ("id", "text", "label"))
-    labelled = []
-    for index, row in enumerate(rows):
-        label = row["label"].strip().lower()
-        if label != SKIP:
-            parse_label(label, where=f"{path} row {index + 2}")
-        labelled.append((row["id"], row["text"], label))
-    return labelled
+    return [
+        (row["id"], row["text"], label_or_skip(row["label"], where=f"{path} row {index + 2}"))
+        for index, row in enumerate(rows)
+    ]
 
 
 def load_active_gold(

@@ -26,6 +26,7 @@ import numpy as np
 from model.labels import LABELS, Label
 from training.corpus import wikinews
 from training.corpus.fnc1 import read_bodies, split_body
+from training.corpus.natural import label_or_skip
 from training.corpus.news_gold import body_placement
 from training.data import Split, normalise
 
@@ -157,15 +158,6 @@ def openings(
     for document in sorted(chosen[:documents]):
         drawn.extend(by_document[document][:per_document])
     return drawn
-
-
-def trainable(sentence: Sentence, taken: set[str]) -> bool:
-    words = len(sentence.text.split())
-    return (
-        sentence.split is Split.TRAIN
-        and MIN_WORDS <= words <= MAX_WORDS
-        and normalise(sentence.text) not in taken
-    )
 
 
 def by_wording(
@@ -472,7 +464,10 @@ def merge_labels(
         if [row["id"] for row in labelled] != ids:
             raise ValueError(f"{label_path} does not list the ids of {path} in order")
         for row, label in zip(rows, labelled, strict=True):
-            value = adjudicated.get(row["id"], label["label"].strip().lower())
+            # A misspelt label fails here, naming the batch, not later in a training run.
+            value = adjudicated.get(row["id"]) or label_or_skip(
+                label["label"], where=f"{label_path} {row['id']}"
+            )
             if row["selected_by"] == "opening":
                 openings_rows.append([row["id"], row["text"], value])
             else:
