@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from model.feedback import Correction, FeedbackStore, KeyConflictError
 from model.labels import LABELS
-from service.deps import JsonBody, SettingsDep
+from service.deps import JsonBody
 from service.limits import feedback_limits
 from service.schemas import JSON_BODY_ERRORS, ErrorBody, FeedbackRequest, FeedbackResponse
 
@@ -56,7 +56,6 @@ async def feedback(
     body: FeedbackRequest,
     request: Request,
     response: Response,
-    settings: SettingsDep,
     store: StoreDep,
 ) -> FeedbackResponse:
     """Store a correction of a claim's label; ``python -m training feedback-export`` writes
