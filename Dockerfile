@@ -1,7 +1,13 @@
 # claimstance service, CPU. Build: docker build -t claimstance .
-# Run with a model directory:  docker run -p 8000:8000 -v $PWD/artifacts/models/<run>:/model claimstance
+# It listens on 0.0.0.0, so it refuses to start without API keys: pass a file of their digests
+# (printf %s "$KEY" | python -m service hash-key > keys) as -v $PWD/keys:/keys:ro
+# -e CLAIMSTANCE_API_KEYS_FILE=/keys, or -e CLAIMSTANCE_API_KEYS=..., or, to serve anyone who
+# can connect, -e CLAIMSTANCE_ALLOW_OPEN=true.
+# Run with a model directory:  docker run -p 8000:8000 -v $PWD/artifacts/models/<run>:/model \
+#                                -v $PWD/keys:/keys:ro -e CLAIMSTANCE_API_KEYS_FILE=/keys claimstance
 # or an MLflow model:          docker run -p 8000:8000 -e MLFLOW_TRACKING_URI=http://mlflow:5000 \
-#                                -e CLAIMSTANCE_MODEL_URI=models:/claimstance@champion claimstance
+#                                -e CLAIMSTANCE_MODEL_URI=models:/claimstance@champion \
+#                                -e CLAIMSTANCE_API_KEYS_FILE=/keys -v $PWD/keys:/keys:ro claimstance
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

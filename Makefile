@@ -20,6 +20,10 @@ ARGS ?=
 # Training processes: NPROC=2 runs `make train` under torchrun, one DDP worker per process (gloo on
 # CPU, NCCL on GPU, one GPU each); one MLflow run and one registered version whatever the count.
 NPROC ?= 1
+# Your labelled file (csv, jsonl, parquet; training/user_data.py): `make train DATA=my_claims.csv` adds
+# it to the corpus (ARGS="data.builtin=false" trains on it alone); `make evaluate DATA=my_test.csv`.
+DATA ?=
+DATA_ARG := $(if $(DATA),data.extra=$(abspath $(DATA)))
 TRAIN := $(if $(filter-out 1,$(NPROC)),$(BIN)/torchrun --standalone --nproc_per_node $(NPROC) -m,$(BIN)/python -m) training train
 # The dev tools and pyspark (Spark scoring and its test); EXTRAS=dev leaves pyspark out.
 EXTRAS ?= dev,spark
@@ -44,7 +48,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP_ENV) $(BIN)/pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-.PHONY: help install lock bench load serve train train-accurate baseline evaluate score score-spark corpus mlflow-ui test test-slow lint format browser-deps notebook clean
+.PHONY: help install lock bench load serve hostile train train-accurate baseline evaluate score score-spark corpus mlflow-ui test test-slow lint format browser-deps notebook clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -69,18 +73,18 @@ serve: $(STAMP) ## Set up, train the model if the registry has none, serve on $(
 	CLAIMSTANCE_MODEL_URI=$${CLAIMSTANCE_MODEL_URI:-models:/$(MODEL_NAME)@champion} \
 		$(BIN)/python -m service --host $(HOST) --port $(PORT)
 
-train: $(STAMP) ## Fine-tune the default model + baseline, log to MLflow, register (ARGS="training.epochs=2", NPROC=2 for torchrun)
-	$(TRAIN) $(ARGS)
+train: $(STAMP) ## Fine-tune the default model + baseline, log to MLflow, register (DATA=my_claims.csv, ARGS="training.epochs=2", NPROC=2)
+	$(TRAIN) $(DATA_ARG) $(ARGS)
 
 train-accurate: $(STAMP) ## Fine-tune all-mpnet-base-v2 (about 50 min on 2 cores), register claimstance-accurate
 	$(BIN)/python -m training fetch-base all-mpnet-base-v2
 	$(TRAIN) --config training/configs/accurate.yaml $(ARGS)
 
-baseline: $(STAMP) ## Train and score only the TF-IDF baseline
-	$(BIN)/python -m training baseline $(ARGS)
+baseline: $(STAMP) ## Train and score only the TF-IDF baseline (DATA=my_claims.csv)
+	$(BIN)/python -m training baseline $(DATA_ARG) $(ARGS)
 
-evaluate: $(STAMP) ## Score the champion model on every evaluation set
-	$(BIN)/python -m training evaluate $(ARGS)
+evaluate: $(STAMP) ## Score the champion on every evaluation set, or on your file (DATA=my_test.csv, MODEL_URI=...)
+	$(BIN)/python -m training evaluate $(if $(DATA),--data $(DATA)) $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
 
 bench: $(STAMP) ## Each backend beside transformers.pipeline, then the service over HTTP (MODEL_URI=dir|models:/...)
 	$(BIN)/python -m training bench --http $(if $(MODEL_URI),--model-uri $(MODEL_URI)) $(ARGS)
@@ -108,6 +112,9 @@ mlflow-ui: $(STAMP) ## Open the MLflow UI on the local store (http://127.0.0.1:5
 
 test: $(STAMP) ## Run the default (fast, offline) test suite
 	$(BIN)/python -m pytest
+
+hostile: $(STAMP) ## Run issue 24's attacks against the tiny-model app; fails if a protection is gone
+	$(BIN)/python -m pytest tests/service/test_hostile.py tests/model/test_cleaning_cost.py -q
 
 test-slow: $(STAMP) ## Run the slow tier: real base model and trained-model behaviour
 	$(BIN)/python -m pytest -m slow

@@ -21,14 +21,17 @@ import ast
 import html
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import ftfy
 import pysbd
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 
 from model.furniture import is_furniture_line, is_furniture_sentence
+
+# Called between steps of the work; raises to stop it (the service's time budget).
+Checkpoint = Callable[[], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class ExtractedText:
 # Only treat input as markup when it has something tag-like; running a plain
 # sentence such as "a<b and c>d" through an HTML parser would eat text.
 _MARKUP = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--")
+_TEXT_STRINGS = (NavigableString, CData)
 _DROPPED_TAGS = ("script", "style", "noscript", "template", "head", "svg", "iframe")
 # Block-level tags end a paragraph; inline ones (<a>, <b>, <span>) must not, or
 # a linked phrase would be cut out of its sentence.
@@ -65,7 +69,8 @@ _INLINE_SPACE = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 # Bullet characters: • · ▪ ◦ ‣ ● * - and the en and em dashes.
 _BULLET = re.compile(r"[\u2022\u00b7\u25aa\u25e6\u2023\u25cf*\-\u2013\u2014]\s+")
-_SOFT_END = re.compile(r"[,;(]$")
+# A line ending in one of these runs on into the next (a hard wrap).
+_SOFT_ENDS = frozenset(",;(")
 _LINE = re.compile(r"[^\n]+")
 
 
@@ -85,15 +90,35 @@ def _list_literal_fragments(raw: str) -> list[str] | None:
 
 
 def _strip_markup(markup: str) -> str:
+    """The text of ``markup`` with its block tags as paragraph breaks and ``<br>`` as a newline.
+
+    One walk over the tree, written out rather than edited in place: inserting the breaks
+    into the tree costs a walk to the end of each tag's subtree, so ``"<p>" * n`` (every
+    tag inside the one before) took time growing with the square of n.
+    """
     soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup.find_all(_DROPPED_TAGS):
-        tag.decompose()
-    for tag in soup.find_all("br"):
-        tag.replace_with("\n")
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    return soup.get_text()
+    pieces: list[str] = []
+    # Children are pushed in reverse so they pop in document order; a block tag's
+    # closing break is pushed beneath its children.
+    stack: list[PageElement | str] = list(reversed(soup.contents))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and not isinstance(node, NavigableString):
+            pieces.append(node)  # a break pushed below
+        elif isinstance(node, Tag):
+            if node.name in _DROPPED_TAGS:
+                continue
+            if node.name == "br":
+                pieces.append("\n")
+                continue
+            if node.name in _BLOCK_TAGS:
+                pieces.append("\n\n")
+                stack.append("\n\n")
+            stack.extend(reversed(node.contents))
+        elif type(node) in _TEXT_STRINGS:
+            # What get_text() keeps: text and CDATA, not comments, doctypes or <rt> notes.
+            pieces.append(str(node))
+    return "".join(pieces)
 
 
 def _normalise_whitespace(text: str) -> str:
@@ -103,35 +128,54 @@ def _normalise_whitespace(text: str) -> str:
     bullets on lines of their own, and the boilerplate rules work per line.
     Hard-wrapped prose is rejoined first so a sentence is not cut at a wrap.
     """
-    lines: list[str] = []
+    # Each line is kept as its parts and joined once at the end: joining a wrap onto a
+    # growing string made "A,\n" * n cost time growing with the square of n.
+    lines: list[list[str]] = []
     for raw_line in _ZERO_WIDTH.sub("", text).split("\n"):
         line = _INLINE_SPACE.sub(" ", raw_line).strip()
-        previous = lines[-1] if lines else ""
+        previous = lines[-1] if lines else []
         is_wrap = (
             line
             and previous
             and not _BULLET.match(line)
-            and (line[0].islower() or _SOFT_END.search(previous) is not None)
+            and (line[0].islower() or previous[-1][-1] in _SOFT_ENDS)
         )
         if is_wrap:
-            lines[-1] = f"{previous} {line}"
+            previous.append(line)
         else:
-            lines.append(line)
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+            lines.append([line] if line else [])
+    joined = "\n".join(" ".join(parts) for parts in lines)
+    return _BLANK_LINES.sub("\n\n", joined).strip()
 
 
 def _decode(fragment: str) -> str:
     return _strip_markup(fragment) if _MARKUP.search(fragment) else html.unescape(fragment)
 
 
-def clean_text(raw: str) -> str:
-    """Plain text from plain text, HTML, or a Python-list literal of HTML fragments."""
+def _no_checkpoint() -> None:
+    pass
+
+
+def clean_text(raw: str, *, checkpoint: Checkpoint = _no_checkpoint) -> str:
+    """Plain text from plain text, HTML, or a Python-list literal of HTML fragments.
+
+    ``checkpoint`` is called between steps and between fragments, and may raise to stop
+    the work (the service's time budget). Every step takes time linear in the input.
+    """
     fragments = _list_literal_fragments(raw)
     # Fragments are decoded one by one: the parser would fold the blank line
     # joining two of them into one newline and merge their paragraphs.
     parts = fragments if fragments is not None else [raw]
-    text = "\n\n".join(_decode(part) for part in parts)
+    decoded = []
+    for part in parts:
+        checkpoint()
+        decoded.append(_decode(part))
+    checkpoint()
+    # ftfy works a line at a time, some 15 us each: "<p>" * n leaves 4n empty lines, which
+    # _normalise_whitespace would fold into one blank line anyway.
+    text = _BLANK_LINES.sub("\n\n", "\n\n".join(decoded))
     text = ftfy.fix_text(text, _FTFY_CONFIG)
+    checkpoint()
     return _normalise_whitespace(text)
 
 
@@ -264,6 +308,9 @@ _THREAD_LOCAL = threading.local()
 # sentences: 0.1 s; 50,000: 7 s), so longer blocks are segmented a window at a time.
 # Real paragraphs are far shorter; a pasted page without line breaks is not.
 SEGMENT_WINDOW = 5_000
+# More than one sentence end per this many characters is dense; its window is shrunk.
+DENSE_CHARS_PER_END = 10
+DENSE_SHRINK = 5
 
 
 def _segmenter() -> pysbd.Segmenter:
@@ -305,23 +352,40 @@ def _window_spans(block: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sentence_spans(block: str, window: int = SEGMENT_WINDOW) -> list[tuple[int, int]]:
+def _window_size(block: str, start: int, window: int) -> int:
+    """``window``, or a fifth of it where the text ahead ends a sentence every few characters.
+
+    pysbd's cost grows with the square of the sentences in what it is given: 5,000
+    characters of "a. a. a. " took 0.3 s, 100,000 of them 5 s. Prose ends a sentence every
+    100 characters or so, abbreviations included, so it never reads as dense and keeps
+    the full window; only a sentence longer than half the small window (500 characters)
+    could be cut differently, and a dense run holds none.
+    """
+    ahead = block[start : start + window]
+    ends = ahead.count(".") + ahead.count("!") + ahead.count("?")
+    return window // DENSE_SHRINK if ends * DENSE_CHARS_PER_END > len(ahead) else window
+
+
+def _sentence_spans(
+    block: str, window: int = SEGMENT_WINDOW, checkpoint: Checkpoint = _no_checkpoint
+) -> list[tuple[int, int]]:
     """Sentence spans within ``block``; a block longer than ``window`` goes window by window.
 
     Each window but the last gives back its last sentence, which may run on past the
     window's end, and the next window starts there: the cost grows with the length
-    and the sentences are those of the whole block.
+    and the sentences are those of the whole block. Where sentences are very short
+    the window shrinks (``_window_size``).
     """
-    if len(block) <= window:
-        return _window_spans(block)
     spans: list[tuple[int, int]] = []
     start = 0
     while start < len(block):
-        end = min(start + window, len(block))
+        size = _window_size(block, start, window)
+        end = min(start + size, len(block))
         if end < len(block):
             # Cut at a space, so no word is split between two windows.
-            space = block.rfind(" ", start + window // 2, end)
+            space = block.rfind(" ", start + size // 2, end)
             end = space if space > start else end
+        checkpoint()  # a window of short sentences takes pysbd up to a second
         found = _window_spans(block[start:end])
         if end < len(block) and len(found) > 1:
             found.pop()
@@ -348,9 +412,15 @@ def _content(line: str) -> int:
     return offset
 
 
-def extract_claims(raw: str, *, segment: bool = True) -> ExtractedText:
-    """Clean ``raw`` and split it into claims; ``segment=False`` keeps the whole text as one."""
-    text = clean_text(raw)
+def extract_claims(
+    raw: str, *, segment: bool = True, checkpoint: Checkpoint = _no_checkpoint
+) -> ExtractedText:
+    """Clean ``raw`` and split it into claims; ``segment=False`` keeps the whole text as one.
+
+    ``checkpoint`` is called throughout (per fragment, line and segmentation window) and
+    may raise to stop the work, so a costly text stops within one step of its budget.
+    """
+    text = clean_text(raw, checkpoint=checkpoint)
     if not segment:
         return ExtractedText(text=text, claims=[Claim(text, 0, len(text))] if text else [])
 
@@ -358,6 +428,7 @@ def extract_claims(raw: str, *, segment: bool = True) -> ExtractedText:
     kept_lines: set[str] = set()
     kept_claims: set[str] = set()
     for line_start, line in _lines(text):
+        checkpoint()
         offset = _content(line)
         body = line[offset:]
         if (
@@ -372,7 +443,7 @@ def extract_claims(raw: str, *, segment: bool = True) -> ExtractedText:
             continue
         kept_lines.add(line_key)
         has_notice = _RIGHTS_RESERVED.search(body) is not None
-        for start, end in _sentence_spans(body):
+        for start, end in _sentence_spans(body, checkpoint=checkpoint):
             sentence = body[start:end]
             claim_key = _key(sentence)
             if (

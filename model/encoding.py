@@ -71,19 +71,33 @@ class TextEncoder:
         return self._pad([e.ids for e in self._tokenizer.encode_batch(list(texts))])
 
     def sorted_batches(
-        self, texts: Sequence[str], batch_size: int
+        self, texts: Sequence[str], batch_size: int, max_tokens: int | None = None
     ) -> list[tuple[np.ndarray, TokenBatch]]:
         """(input positions, batch) pairs of texts with similar token counts.
 
         All texts are tokenised in one call, then grouped by token count, so each
         batch pads to within a token or two of its members; callers scatter the
-        results back with the positions.
+        results back with the positions. A batch holds at most ``batch_size`` texts
+        and, when ``max_tokens`` is set, at most that many padded tokens (never fewer
+        than one text).
         """
         ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
         order = np.argsort([len(row) for row in ids], kind="stable")
+        groups: list[list[int]] = []
+        group: list[int] = []
+        for index in order:
+            # Ascending order: this text is the longest so far, so it sets the padded width.
+            width = len(ids[index])
+            if group and (
+                len(group) >= batch_size
+                or (max_tokens is not None and (len(group) + 1) * width > max_tokens)
+            ):
+                groups.append(group)
+                group = []
+            group.append(int(index))
+        if group:
+            groups.append(group)
         return [
-            (indices, self._pad([ids[i] for i in indices]))
-            for indices in (
-                order[start : start + batch_size] for start in range(0, len(ids), batch_size)
-            )
+            (np.array(members, dtype=np.int64), self._pad([ids[i] for i in members]))
+            for members in groups
         ]

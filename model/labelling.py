@@ -48,14 +48,17 @@ def label_texts(
     """Every claim of every text, labelled in one ``predict`` call (batches fill across texts).
 
     ``segment=False`` keeps each text whole as one claim. ``checkpoint`` is called
-    before each text is cut into claims and may raise to stop the work (the service's
-    time budget). Blocking: callers on an event loop run it in a worker thread.
+    before each text is cut into claims and throughout its cleaning and segmentation,
+    and may raise to stop the work (the service's time budget). Blocking: callers on an
+    event loop run it in a worker thread.
     """
     extracted = []
     for text in texts:
-        if checkpoint is not None:
-            checkpoint()
-        extracted.append(extract_claims(text, segment=segment))
+        if checkpoint is None:
+            extracted.append(extract_claims(text, segment=segment))
+            continue
+        checkpoint()
+        extracted.append(extract_claims(text, segment=segment, checkpoint=checkpoint))
     flat = [claim.text for item in extracted for claim in item.claims]
     # No model call when there is nothing to label.
     predictions = classifier.predict(flat) if flat else []

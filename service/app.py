@@ -24,23 +24,37 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from model.feedback import FeedbackStore
 from model.story import Embedder
 from service import serving
-from service.admission import InFlightLimit
+from service.admission import CancelledAsJson, InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
+from service.headers import AllowedHosts, SecurityHeaders
 from service.inference import LoadedModel, StanceClassifier
-from service.metrics import Metrics, MetricsMiddleware
+from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
+from service.metrics import Metrics, MetricsMiddleware, flat_routes
 from service.openapi import honest_openapi
+from service.redact import redact_credentials
 from service.registry import TRAIN_HINT, name_from_uri
-from service.routes import admin, classify, compare, health, metrics, model_info, page
+from service.routes import (
+    admin,
+    classify,
+    compare,
+    feedback,
+    health,
+    metrics,
+    model_info,
+    page,
+)
 from service.routes.page import STATIC_DIR
-from service.schemas import ClassifyRequest, CompareRequest, ModelRef
+from service.schemas import ClassifyRequest, CompareRequest, FeedbackRequest, ModelRef
 from service.serving import LOAD_ERRORS, ModelSlot, ReloadError, reload_model
 from service.settings import Settings
 
@@ -87,7 +101,7 @@ def _reload_on_sighup(app: FastAPI) -> Iterator[None]:
     tasks: set[asyncio.Task[None]] = set()
 
     def on_sighup() -> None:
-        logger.info("SIGHUP: reloading %s", app.state.settings.model_uri)
+        logger.info("SIGHUP: reloading %s", redact_credentials(app.state.settings.model_uri))
         task = loop.create_task(_reload_for_signal(app))
         tasks.add(task)  # a reference, so the task is not collected mid-reload
         task.add_done_callback(tasks.discard)
@@ -115,7 +129,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 loaded = await anyio.to_thread.run_sync(serving.load_model, settings, resources)
             except LOAD_ERRORS as error:
                 resources.close()
-                message = f"no model loaded: {error}"
+                message = redact_credentials(f"no model loaded: {error}")
                 if TRAIN_HINT not in message:
                     message = f"{message}; {TRAIN_HINT}"
                 app.state.load_error = message
@@ -132,7 +146,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 )
             except (ValueError, OSError, ImportError) as error:
                 # ImportError: the packaged encoder's wheel is missing from the environment.
-                app.state.embedder_error = f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"
+                app.state.embedder_error = redact_credentials(
+                    f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"
+                )
                 logger.error(app.state.embedder_error)
         app.state.metrics.model_loaded.set(1 if app.state.model is not None else 0)
         with _reload_on_sighup(app):
@@ -165,7 +181,11 @@ def _location(loc: Sequence[Any]) -> str:
 
 
 # How to write each JSON route's body: error messages end with it.
-_USAGE = {"/classify": ClassifyRequest.usage, "/compare": CompareRequest.usage}
+_USAGE = {
+    "/classify": ClassifyRequest.usage,
+    "/compare": CompareRequest.usage,
+    "/feedback": FeedbackRequest.usage,
+}
 # What a list field holds, for "must be ..." messages.
 _LIST_OF = {"texts": "a list of strings", "documents": 'a list of {"id", "text"} objects'}
 _BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
@@ -197,32 +217,53 @@ def _describe(error: dict[str, Any]) -> tuple[str, bool]:
     return (f"{where}: {error['msg']}" if where else error["msg"]), False
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = list(exc.errors())
+def _validation_answer(errors: list[dict[str, Any]], route: str) -> tuple[dict[str, Any], int]:
+    """The body and status for pydantic's ``errors``: blocking, run in a worker thread."""
     for error in errors:
         if error["type"] == "json_invalid":
             position = error["loc"][-1]
             reason = error.get("ctx", {}).get("error", "cannot be parsed")
-            return JSONResponse(
-                {"detail": f"invalid JSON at character {position}: {reason}"}, status_code=400
-            )
-    described = [_describe(error) for error in errors]
+            return {"detail": f"invalid JSON at character {position}: {reason}"}, 400
+    shown, more = errors[:MAX_ERRORS], len(errors) - MAX_ERRORS
+    described = [_describe(error) for error in shown]
     detail = "; ".join(dict.fromkeys(sentence for sentence, _ in described))
+    if more > 0:
+        detail = f"{detail}; and {more} more"
     if any(wants_usage for _, wants_usage in described):
         # Said once at the end, however many errors asked for it.
-        route = getattr(request.scope.get("route"), "path", "")
         detail = f"{detail}: {_USAGE.get(route, 'see /docs for the request schema')}"
-    return JSONResponse(
-        {
-            "detail": detail,
-            # Machine-readable too, without echoing "input": it may be a 100 kB text.
-            "errors": [
-                {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-                for error in errors
-            ],
-        },
-        status_code=422,
+    body: dict[str, Any] = {
+        "detail": detail,
+        # Machine-readable too, without echoing "input": it may be a 100 kB text.
+        "errors": [
+            {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+            for error in shown
+        ],
+    }
+    if more > 0:
+        body["errors_not_shown"] = more
+    return body, 422
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    route = getattr(request.scope.get("route"), "path", "")
+    # Off the event loop: even capped, describing errors is work a probe should not wait on.
+    body, status_code = await anyio.to_thread.run_sync(
+        _validation_answer, list(exc.errors()), route
     )
+    return JSONResponse(body, status_code=status_code)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """404; for a route's path with a trailing slash, say which path is meant."""
+    path = request.url.path
+    trimmed = path.rstrip("/")
+    if trimmed and trimmed != path:
+        known = {getattr(route, "path", None) for route in flat_routes(request.app.router.routes)}
+        if trimmed in known:
+            detail = f"no route {path}: the route is {trimmed}, without the trailing slash"
+            return JSONResponse({"detail": detail}, status_code=404)
+    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
 
 
 # --- the app ---------------------------------------------------------------------------
@@ -242,11 +283,20 @@ def create_app(
     keys = ApiKeys.from_settings(
         [key.get_secret_value() for key in settings.api_keys], settings.api_keys_file
     )
+    if not keys.enabled and settings.allow_open:
+        logger.warning(
+            "SERVING WITHOUT API KEYS on %s (CLAIMSTANCE_ALLOW_OPEN): anyone who can connect "
+            "may use the model",
+            settings.host,
+        )
     app = FastAPI(
         title="claimstance",
         summary="Label every claim in news text as assertion, denial or caveat.",
         version="0.1.0",
         lifespan=lifespan,
+        # POST /classify/ got a bare 307: a client that does not follow it saw no reason,
+        # one that does sent its body twice. It is a 404 that names the route instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -256,6 +306,9 @@ def create_app(
     app.state.embedder_given = embedder is not None
     app.state.embedder_error = EMBEDDER_NOT_LOADED
     app.state.models = ModelSlot(app.state)
+    # Opened on the first correction, not here: an app that gets none writes no file.
+    app.state.feedback = FeedbackStore(settings.feedback_path)
+    app.state.corrections = feedback.corrections_counter(app.state.metrics.registry)
     if classifier is not None:
         injected = LoadedModel(
             classifier=classifier,
@@ -265,6 +318,8 @@ def create_app(
         app.state.models.install(injected, embedder, ExitStack())
 
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(TooLargeError, too_large_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(404, _not_found)
     # Starlette wraps each middleware around the ones added before it: innermost first.
     app.add_middleware(
         # Bodies larger than the text limits allow are refused before they are parsed.
@@ -283,9 +338,13 @@ def create_app(
         limit=settings.max_in_flight,
         paths=WORK_PATHS,
         gauge=app.state.metrics.in_flight,
+        body_timeout_s=settings.body_timeout_s,
     )
     # Outside the bound, so requests without a key never take a slot.
-    app.add_middleware(ApiKeyMiddleware, keys=keys)
+    admin_keys = ApiKeys.from_settings(
+        [key.get_secret_value() for key in settings.admin_keys], None
+    )
+    app.add_middleware(ApiKeyMiddleware, keys=keys, admin=admin_keys)
     if settings.cors_origins:
         # Closed unless origins are set: then only their pages may call the API, and a
         # browser's preflight is answered here, before it would need a key.
@@ -296,10 +355,16 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", KEY_HEADER],
             max_age=600,
         )
+    if settings.host_names is not None:
+        # Outside the key check: a rebinding page's requests stop here.
+        app.add_middleware(AllowedHosts, names=settings.host_names)
+    app.add_middleware(CancelledAsJson)
+    # Outside CORS and the key check, so their refusals carry the headers too.
+    app.add_middleware(SecurityHeaders)
     # Added last so it is outermost: refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=app.router.routes)
 
-    for module in (classify, compare, health, model_info, metrics, page, admin):
+    for module in (classify, compare, feedback, health, model_info, metrics, page, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/"})
 PUBLIC_PREFIXES = ("/static/",)
+ADMIN_PREFIX = "/admin/"
 KEY_HEADER = "x-api-key"
 REALM = 'Bearer realm="claimstance"'
 _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -96,6 +97,14 @@ class ApiKeys:
         for known in self.digests:
             # No early exit: every digest is compared, whichever matches.
             matched |= hmac.compare_digest(presented, known)
+        if not matched and _DIGEST.match(key) and bytes.fromhex(key) in self.digests:
+            # A 64-hex key written into the keys file as it is reads as a digest, and no
+            # key opens it: the client sent exactly what the file holds. Say why it fails
+            # (once per try, never the key), rather than have it look like a wrong key.
+            logger.warning(
+                "a key was refused that the API keys file holds as it is: the file must hold "
+                "its SHA-256 digest (`printf %%s KEY | python -m service hash-key`)"
+            )
         return matched
 
 
@@ -114,21 +123,33 @@ def is_public(path: str) -> bool:
 
 
 class ApiKeyMiddleware:
-    """Pure ASGI: 401 with ``WWW-Authenticate`` for a protected path without a valid key."""
+    """Pure ASGI: 401 with ``WWW-Authenticate`` for a protected path without a valid key.
 
-    def __init__(self, app: ASGIApp, keys: ApiKeys) -> None:
+    Paths under ``/admin/`` take only an admin key when admin keys are set (an ordinary
+    key could reload the model, issue 24); without admin keys the route refuses (403).
+    """
+
+    def __init__(self, app: ASGIApp, keys: ApiKeys, admin: ApiKeys | None = None) -> None:
         self.app = app
         self.keys = keys
+        self.admin = admin or ApiKeys()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.keys.enabled or is_public(scope["path"]):
+        if scope["type"] != "http" or is_public(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        keys = self.admin if scope["path"].startswith(ADMIN_PREFIX) and self.admin.enabled else None
+        keys = keys or self.keys
+        if not keys.enabled:
             await self.app(scope, receive, send)
             return
         key = presented_key(Headers(scope=scope))
-        if key is not None and self.keys.accepts(key):
+        if key is not None and keys.accepts(key):
             await self.app(scope, receive, send)
             return
         reason = MISSING_KEY if key is None else WRONG_KEY
+        if keys is self.admin:
+            reason = f"{reason} (this route takes an admin key)"
         logger.info("refused %s %s: %s", scope["method"], scope["path"], reason)
         response = JSONResponse(
             {"detail": reason}, status_code=401, headers={"WWW-Authenticate": REALM}

@@ -18,6 +18,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.limits import TooLargeError
+
 
 def too_large_message(
     limit_bytes: int,
@@ -45,7 +47,11 @@ async def drain_body(receive: Receive, *, max_bytes: int = DRAIN_BYTES) -> None:
     drained = 0
     with anyio.move_on_after(DRAIN_SECONDS):
         while drained <= max_bytes:
-            message = await receive()
+            try:
+                message = await receive()
+            except HTTPException:
+                return  # the body's deadline passed (service.admission): answer now
+
             if message["type"] != "http.request":
                 return  # the client went away
             drained += len(message.get("body", b""))
@@ -66,6 +72,9 @@ class BodyLimitMiddleware:
         self.limit_bytes = limit_bytes
         self.message = message
 
+    def _error(self) -> TooLargeError:
+        return TooLargeError(self.message, self.limit_bytes, "bytes")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -76,7 +85,8 @@ class BodyLimitMiddleware:
             # "100 Continue" is answered without sending its body at all.
             if not expects_continue(scope):
                 await drain_body(receive)
-            await JSONResponse({"detail": self.message}, status_code=413)(scope, receive, send)
+            error = self._error()
+            await JSONResponse(error.body(), status_code=error.status_code)(scope, receive, send)
             return
 
         received = 0
@@ -90,8 +100,8 @@ class BodyLimitMiddleware:
                     if message.get("more_body", False):
                         await drain_body(receive)
                     # FastAPI re-raises an HTTPException met while reading the body, so the
-                    # app's handler answers it as JSON like any other error.
-                    raise HTTPException(413, detail=self.message)
+                    # app's handler answers it as JSON like any other size limit.
+                    raise self._error()
             return message
 
         await self.app(scope, counting_receive, send)

@@ -26,6 +26,7 @@ from fastapi import HTTPException, status
 from model.classifier import Prediction
 from model.labelling import StanceClassifier
 from model.story import Embedder
+from service.limits import TooLargeError
 from service.settings import Settings
 
 # One forward pass of the int8 model over 64 claims takes about 40 ms on 2 cores: the
@@ -39,11 +40,28 @@ R = TypeVar("R")
 
 
 class TooMuchWorkError(Exception):
-    """The request holds more work than one request may; the message names the limit."""
+    """The request holds more claims than one request may."""
+
+    def __init__(self, claims: int, limit: int, limit_name: str) -> None:
+        super().__init__(
+            f"too many claims: the request holds {claims} claims, the limit is "
+            f"{limit} per request ({limit_name})"
+        )
+        self.limit = limit
 
 
 class OutOfTimeError(Exception):
     """The request's work ran past its budget or was stopped; the message says which."""
+
+
+class OverBudgetError(OutOfTimeError):
+    """The request's own work ran past its compute budget: it is too big, not unlucky."""
+
+    def __init__(self, compute_s: float) -> None:
+        super().__init__(
+            f"the request's work ran past its compute budget of {compute_s:g} s (compute_budget_s)"
+        )
+        self.compute_s = compute_s
 
 
 class Budget:
@@ -83,10 +101,7 @@ class Budget:
                 "(request_timeout_s): the service is busy; retry, or send less text"
             )
         if now > self._compute_at:
-            raise OutOfTimeError(
-                f"the request's work ran past its compute budget of {self.compute_s:g} s "
-                "(compute_budget_s): send fewer or shorter texts"
-            )
+            raise OverBudgetError(self.compute_s)
 
 
 def _by_length(texts: Sequence[str]) -> list[int]:
@@ -108,10 +123,7 @@ class BudgetedClassifier:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if len(texts) > self.max_claims:
-            raise TooMuchWorkError(
-                f"too many claims: the request holds {len(texts)} claims, the limit is "
-                f"{self.max_claims} per request ({self.limit_name}); send less text"
-            )
+            raise TooMuchWorkError(len(texts), self.max_claims, self.limit_name)
         order = _by_length(texts)
         predictions: list[Prediction | None] = [None] * len(texts)
         for start in range(0, len(order), CHUNK_CLAIMS):
@@ -169,7 +181,15 @@ async def run_bounded(budget: Budget, work: Callable[P, R], *args: P.args, **kwa
         result = await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
         finished = True
     except TooMuchWorkError as error:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(error)) from None
+        raise TooLargeError(str(error), error.limit, "claims") from None
+    except OverBudgetError as error:
+        # 413, not 503 with Retry-After: the same request would run out again.
+        raise TooLargeError(
+            str(error),
+            error.compute_s,
+            "seconds",
+            advice="split the text over smaller requests",
+        ) from None
     except OutOfTimeError as error:
         raise busy_error(str(error)) from None
     finally:

@@ -17,6 +17,7 @@ from model.labelling import LabelledClaim, label_texts
 from model.labels import LABELS
 from model.story import ClaimGroup as StoryGroup
 from model.story import Embedder, compare_documents
+from service.redact import public
 from service.schemas import (
     ClaimGroup,
     ClaimResult,
@@ -54,7 +55,7 @@ class LoadedModel:
         card = self.classifier.card
         return ModelInfo(
             **self.ref.model_dump(),
-            uri=self.uri,
+            uri=public(self.uri),
             labels=list(LABELS),
             device=self.classifier.device,
             backend=self.backend,

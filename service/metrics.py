@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.routing import BaseRoute, Match
@@ -13,6 +13,9 @@ from model.labels import LABELS, Label
 
 # Seconds; CPU inference on a long article takes seconds, a health probe microseconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# The top label's probability is at least 1/3 with three labels; calibrated models put
+# most claims high, so the upper range is cut finer.
+CONFIDENCE_BUCKETS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)
 
 
 def _flag(value: bool) -> str:
@@ -40,6 +43,20 @@ class Metrics:
             "claimstance_claims",
             "Claims classified, by predicted label",
             ["label"],
+            registry=self.registry,
+        )
+        # With model_info, a shift in labels or confidence can be tied to a model version.
+        self.confidence = Histogram(
+            "claimstance_claim_top_probability",
+            "Probability of each claim's predicted label, by label",
+            ["label"],
+            buckets=CONFIDENCE_BUCKETS,
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "claimstance_model_info",
+            "1 for the model serving now: its registered name, version, run and backend",
+            ["name", "version", "run_id", "backend"],
             registry=self.registry,
         )
         self.texts = Counter(
@@ -82,12 +99,40 @@ class Metrics:
         for label in labels:
             self.claims.labels(label=label.value).inc()
 
+    def record_confidence(self, scores: Iterable[Mapping[Label, float]]) -> None:
+        """The top label's probability of each claim, from its calibrated scores."""
+        for claim_scores in scores:
+            label = max(claim_scores, key=claim_scores.__getitem__)
+            self.confidence.labels(label=label.value).observe(claim_scores[label])
+
+    def serving(self, name: str, version: str | None, run_id: str | None, backend: str) -> None:
+        """The model now serving: one model_info series, the previous model's removed."""
+        self.model_info.clear()
+        self.model_info.labels(
+            name=name, version=version or "", run_id=run_id or "", backend=backend
+        ).set(1)
+
     def record_groups(self, disagreements: Iterable[bool]) -> None:
         for disagreement in disagreements:
             self.groups.labels(disagreement=_flag(disagreement)).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def flat_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes, with those of included routers in their place.
+
+    FastAPI keeps an included router as one entry (``original_router`` holds its
+    routes); it matches without a path of its own, so a request refused before
+    routing was counted as "unmatched". The service's routers have no prefix.
+    """
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from flat_routes(inner.routes)
+        else:
+            yield route
 
 
 class MetricsMiddleware:
@@ -111,7 +156,8 @@ class MetricsMiddleware:
         if path:
             return path
         # Matched on the scope as it arrived: a mount rewrites root_path on the way in.
-        for route in self.routes:
+        # A request refused before routing (401, 503) is matched here too.
+        for route in flat_routes(self.routes):
             match, _ = route.matches(arrived)
             if match is Match.FULL:
                 return getattr(route, "path", None) or "unmatched"

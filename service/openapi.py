@@ -110,6 +110,9 @@ def honest_openapi(app: FastAPI, settings: Settings, *, auth: bool) -> dict[str,
         components = schema["components"]["schemas"]
         _classify(components["ClassifyRequest"], settings)
         _compare(components["CompareRequest"], components["StoryDocument"], settings)
+        components["FeedbackRequest"]["properties"]["text"] = _text(
+            settings, "The claim as the model labelled it"
+        )
         if auth:
             _security(schema)
         app.openapi_schema = schema

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.card import CARD_FILE, find_model_directory
+from service.redact import redact_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def name_from_uri(uri: str) -> str:
         return match["name"]
     if not _SCHEME.match(uri):
         return Path(uri).name or uri
-    return uri
+    return redact_credentials(uri)
 
 
 def _resolve_directory(uri: str) -> ResolvedModel:
@@ -145,9 +146,9 @@ def resolve_model(uri: str, tracking_uri: str, download_to: Path) -> ResolvedMod
     except MlflowException as error:
         # MLflow's messages can run to several lines; the first says what was missing.
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelNotFoundError(
-            f"no model at {uri} in {tracking_uri} ({reason}); {TRAIN_HINT}"
-        ) from error
+        # The store's URI may carry a password, and MLflow's message may repeat it.
+        message = f"no model at {uri} in {tracking_uri} ({reason}); {TRAIN_HINT}"
+        raise ModelNotFoundError(redact_credentials(message)) from error
 
     directory = find_model_directory(Path(root))
     if directory is None:
@@ -156,7 +157,11 @@ def resolve_model(uri: str, tracking_uri: str, download_to: Path) -> ResolvedMod
             f"(config.json beside {CARD_FILE}); {TRAIN_HINT}"
         )
     logger.info(
-        "resolved %s (version %s, run %s) to %s", uri, located.version, located.run_id, directory
+        "resolved %s (version %s, run %s) to %s",
+        redact_credentials(uri),
+        located.version,
+        located.run_id,
+        directory,
     )
     return ResolvedModel(
         directory=directory,

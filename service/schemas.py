@@ -104,32 +104,6 @@ class ClassifyRequest(BaseModel):
     def all_texts(self) -> list[str]:
         return [value for _, value in self.labelled_texts()]
 
-    def limit_violation(self, *, max_texts: int, max_chars: int) -> str | None:
-        """A message naming the broken limit, or None; limits are settings, not schema constants."""
-        texts = self.labelled_texts()
-        if len(texts) > max_texts:
-            return f"too many texts: {len(texts)} sent, the limit is {max_texts} per request"
-        for name, value in texts:
-            if len(value) > max_chars:
-                return (
-                    f"{name} is too long: {len(value)} characters, "
-                    f"the limit is {max_chars} characters per text"
-                )
-        return None
-
-    def size_violation(self, *, max_request_chars: int) -> str | None:
-        """A message when the texts together are more than one request may carry, or None."""
-        return _size_violation("texts", sum(map(len, self.all_texts())), max_request_chars)
-
-
-def _size_violation(what: str, chars: int, limit: int) -> str | None:
-    if chars <= limit:
-        return None
-    return (
-        f"too much text: the {what} hold {chars} characters together, the limit is {limit} "
-        "per request (max_request_chars); split it over several requests"
-    )
-
 
 class StoryDocument(BaseModel):
     """One outlet's article in a /compare request."""
@@ -209,26 +183,6 @@ class CompareRequest(BaseModel):
         """``(id, text)`` per document, as ``model.story.compare_documents`` takes them."""
         return [(document.id, document.text) for document in self.documents]
 
-    def limit_violation(self, *, max_documents: int, max_chars: int) -> str | None:
-        """A message naming the broken limit, or None; limits are settings, not schema constants."""
-        if len(self.documents) > max_documents:
-            return (
-                f"too many documents: {len(self.documents)} sent, "
-                f"the limit is {max_documents} per request"
-            )
-        for index, document in enumerate(self.documents):
-            if len(document.text) > max_chars:
-                return (
-                    f"documents[{index}].text ({document.id!r}) is too long: "
-                    f"{len(document.text)} characters, the limit is {max_chars} characters per text"
-                )
-        return None
-
-    def size_violation(self, *, max_request_chars: int) -> str | None:
-        """A message when the documents together are more than one request may carry, or None."""
-        chars = sum(len(document.text) for document in self.documents)
-        return _size_violation("documents", chars, max_request_chars)
-
 
 class ModelRef(BaseModel):
     name: str
@@ -304,7 +258,9 @@ class CompareResponse(BaseModel):
 
 
 class ModelInfo(ModelRef):
-    uri: str
+    uri: str = Field(
+        description="The model URI; an absolute path as .../<its name>, credentials as ***"
+    )
     labels: list[Label]
     device: str
     backend: str = Field(description='The engine of the forward pass: "onnx" or "torch"')
@@ -330,12 +286,24 @@ class ErrorBody(BaseModel):
 
     detail: str
     errors: list[dict[str, object]] | None = None
+    errors_not_shown: int | None = Field(
+        None, description="Validation errors past the first 20, counted but not listed"
+    )
+
+
+class TooLargeBody(ErrorBody):
+    """Every size limit's 413: what was sent, the limit, and how to split the work."""
+
+    limit: float = Field(description="The limit that was passed")
+    unit: str = Field(description='What the limit counts: "texts", "characters", "bytes", ...')
 
 
 class ReloadResponse(BaseModel):
     model: ModelRef = Field(description="The model now serving")
     previous: ModelRef | None = Field(description="The model that served before, if any")
-    uri: str = Field(description="The model URI that was resolved")
+    uri: str = Field(
+        description="The model URI that was resolved; an absolute path as .../<its name>"
+    )
 
 
 class ReloadFailure(ErrorBody):
@@ -348,9 +316,10 @@ class ReloadFailure(ErrorBody):
 JSON_BODY_ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "The body is not valid JSON"},
     413: {
-        "model": ErrorBody,
-        "description": "The body, the text it carries or the claims in it are more than one "
-        "request may hold (max_request_chars, max_claims, max_story_claims)",
+        "model": TooLargeBody,
+        "description": "The request is past a size limit: its bytes, its texts or documents, "
+        "a text's characters, all its characters, its claims or its compute budget; detail "
+        "says which and how to split the work",
     },
     415: {"model": ErrorBody, "description": "The body is not application/json"},
     422: {"model": ErrorBody, "description": "The request breaks the schema or a limit"},
@@ -358,5 +327,58 @@ JSON_BODY_ERRORS: dict[int | str, dict[str, object]] = {
 # Every work route's 503: no model, or too busy (Retry-After says when to try again).
 BUSY_DESCRIPTION = (
     "No model is loaded, too many requests are in flight (max_in_flight), or the request "
-    "ran past its time (compute_budget_s, request_timeout_s); Retry-After says when to retry"
+    "was not answered within request_timeout_s of arriving; Retry-After says when to retry"
 )
+
+
+# A note says why, in a sentence or two; it is not a place for documents.
+MAX_NOTE_CHARS = 2_000
+
+
+class FeedbackRequest(BaseModel):
+    """One claim, the label the model gave it, and the label the user says is right."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "The report on the fake website was shared widely.",
+                    "model_label": "assertion",
+                    "correct_label": "denial",
+                    "note": "calls the report fake",
+                    "model_version": "4",
+                }
+            ]
+        },
+    )
+    usage: ClassVar[str] = (
+        'send "text", "model_label" and "correct_label", and optionally "note", '
+        '"model_version" and "id"'
+    )
+
+    text: StrictStr = Field(description="The claim as the model labelled it")
+    model_label: Label = Field(description="The label the model gave")
+    correct_label: Label = Field(description="The label the user says is right")
+    note: StrictStr = Field("", max_length=MAX_NOTE_CHARS, description="Why, optionally")
+    model_version: StrictStr = Field(
+        "", max_length=MAX_ID_CHARS, description="The model version that gave model_label"
+    )
+    id: StrictStr | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="The client's key for this correction: a retry with the same id is stored "
+        "once. Unset: the key is derived from text, labels and model version",
+    )
+
+    @model_validator(mode="after")
+    def _a_claim(self) -> FeedbackRequest:
+        if is_blank(self.text):
+            raise PydanticCustomError("empty_text", "text is empty or only whitespace")
+        return self
+
+
+class FeedbackResponse(BaseModel):
+    id: str = Field(description="The correction's key: the client's id, or the derived one")
+    created: bool = Field(description="false when the same correction was already stored")

@@ -27,6 +27,7 @@ from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
 from model.microbatch import MicroBatcher
 from model.story import Embedder
 from service.inference import LoadedModel, StanceClassifier
+from service.redact import public, redact_credentials
 from service.registry import ModelNotFoundError, resolve_model
 from service.schemas import ModelRef, ReloadResponse
 from service.settings import Settings
@@ -127,6 +128,8 @@ class ModelSlot:
             self._state.model = loaded
             self._state.embedder = embedder
             to_close = self._retire(previous) if previous is not None else None
+        ref = loaded.ref
+        self._state.metrics.serving(ref.name, ref.version, ref.run_id, loaded.backend)
         return previous, to_close
 
     def acquire(self) -> LoadedModel | None:
@@ -180,7 +183,7 @@ def _describe(loaded: LoadedModel | None) -> str:
     if loaded is None:
         return "no model is serving"
     version = f" version {loaded.ref.version}" if loaded.ref.version else ""
-    return f"still serving {loaded.ref.name}{version} ({loaded.uri})"
+    return f"still serving {loaded.ref.name}{version} ({redact_credentials(loaded.uri)})"
 
 
 async def reload_model(state: Any) -> ReloadResponse:
@@ -208,9 +211,12 @@ async def reload_model(state: Any) -> ReloadResponse:
         except LOAD_ERRORS as error:
             await anyio.to_thread.run_sync(resources.close)
             serving = state.model
-            message = f"reload of {settings.model_uri} failed: {error}; {_describe(serving)}"
+            message = redact_credentials(
+                f"reload of {settings.model_uri} failed: {error}; {_describe(serving)}"
+            )
             logger.error(message)
-            raise ReloadError(500, message, serving.ref if serving else None) from None
+            # The log keeps the paths for the operator; the answer names files, not the disk.
+            raise ReloadError(500, public(message), serving.ref if serving else None) from None
         previous, to_close = slot.install(loaded, embedder, resources)
         state.load_error = None
         state.metrics.model_loaded.set(1)
@@ -218,12 +224,12 @@ async def reload_model(state: Any) -> ReloadResponse:
             await anyio.to_thread.run_sync(to_close.close)
     logger.info(
         "reloaded %s: now %s version %s (run %s), was %s",
-        settings.model_uri,
+        redact_credentials(settings.model_uri),
         loaded.ref.name,
         loaded.ref.version,
         loaded.ref.run_id,
         f"{previous.ref.name} version {previous.ref.version}" if previous else "none",
     )
     return ReloadResponse(
-        model=loaded.ref, previous=previous.ref if previous else None, uri=loaded.uri
+        model=loaded.ref, previous=previous.ref if previous else None, uri=public(loaded.uri)
     )

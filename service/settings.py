@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
+from model.feedback import default_feedback_path
 from model.store import default_tracking_uri
 from model.story import (
     SIMILARITY_THRESHOLD_GT,
@@ -18,6 +20,19 @@ from model.story import (
 from service.schemas import MAX_ID_CHARS
 
 DEFAULT_MODEL_URI = "models:/claimstance@champion"
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+# What a browser on this machine sends as Host to a loopback service.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach ``host``: a loopback address or name."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -88,6 +103,13 @@ class Settings(BaseSettings):
         le=3600.0,
         description="Seconds from a request's arrival to its answer, waiting included (503)",
     )
+    body_timeout_s: float = Field(
+        5.0,
+        gt=0.0,
+        le=3600.0,
+        description="Seconds a request body may take to arrive, per 100 kB and at least this "
+        "long; past it the answer is 408 and the request never holds a max_in_flight slot",
+    )
     max_in_flight: int = Field(
         64,
         ge=1,
@@ -109,6 +131,21 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="A file of SHA-256 hex digests of API keys, one a line"
     )
+    admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Keys for POST /admin/reload (comma-separated); no other key may reload, "
+        "and unset, reloading is only by SIGHUP",
+    )
+    allow_open: bool = Field(
+        False,
+        description="Serve without API keys on an address other machines can reach; "
+        "without keys and without this, binding anything but loopback is refused",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host header values answered (comma-separated; * for any); unset: "
+        "localhost names when the service has no keys (against DNS rebinding), else any",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins whose pages may call the API from a browser; empty: none",
@@ -129,14 +166,35 @@ class Settings(BaseSettings):
         None,
         description="Sentence encoder directory for /compare; unset: the packaged all-MiniLM-L6-v2",
     )
+    feedback_path: Path = Field(
+        default_factory=default_feedback_path,
+        description="SQLite file of label corrections (POST /feedback); "
+        "unset: feedback.db where the service runs",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("api_keys", "admin_keys", mode="before")
+    @classmethod
+    def _keys_not_blank(cls, value: Any) -> Any:
+        # Unset means no keys; set to "" or "," it is a mistake (an empty secret in a
+        # deployment) that would otherwise silently mean open.
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()] or [""]
+        if isinstance(value, list) and any(
+            not (key.get_secret_value() if isinstance(key, SecretStr) else str(key)).strip()
+            for key in value
+        ):
+            raise ValueError(
+                "is set but holds no key (empty or blank): give at least one key, or unset it"
+            )
         return value
 
     @model_validator(mode="after")
@@ -147,6 +205,30 @@ class Settings(BaseSettings):
                 f"({self.max_chars}): no text of the allowed length could be sent"
             )
         return self
+
+    @model_validator(mode="after")
+    def _open_only_on_purpose(self) -> Settings:
+        if not self.auth_enabled and not self.allow_open and not is_loopback(self.host):
+            raise ValueError(
+                f"host {self.host} can be reached from other machines and no API keys are "
+                "set: set CLAIMSTANCE_API_KEYS or CLAIMSTANCE_API_KEYS_FILE, or "
+                "CLAIMSTANCE_ALLOW_OPEN=true to serve anyone who can connect"
+            )
+        return self
+
+    @property
+    def host_names(self) -> list[str] | None:
+        """The Host names answered, or None for any.
+
+        A keyless service on loopback is reachable from any web page through DNS
+        rebinding (a name that first resolves to the attacker, then to 127.0.0.1): its
+        requests carry the attacker's name as Host, so only local names are answered.
+        """
+        if self.allowed_hosts:
+            return None if "*" in self.allowed_hosts else self.allowed_hosts
+        if self.auth_enabled or self.allow_open:
+            return None
+        return list(dict.fromkeys([*LOCAL_HOSTS, self.host.lower()]))
 
     @property
     def auth_enabled(self) -> bool:

@@ -38,6 +38,11 @@ PATHS = ("pipeline", "torch-fp32", "torch-int8", "onnx-fp32", "onnx-int8")
 SENTENCES = 2000
 LATENCY_SAMPLES = 200
 BATCH_SIZE = 32
+# Sentences per predict call, as requests send them: a throughput column for each.
+CALL_SIZES = (1, 8, 32, 64, 256)
+CALL_SENTENCES = 512
+# Sentences per /classify request in the HTTP run (segment off), as the issue 23 target.
+REQUEST_SENTENCES = 64
 
 
 @dataclass
@@ -49,6 +54,10 @@ class PathResult:
     validation_f1: float
     news_test_f1: float
     peak_rss_mb: float
+    # Sentences/s by sentences per call (CALL_SIZES), and the share of labels that stay the
+    # same when a text is scored alone and inside calls of 8 and shuffled calls of 64.
+    per_call: dict[str, float] | None = None
+    batch_agreement: float = float("nan")
 
 
 def bench_sentences(config_path: Path | None, overrides: list[str]) -> dict[str, object]:
@@ -143,6 +152,14 @@ def run_path(path: str, model_dir: Path, data_file: Path) -> PathResult:
             started = time.perf_counter()
             predict([text])
             latencies.append((time.perf_counter() - started) * 1000)
+        sample = speed[:CALL_SENTENCES]
+        per_call = {}
+        for size in CALL_SIZES:
+            started = time.perf_counter()
+            for start in range(0, len(sample), size):
+                predict(sample[start : start + size])
+            per_call[str(size)] = len(sample) / (time.perf_counter() - started)
+        batch_agreement = label_agreement(predict, sample)
         scores = {}
         for name in ("validation", "news_test"):
             rows = data[name]
@@ -160,7 +177,30 @@ def run_path(path: str, model_dir: Path, data_file: Path) -> PathResult:
         validation_f1=scores["validation"],
         news_test_f1=scores["news_test"],
         peak_rss_mb=peak_kb / 1024,
+        per_call=per_call,
+        batch_agreement=batch_agreement,
     )
+
+
+def label_agreement(predict: Callable[[list[str]], list[str]], texts: Sequence[str]) -> float:
+    """Share of ``texts`` whose label is the same alone, in calls of 8 in order, and in
+    shuffled calls of 64: 1.0 when a text's answer does not depend on its neighbours."""
+    alone = [predict([text])[0] for text in texts]
+    in_eights = [
+        label for s in range(0, len(texts), 8) for label in predict(list(texts[s : s + 8]))
+    ]
+    order = list(range(len(texts)))
+    random.Random(0).shuffle(order)
+    shuffled_labels = [
+        label
+        for s in range(0, len(order), 64)
+        for label in predict([texts[i] for i in order[s : s + 64]])
+    ]
+    shuffled = [""] * len(texts)
+    for position, label in zip(order, shuffled_labels, strict=True):
+        shuffled[position] = label
+    same = sum(a == b == c for a, b, c in zip(alone, in_eights, shuffled, strict=True))
+    return same / len(texts)
 
 
 def in_process_table(model_dir: Path, data: dict[str, object], paths: Sequence[str]) -> str:
@@ -182,15 +222,21 @@ def in_process_table(model_dir: Path, data: dict[str, object], paths: Sequence[s
     base = next((r for r in results if r.path == "pipeline"), results[0])
     lines = [
         f"{len(data['speed'])} real news sentences, batch {BATCH_SIZE}, "  # type: ignore[arg-type]
-        f"{os.cpu_count()} CPUs; ratios are to {base.path}",
+        f"{os.cpu_count()} CPUs; ratios are to {base.path}; agree: labels equal alone, in "
+        f"calls of 8 and in shuffled calls of 64 ({CALL_SENTENCES} sentences); call N: "
+        "sentences/s in calls of N sentences",
         f"{'path':<12}{'sent/s':>9}{'x':>7}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'val F1':>9}{'test F1':>9}{'RSS MB':>9}{'x':>7}",
+        f"{'val F1':>9}{'test F1':>9}{'RSS MB':>9}{'x':>7}{'agree':>8}"
+        + "".join(f"{f'call {size}':>10}" for size in CALL_SIZES),
     ]
     for r in results:
+        per_call = r.per_call or {}
         lines.append(
             f"{r.path:<12}{r.sentences_per_s:>9.0f}{r.sentences_per_s / base.sentences_per_s:>7.2f}"
             f"{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.validation_f1:>9.4f}{r.news_test_f1:>9.4f}"
             f"{r.peak_rss_mb:>9.0f}{r.peak_rss_mb / base.peak_rss_mb:>7.2f}"
+            f"{r.batch_agreement:>8.4f}"
+            + "".join(f"{per_call.get(str(size), float('nan')):>10.0f}" for size in CALL_SIZES)
         )
     return "\n".join(lines)
 
@@ -254,6 +300,19 @@ async def _run_load(port: int, requests: list[Request], clients: int) -> tuple[f
     if errors:
         raise RuntimeError(f"{len(errors)} of {total} requests failed, first: {errors[0]}")
     return total / elapsed, latencies
+
+
+def _load_requests_of(port: int, texts: Sequence[str], size: int, count: int) -> float:
+    """Sentences/s of one client sending ``count`` /classify requests of ``size`` texts each,
+    segment off, so each text is one claim."""
+    bodies = [
+        json.dumps(
+            {"texts": [texts[(i * size + j) % len(texts)] for j in range(size)], "segment": False}
+        ).encode()
+        for i in range(count)
+    ]
+    rate, _ = asyncio.run(_run_load(port, [(b"/classify", body) for body in bodies], 1))
+    return rate * size
 
 
 def _load(port: int, texts: Sequence[str], clients: int, count: int) -> tuple[float, list[float]]:
@@ -334,7 +393,8 @@ def http_table(model_uri: str, texts: Sequence[str], documents: list[dict[str, s
     compare = [(b"/compare", json.dumps({"documents": documents}).encode())]
     lines = [
         f"{'micro-batch':<12}{'ready s':>8}{'RSS MB':>8}{'1c p50':>8}{'1c p99':>8}"
-        f"{'1c r/s':>8}{'8c r/s':>8}{'32c r/s':>8}{'32c p50':>8}{'compare s':>10}{'RSS MB':>8}"
+        f"{'1c r/s':>8}{'8c r/s':>8}{'32c r/s':>8}{'32c p50':>8}{'32c p99':>8}"
+        f"{f'{REQUEST_SENTENCES}/req s/s':>12}{'compare s':>10}{'RSS MB':>8}"
     ]
     for micro_batch in ("true", "false"):
         with running_service(model_uri, micro_batch=micro_batch) as (port, pid, ready_s):
@@ -344,6 +404,8 @@ def http_table(model_uri: str, texts: Sequence[str], documents: list[dict[str, s
             rate_1, _ = _load(port, texts, 1, 200)
             rate_8, _ = _load(port, texts, 8, 400)
             rate_32, lat_32 = _load(port, texts, 32, 800)
+            _load_requests_of(port, texts, REQUEST_SENTENCES, 2)  # warm-up
+            per_request = _load_requests_of(port, texts, REQUEST_SENTENCES, 20)
             asyncio.run(_run_load(port, list(compare), 1))  # warm-up
             _, compare_ms = asyncio.run(_run_load(port, compare * 5, 1))
             rss_end = _rss_mb(pid)
@@ -351,6 +413,7 @@ def http_table(model_uri: str, texts: Sequence[str], documents: list[dict[str, s
             f"{'on' if micro_batch == 'true' else 'off':<12}{ready_s:>8.1f}{rss_start:>8.0f}"
             f"{np.percentile(single, 50):>8.1f}{np.percentile(single, 99):>8.1f}{rate_1:>8.0f}"
             f"{rate_8:>8.0f}{rate_32:>8.0f}{np.percentile(lat_32, 50):>8.1f}"
+            f"{np.percentile(lat_32, 99):>8.1f}{per_request:>12.0f}"
             f"{np.median(compare_ms) / 1000:>10.2f}{rss_end:>8.0f}"
         )
     return "\n".join(lines)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
 from training.config import ConfigError, TrainConfig, load_config
+from training.corpus.waves import WaveKind
 from training.data import DataError
 from training.metrics import EvaluationResult
+
+if TYPE_CHECKING:
+    import numpy as np
 
 app = typer.Typer(help="Train, evaluate and track claimstance models.", no_args_is_help=True)
 
@@ -102,15 +107,28 @@ def baseline(config: ConfigOption = None, overrides: Overrides = None) -> None:
 
 @app.command()
 def evaluate(
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: Annotated[
+        str, typer.Option("--model-uri", "--model", help="Model directory or MLflow model URI")
+    ] = CHAMPION_URI,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Your labelled file (csv, jsonl, parquet; as data.extra): score it instead "
+            "of the built-in sets, and log an evaluation run",
+        ),
+    ] = None,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
-    """Score a trained model on every evaluation set."""
+    """Score a trained model on every evaluation set, or on your own labelled file (--data)."""
     from training.pipeline import evaluate_model
     from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
+    if data is not None:
+        _evaluate_file(model_uri, data, settings)
+        return
     try:
         model_dir = download_model_dir(model_uri, settings.tracking_uri)
         results = evaluate_model(model_dir, settings)
@@ -119,6 +137,41 @@ def evaluate(
     except Exception as error:  # MLflow raises its own types for an unknown model or alias
         _fail(f"cannot load {model_uri}: {error}")
     _print_results(f"model {model_uri}", results)
+
+
+def _evaluate_file(model_uri: str, path: Path, settings: TrainConfig) -> None:
+    from model.classifier import ClaimClassifier
+    from training.evaluate_file import (
+        evaluate_on_file,
+        log_evaluation,
+        read_test_rows,
+        report_lines,
+    )
+    from training.tracking import download_model_dir
+
+    # The file first: a bad one fails in a second, before a model is downloaded or loaded.
+    try:
+        data, scored = read_test_rows(path, max_mb=settings.data.extra_max_mb)
+    except DataError as error:
+        _fail(str(error))
+    try:
+        model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        classifier = ClaimClassifier.from_directory(model_dir, device=settings.training.device)
+    except (FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    except Exception as error:  # MLflow raises its own types for an unknown model or alias
+        _fail(f"cannot load {model_uri}: {error}")
+    evaluation = evaluate_on_file(classifier, data, scored)
+    typer.echo(f"model {model_uri}")
+    for line in report_lines(evaluation):
+        typer.echo(line)
+    run_id = log_evaluation(
+        evaluation,
+        tracking_uri=settings.tracking_uri,
+        experiment=settings.experiment,
+        model_uri=model_uri,
+    )
+    typer.echo(f"logged as evaluation run {run_id}")
 
 
 @app.command()
@@ -174,9 +227,7 @@ def natural_sample(
 
 @app.command("annotation-sample")
 def annotation_sample(
-    wave: Annotated[
-        str, typer.Argument(help="wording (openings, stance wording, uniform) or doubt")
-    ],
+    wave: Annotated[WaveKind, typer.Argument(help="What this round draws")],
     out: Annotated[Path, typer.Option(help="Folder for the batch files")] = Path(
         "outputs/annotation"
     ),
@@ -196,7 +247,7 @@ def annotation_sample(
     uncertain: Annotated[int, typer.Option(min=0)] = 900,
     likely_denials: Annotated[int, typer.Option(min=0)] = 600,
     fnc1_openings: Annotated[
-        int, typer.Option(min=0, help="doubt: openings of further FNC-1 test bodies")
+        int, typer.Option(min=0, help="doubt, openings: openings of further FNC-1 test bodies")
     ] = 0,
     wikinews_openings: Annotated[
         int, typer.Option(min=0, help="doubt: openings of further Wikinews test articles")
@@ -205,12 +256,12 @@ def annotation_sample(
     overrides: Overrides = None,
 ) -> None:
     """Draw the next sentences for annotators: whole test-story openings and training
-    sentences chosen by stance wording (``wording``), or by two models' doubt (``doubt``).
+    sentences chosen by stance wording (``wording``), or by two models' doubt (``doubt``),
+    or openings read further (``openings``).
 
     Sentences already labelled, or already in ``out`` from an earlier wave, are never drawn.
     """
     from training.corpus import selection
-    from training.corpus.build import build_corpus
     from training.corpus.news_gold import ANNOTATIONS
 
     settings = _load(config, overrides)
@@ -221,57 +272,82 @@ def annotation_sample(
         test_fraction=data.news_test_fraction,
     )
     taken = selection.labelled_texts(ANNOTATIONS) | selection.texts_in(out)
-    if wave == "wording":
+    drawn_documents = selection.documents_in(out)
+    if wave is WaveKind.WORDING:
         drawn = selection.wording_wave(sentences, taken, seed=seed)
-    elif wave == "doubt":
-        from model.classifier import ClaimClassifier
-        from training.baseline import Baseline
-        from training.tracking import download_model_dir
-
-        def model_probabilities(uri: str):  # noqa: ANN202 - a local closure
-            classifier = ClaimClassifier.from_directory(
-                download_model_dir(uri, settings.tracking_uri), batch_size=64
-            )
-            return classifier.predict_proba
-
-        first = model_probabilities(model_uri)
-        if second_uri is None:
-            corpus = build_corpus(data, seed=settings.seed)
-            second = Baseline(settings.baseline, seed=settings.seed).fit(corpus.train).predict_proba
-            second_name = "baseline"
-        else:
-            second = model_probabilities(second_uri)
-            second_name = "accurate"
-        drawn = selection.doubt_wave(
+    elif wave is WaveKind.OPENINGS:
+        drawn = selection.further_openings_wave(
+            sentences, drawn_documents, seed=seed, fnc1=fnc1_openings
+        )
+    else:
+        first = _probabilities_of(model_uri, settings)
+        second = _probabilities_of(second_uri, settings)
+        doubt = selection.doubt_wave(
             sentences,
             taken,
             first,
             second,
-            second_name=second_name,
+            second_name="baseline" if second_uri is None else "accurate",
             disagreements=disagreements,
             uncertain=uncertain,
             likely_denials=likely_denials,
         )
-        drawn.evaluation.extend(
-            selection.more_openings(
-                sentences,
-                selection.documents_in(out),
-                seed=seed,
-                documents={
-                    selection.FNC1: fnc1_openings,
-                    selection.WIKINEWS: wikinews_openings,
-                },
-            )
+        openings = selection.more_openings(
+            sentences,
+            drawn_documents,
+            seed=seed,
+            documents={selection.FNC1: fnc1_openings, selection.WIKINEWS: wikinews_openings},
         )
-    else:
-        _fail(f"unknown wave {wave!r}: choose wording or doubt")
-    paths = selection.write_batches(
-        drawn, out, batches=batches, seed=seed, prefix=f"{wave}_{len(list(out.glob('*.csv')))}"
-    )
+        drawn = selection.Wave(evaluation=openings, training=doubt.training)
+    # Numbered by the files already there, so a later round never overwrites an earlier one.
+    prefix = f"{wave.value}_{len(list(out.glob('*.csv')))}"
+    paths = selection.write_batches(drawn, out, batches=batches, seed=seed, prefix=prefix)
     typer.echo(
         f"{len(drawn.evaluation)} opening and {len(drawn.training)} training sentences "
         f"in {len(paths)} files under {out}"
     )
+
+
+def _probabilities_of(
+    model_uri: str | None, settings: TrainConfig
+) -> Callable[[Sequence[str]], np.ndarray]:
+    """A registered model's probabilities, or (no URI) the TF-IDF baseline's, trained here on
+    the configured corpus in seconds."""
+    if model_uri is None:
+        from training.baseline import Baseline
+        from training.corpus.build import build_corpus
+
+        corpus = build_corpus(settings.data, seed=settings.seed)
+        return Baseline(settings.baseline, seed=settings.seed).fit(corpus.train).predict_proba
+    from model.classifier import ClaimClassifier
+    from training.tracking import download_model_dir
+
+    classifier = ClaimClassifier.from_directory(
+        download_model_dir(model_uri, settings.tracking_uri), batch_size=64
+    )
+    return classifier.predict_proba
+
+
+@app.command("annotation-second-pass")
+def annotation_second_pass(
+    candidates: Annotated[Path, typer.Argument(help="Folder of the batch files annotators read")],
+    out: Annotated[Path, typer.Argument(help="CSV for the blind second annotator")],
+    fraction: Annotated[float, typer.Option(min=0.01, max=1.0)] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the draw")] = 7,
+) -> None:
+    """Draw a seeded share of every batch, shuffled, for a blind second pass (no labels)."""
+    import csv
+
+    from training.corpus.selection import CANDIDATE_COLUMNS, second_pass_sample
+
+    rows = second_pass_sample(candidates, fraction=fraction, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CANDIDATE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        # The reason a row was drawn could lean the second annotator: it is left blank.
+        writer.writerows({**row, "selected_by": ""} for row in rows)
+    typer.echo(f"{len(rows)} rows written to {out}")
 
 
 @app.command("annotation-merge")
@@ -282,30 +358,18 @@ def annotation_merge(
     ],
 ) -> None:
     """Write the labelled waves into the annotation files: training rows to active_gold.csv,
-    openings to natural_openings.csv (both rewritten whole, sorted by id)."""
-    import csv
-
-    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE
+    openings to natural_openings.csv (both rewritten whole, sorted by id), with the
+    adjudicated labels of active_gold_second_pass.csv where the two passes disagreed."""
+    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE, adjudicated_labels, write_merged
     from training.corpus.selection import merge_labels
 
     try:
-        openings, training = merge_labels(candidates, labels)
+        openings, training = merge_labels(candidates, labels, adjudicated_labels())
     except ValueError as error:
         _fail(str(error))
-    for path, header, rows in (
-        (OPENINGS_FILE, ["id", "text", "label"], openings),
-        (ACTIVE_FILE, ["id", "selected_by", "text", "label"], training),
-    ):
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(sorted(rows, key=lambda row: _id_order(row[0])))
-        typer.echo(f"{len(rows)} rows written to {path}")
-
-
-def _id_order(sentence_id: str) -> tuple[str, str, int]:
-    family, document, index = sentence_id.split(":")
-    return family, document.zfill(12), int(index)
+    write_merged(openings, training)
+    typer.echo(f"{len(openings)} rows written to {OPENINGS_FILE}")
+    typer.echo(f"{len(training)} rows written to {ACTIVE_FILE}")
 
 
 @app.command("agreement")
@@ -642,18 +706,21 @@ def soft_labels(
     from training.corpus.build import build_corpus
     from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import write_soft_labels
-    from training.tracking import download_model_dir, model_run_id
+    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     target = output or settings.training.soft_labels
     try:
         model_dir = download_model_dir(teacher, settings.tracking_uri)
+        source = model_source(teacher, settings.tracking_uri)
         classifier = ClaimClassifier.from_directory(model_dir, batch_size=64)
         corpus = build_corpus(settings.data, seed=settings.seed)
         pool = corpus_pool(settings.data, corpus)
         meta = {
             "teacher_uri": teacher,
-            "teacher_run_id": model_run_id(teacher, settings.tracking_uri),
+            # Pinned: the run and version the alias names now, not the alias alone.
+            "teacher_run_id": source.get("model_run_id"),
+            "teacher_version": source.get("model_version"),
             "teacher_base_model": classifier.card.base_model,
             "teacher_backend": classifier.backend.name,
             "pool_hash": pool_hash(pool),
@@ -664,6 +731,42 @@ def soft_labels(
     except (DataError, FileNotFoundError, ValueError) as error:
         _fail(str(error))
     typer.echo(f"{added} sentences labelled; {len(pool)} in the pool ({target})")
+
+
+@app.command("feedback-export")
+def feedback_export(
+    output: Annotated[Path, typer.Argument(help="File to write: .csv or .jsonl")],
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            envvar="CLAIMSTANCE_FEEDBACK_PATH",
+            help="The service's feedback file (default: feedback.db here)",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: from OUTPUT's suffix)")
+    ] = None,
+) -> None:
+    """Write users' label corrections (POST /feedback) as a file make train DATA=... takes."""
+    from model.feedback import FeedbackStore, default_feedback_path
+    from training.feedback_export import export_corrections
+
+    path = db or default_feedback_path()
+    if not path.is_file():
+        # Read-only: never creates an empty store where the user mistyped a path.
+        _fail(f"no feedback store at {path}: pass --db or set CLAIMSTANCE_FEEDBACK_PATH")
+    try:
+        report = export_corrections(FeedbackStore(path), output, fmt)
+    except (ValueError, OSError) as error:
+        _fail(str(error))
+    superseded = (
+        f"; {report.superseded} texts corrected again to another label: the latest kept"
+        if report.superseded
+        else ""
+    )
+    typer.echo(f"{report.written} corrections written to {output}{superseded}")
+    typer.echo(f"review them, then: make train DATA={output}")
 
 
 @app.command("experiment-id")
@@ -687,7 +790,8 @@ def score(
     output: Annotated[
         Path,
         typer.Argument(
-            help="Claims: a .jsonl file or a .parquet folder; a re-run skips the ids already there"
+            help="Claims: a .jsonl or .csv file or a .parquet folder; a re-run skips the ids "
+            "already there"
         ),
     ],
     model_uri: ModelUriOption = CHAMPION_URI,
@@ -704,12 +808,21 @@ def score(
 ) -> None:
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
-    from training.score import ScoreError, score_file
-    from training.tracking import download_model_dir
+    from training.score import ScoreError, check_input, model_provenance, score_file
+    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     try:
+        # The input first: a wrong path or column fails in a second, not after a model loads.
+        check_input(source, id_column, text_column)
+    except ScoreError as error:
+        _fail(str(error))
+    try:
         model_dir = download_model_dir(model_uri, settings.tracking_uri)
+        # Pinned now: the alias may move while a long job runs or before it is resumed.
+        provenance = model_provenance(
+            model_uri, model_dir, model_source(model_uri, settings.tracking_uri)
+        )
         classifier = ClaimClassifier.from_directory(
             model_dir, device=device, backend=backend, batch_size=batch_size
         )
@@ -725,6 +838,7 @@ def score(
             id_column=id_column,
             text_column=text_column,
             chunk_size=chunk_size,
+            model=provenance,
         )
     except ScoreError as error:
         _fail(str(error))
@@ -732,6 +846,16 @@ def score(
         f"{report.texts_scored} texts scored ({report.texts_skipped} already in {output}), "
         f"{report.claims} claims, {report.texts_per_second:.0f} texts/s"
     )
+    typer.echo(f"scored by {_scored_by(provenance)}")
+
+
+def _scored_by(provenance: dict[str, str]) -> str:
+    parts = [provenance.get("model_name") or provenance["model_uri"]]
+    if provenance.get("model_version"):
+        parts.append(f"version {provenance['model_version']}")
+    if provenance.get("model_run_id"):
+        parts.append(f"run {provenance['model_run_id']}")
+    return " ".join(parts)
 
 
 @app.command("score-spark")

@@ -11,11 +11,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model.device import DeviceSetting
 from model.store import default_tracking_uri
+from training.user_data import DEFAULT_MAX_MB
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -64,6 +72,16 @@ class DataConfig(_Strict):
     news_test_fraction: float = Field(0.2, gt=0, lt=0.5)
     # Loss weight per source: encyclopedic Szeged sentences should not outweigh news.
     source_weights: dict[str, float] = Field(default_factory=dict)
+    # A user's labelled file (training/user_data.py): added to the sources above, or alone
+    # with builtin=false. Relative paths are read from where the command runs.
+    extra: Path | None = None
+    builtin: bool = True
+    extra_max_mb: int = Field(DEFAULT_MAX_MB, ge=1)
+
+    @field_validator("extra")
+    @classmethod
+    def _extra_from_cwd(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().absolute()
 
     @property
     def raw_dir(self) -> Path:

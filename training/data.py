@@ -10,8 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.labels import LABELS, Label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Split(StrEnum):
@@ -34,6 +38,8 @@ class Example:
     split: Split
     # The source's own label where a reviewer corrected it (Emergent `observing`).
     original_label: Label | None = None
+    # Loss weight of this row, times its source's (a user file's ``weight`` column).
+    weight: float = 1.0
 
 
 _NON_WORD = re.compile(r"\W+")
@@ -129,8 +135,10 @@ def data_hash(examples: Iterable[Example]) -> str:
     """A short fingerprint of exactly what was trained and evaluated on."""
     digest = hashlib.sha256()
     for example in examples:
+        # A weight enters the hash only when set, so corpora without weights keep their hash.
+        weight = f"\t{example.weight:g}" if example.weight != 1.0 else ""
         digest.update(
-            f"{example.text}\t{example.label}\t{example.split}\t{example.source}\n".encode()
+            f"{example.text}\t{example.label}\t{example.split}\t{example.source}{weight}\n".encode()
         )
     return digest.hexdigest()[:16]
 
@@ -138,3 +146,20 @@ def data_hash(examples: Iterable[Example]) -> str:
 def counts(examples: Iterable[Example]) -> Counter[tuple[str, str, str]]:
     """(source, label, split) -> number of examples, for the data card and the run log."""
     return Counter((e.source, e.label.value, e.split.value) for e in examples)
+
+
+def examples_frame(examples: Sequence[Example]) -> pd.DataFrame:
+    """The rows as a table (text, label, split, source, group, weight): what the run logs
+    as an MLflow dataset."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "text": [e.text for e in examples],
+            "label": [e.label.value for e in examples],
+            "split": [e.split.value for e in examples],
+            "source": [e.source for e in examples],
+            "group": [e.group for e in examples],
+            "weight": [e.weight for e in examples],
+        }
+    )

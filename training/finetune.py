@@ -241,7 +241,7 @@ def train_loop(
     # -1 marks a pool sentence: its target is the teacher's row in soft_targets.
     labels = np.concatenate([gold_labels, np.full(len(soft), -1, dtype=gold_labels.dtype)])
     source_weights = np.array(
-        [config.data.source_weights.get(e.source, 1.0) for e in train]
+        [config.data.source_weights.get(e.source, 1.0) * e.weight for e in train]
         + [settings.distill_weight] * len(soft),
         dtype=np.float32,
     )
@@ -339,8 +339,12 @@ def train_loop(
         if validation:
             predicted = [p.label for p in classifier.predict(validation_texts)]
             scores = evaluate("validation", validation_truth, predicted)
+            # epoch.*: each epoch's score, a history; the final scores are transformer.*.
             metrics.update(
-                {"validation.accuracy": scores.accuracy, "validation.macro_f1": scores.macro_f1}
+                {
+                    "epoch.validation.accuracy": scores.accuracy,
+                    "epoch.validation.macro_f1": scores.macro_f1,
+                }
             )
             if scores.macro_f1 > best_f1:
                 best_f1, best_state = scores.macro_f1, copy.deepcopy(network.state_dict())

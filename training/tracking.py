@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import subprocess
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import pandas as pd
@@ -28,8 +30,13 @@ from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 import model as model_package
 from model.backends import has_onnx_export
 from model.card import find_model_directory
+from model.store import TRACKING_URI_ENV
 from model.table import CLAIM_COLUMNS, ID_COLUMN, TEXT_COLUMN
 from training import mlflow_model
+from training.data import Example, examples_frame
+
+if TYPE_CHECKING:
+    from training.user_data import UserData
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 MODEL_TRAINING_KIND = "custom_model_development"
 MODEL_ARTIFACT = "model"
+# MLflow stores a dataset digest in 36 characters.
+DIGEST_CHARS = 16
 CLASSIFIER_ARTIFACT = mlflow_model.CLASSIFIER_ARTIFACT
 
 
@@ -191,6 +200,41 @@ class RunTracker:
     def dict(self, payload: dict[str, Any], path: str) -> None:
         mlflow.log_dict(payload, path)
 
+    def dataset(
+        self,
+        frame: pd.DataFrame,
+        *,
+        name: str,
+        digest: str,
+        context: str,
+        source: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Log ``frame`` as an input dataset of the run (the UI's Datasets column).
+
+        ``digest`` is ours (the data hash, or the file's sha256), so the same rows get the
+        same digest in every run; ``source`` is the file they came from, when there is one.
+        """
+        with warnings.catch_warnings():
+            # A local path matches two of MLflow's equivalent local sources; it says so.
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(
+                frame, source=source, name=name, digest=digest[:DIGEST_CHARS], targets="label"
+            )
+        mlflow.log_input(dataset, context=context, tags=tags)
+
+    def user_file(self, data: UserData, examples: Sequence[Example], *, context: str) -> None:
+        """Log a user's file (``data.extra`` or ``evaluate --data``) as an input dataset: its
+        sha256 as digest and tag, its path as source, and its rows per split and label."""
+        self.dataset(
+            examples_frame(examples),
+            name=data.name,
+            digest=data.digest,
+            context=context,
+            source=str(data.path),
+            tags={**data.count_tags(), "sha256": data.digest},
+        )
+
     def model(self, model_dir: Path) -> str:
         """Log the model directory as the pyfunc model (``training.mlflow_model``); return its URI.
 
@@ -258,6 +302,16 @@ def start_run(tracking_uri: str, experiment: str, run_name: str) -> Iterator[Run
                 raise
     finally:
         _RUN_REGISTRATIONS.remove(registrations)
+
+
+@contextmanager
+def child_run(run_name: str, tags: dict[str, str], params: dict[str, str]) -> Iterator[RunTracker]:
+    """A run nested under the active one (start_run's): it ends with it, FAILED if it raises."""
+    with mlflow.start_run(run_name=run_name, nested=True) as run:
+        tracker = RunTracker(run.info.run_id)
+        tracker.tags({"git_commit": git_commit(), **tags})
+        tracker.params(params)
+        yield tracker
 
 
 @dataclass(frozen=True)
@@ -384,6 +438,7 @@ def register(
     data_hash: str = "",
     rescore: Rescore | None = None,
     score_low: float | None = None,
+    description: str = "",
 ) -> Registration:
     """Register a version and move ``champion`` to it only if it beats the current champion.
 
@@ -403,6 +458,7 @@ def register(
         tags={SELECTION_METRIC: f"{score:.6f}", DATA_HASH_TAG: data_hash, "run_id": run_id},
     )
     try:
+        _describe(name, str(version.version), description)
         registration = _decide_champion(
             name, str(version.version), score, data_hash, rescore, score_low
         )
@@ -414,6 +470,23 @@ def register(
     if _RUN_REGISTRATIONS:
         _RUN_REGISTRATIONS[-1].append(registration)
     return registration
+
+
+# Shown on the registered model's page until someone writes their own.
+MODEL_DESCRIPTION = (
+    "claimstance: labels each claim of news text as assertion, denial or caveat "
+    "(label guide: shared/docs/labels.md). Each version's description names its base "
+    "model, data and scores; the `champion` alias is the one served."
+)
+
+
+def _describe(name: str, version: str, description: str) -> None:
+    """Describe the version, and the registered model when nobody has yet."""
+    client = MlflowClient()
+    if description:
+        client.update_model_version(name, version, description=description)
+    if not client.get_registered_model(name).description:
+        client.update_registered_model(name, description=MODEL_DESCRIPTION)
 
 
 def _decide_champion(
@@ -517,11 +590,31 @@ def _download(model_uri: str, tracking_uri: str, into: Path | None = None) -> tu
     return root, directory
 
 
+def require_store(tracking_uri: str) -> None:
+    """Refuse to read from a local SQLite store that is not there, naming where it looked.
+
+    MLflow would create an empty store there and then report the model as missing, which
+    sends a user who ran the command in another directory looking for the wrong problem.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    if not database.is_file():
+        variable = os.environ.get(TRACKING_URI_ENV) or "unset"
+        raise FileNotFoundError(
+            f"no MLflow store at {database}: run the command where `make train` wrote "
+            f"{database.name} (the checkout's root), or set {TRACKING_URI_ENV} "
+            f"(now {variable})"
+        )
+
+
 def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
     """Resolve a local directory or an MLflow model URI to the classifier directory inside it."""
     local = Path(model_uri)
     if (local / "config.json").is_file():
         return local
+    if model_uri.startswith(("models:/", "runs:/")):
+        require_store(tracking_uri)
     return _download(model_uri, tracking_uri)[1]
 
 
@@ -538,11 +631,31 @@ def _registered_version(model_uri: str) -> ModelVersion | None:
     return client.get_model_version(match["name"], match["version"])
 
 
-def model_run_id(model_uri: str, tracking_uri: str) -> str | None:
-    """The run that logged a registered version (``models:/name@alias`` or ``models:/name/N``)."""
+def model_source(model_uri: str, tracking_uri: str) -> dict[str, str]:
+    """``model_name``, ``model_version`` and ``model_run_id`` of a registered model URI (the
+    version an alias points at now), the run of a ``runs:/`` URI; nothing for a directory.
+
+    Pinned in what a command writes, so a file or a run says which model made it even after
+    the alias moves.
+    """
+    run = re.match(r"^runs:/(?P<run>[^/]+)", model_uri)
+    if run is not None:
+        return {"model_run_id": run["run"]}
+    match = _REGISTERED_URI.match(model_uri)
+    if match is None:
+        return {}
     _use_store(tracking_uri)
-    version = _registered_version(model_uri)
-    return None if version is None else version.run_id
+    try:
+        version = _registered_version(model_uri)
+    except MlflowException:
+        return {"model_name": match["name"]}
+    if version is None:
+        return {"model_name": match["name"]}
+    return {
+        "model_name": version.name,
+        "model_version": str(version.version),
+        "model_run_id": version.run_id or "",
+    }
 
 
 def update_registered_model(

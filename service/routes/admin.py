@@ -12,7 +12,7 @@ from service.serving import ReloadError, reload_model
 router = APIRouter(tags=["admin"])
 
 NEEDS_KEYS = (
-    "/admin/reload needs API keys: set CLAIMSTANCE_API_KEYS or CLAIMSTANCE_API_KEYS_FILE, "
+    "/admin/reload needs an admin key: set CLAIMSTANCE_ADMIN_KEYS and send one, "
     "or send the server SIGHUP"
 )
 
@@ -20,8 +20,8 @@ NEEDS_KEYS = (
 @router.post(
     "/admin/reload",
     responses={
-        401: {"model": ErrorBody, "description": "No valid API key"},
-        403: {"model": ErrorBody, "description": "The service runs without API keys"},
+        401: {"model": ErrorBody, "description": "No valid admin key"},
+        403: {"model": ErrorBody, "description": "The service has no admin keys set"},
         409: {"model": ReloadFailure, "description": "A reload is already running"},
         500: {
             "model": ReloadFailure,
@@ -34,9 +34,11 @@ async def reload(request: Request, settings: SettingsDep, metrics: MetricsDep) -
 
     Requests in flight finish on the model they started on; later ones get the
     new model. When the new model cannot be loaded, the old one goes on serving
-    and the answer says why. Open only to API-key holders (SIGHUP does the same).
+    and the answer says why. Open only to admin-key holders (CLAIMSTANCE_ADMIN_KEYS; the
+    key middleware has checked the key); SIGHUP does the same, and only the process's
+    owner (or root) may send it.
     """
-    if not settings.auth_enabled:
+    if not settings.admin_keys:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NEEDS_KEYS)
     try:
         result = await reload_model(request.app.state)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends
 
 from service.budget import BudgetedClassifier, run_bounded
 from service.deps import BudgetDep, JsonBody, MetricsDep, ModelDep, SettingsDep
 from service.inference import classify_texts
+from service.limits import classify_limits
 from service.schemas import (
     BUSY_DESCRIPTION,
     JSON_BODY_ERRORS,
@@ -20,7 +21,8 @@ router = APIRouter(tags=["classify"])
 
 @router.post(
     "/classify",
-    dependencies=[JsonBody],
+    # The size limits before the schema: a body of a million items is refused for its count.
+    dependencies=[JsonBody, Depends(classify_limits)],
     responses={**JSON_BODY_ERRORS, 503: {"model": ErrorBody, "description": BUSY_DESCRIPTION}},
 )
 async def classify(
@@ -33,17 +35,12 @@ async def classify(
     """Cut each text into claims (unless ``segment`` is false) and label each claim.
 
     Claim ``start``/``end`` are character offsets into the result's ``text``,
-    the cleaned input (markup stripped, whitespace normalised). Beyond the
-    schema's limits, one request may carry at most ``max_request_chars``
-    characters and ``max_claims`` claims (413), and must be done within its
-    time budget (503).
+    the cleaned input (markup stripped, whitespace normalised). One request
+    may carry at most ``max_texts`` texts of ``max_chars`` characters,
+    ``max_request_chars`` characters in all and ``max_claims`` claims, and its
+    work may take at most ``compute_budget_s`` (413 past any of them); it must
+    be answered within ``request_timeout_s`` of arriving (503).
     """
-    problem = body.limit_violation(max_texts=settings.max_texts, max_chars=settings.max_chars)
-    if problem is not None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=problem)
-    too_much = body.size_violation(max_request_chars=settings.max_request_chars)
-    if too_much is not None:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=too_much)
     texts = body.all_texts()
     classifier = BudgetedClassifier(
         loaded.classifier, budget, max_claims=settings.max_claims, limit_name="max_claims"
@@ -55,4 +52,5 @@ async def classify(
     )
     metrics.texts.inc(len(texts))
     metrics.record_claims(claim.label for result in results for claim in result.claims)
+    metrics.record_confidence(claim.scores for result in results for claim in result.claims)
     return ClassifyResponse(model=loaded.ref, results=results)

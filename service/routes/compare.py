@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends
 
 from service.budget import BudgetedClassifier, BudgetedEmbedder, run_bounded
 from service.deps import BudgetDep, EmbedderDep, JsonBody, MetricsDep, ModelDep, SettingsDep
 from service.inference import compare_texts
+from service.limits import compare_limits
 from service.schemas import (
     BUSY_DESCRIPTION,
     JSON_BODY_ERRORS,
@@ -20,7 +21,8 @@ router = APIRouter(tags=["compare"])
 
 @router.post(
     "/compare",
-    dependencies=[JsonBody],
+    # The size limits before the schema: a body of a million items is refused for its count.
+    dependencies=[JsonBody, Depends(compare_limits)],
     responses={
         **JSON_BODY_ERRORS,
         503: {
@@ -42,19 +44,12 @@ async def compare(
     A group holds claims from at least two documents; each member document gets
     the majority label of its claims there, and ``disagreement`` marks groups
     whose documents' labels differ. Those come first. Claim ``start``/``end``
-    are character offsets into the document's cleaned ``text``. Beyond the
-    schema's limits, one story may carry at most ``max_request_chars``
-    characters and ``max_story_claims`` claims (413), and must be done within
-    its time budget (503).
+    are character offsets into the document's cleaned ``text``. One story may
+    carry at most ``max_documents`` documents of ``max_chars`` characters,
+    ``max_request_chars`` characters in all and ``max_story_claims`` claims,
+    and its work may take at most ``compute_budget_s`` (413 past any of them);
+    it must be answered within ``request_timeout_s`` of arriving (503).
     """
-    problem = body.limit_violation(
-        max_documents=settings.max_documents, max_chars=settings.max_chars
-    )
-    if problem is not None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=problem)
-    too_much = body.size_violation(max_request_chars=settings.max_request_chars)
-    if too_much is not None:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=too_much)
     threshold = body.threshold if body.threshold is not None else settings.similarity_threshold
     classifier = BudgetedClassifier(
         loaded.classifier,
@@ -76,5 +71,6 @@ async def compare(
     )
     metrics.documents.inc(len(response.documents))
     metrics.record_claims(claim.label for doc in response.documents for claim in doc.claims)
+    metrics.record_confidence(claim.scores for doc in response.documents for claim in doc.claims)
     metrics.record_groups(group.disagreement for group in response.groups)
     return response

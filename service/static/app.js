@@ -14,6 +14,8 @@ const ID_LINE = /^[ \t]*id:[ \t]*(.*)$/i;
 const CELL_CHARS = 120;
 // Where the page keeps the API key its user typed: this tab only, gone when it closes.
 const KEY_STORAGE = "claimstance-api-key";
+// The serving model's version (/model), sent with each correction so it names its model.
+let MODEL_VERSION = "";
 
 const $ = (id) => document.getElementById(id);
 
@@ -145,11 +147,19 @@ function renderText(text, claims) {
       {
         class: `claim label-${claim.label}`,
         "data-label": claim.label,
-        title: `${claim.label}\n${scoresTitle(claim)}`,
+        title: `${claim.label}\n${scoresTitle(claim)}\n(click to correct the label)`,
         tabindex: "0",
+        role: "button",
       },
       chars.slice(claim.start, claim.end).join(""),
     );
+    mark.addEventListener("click", () => openCorrection(mark));
+    mark.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        openCorrection(mark);
+      }
+    });
     container.append(mark);
     cursor = claim.end;
   }
@@ -173,6 +183,10 @@ function renderCounts(list, counts) {
 function renderResults(response) {
   learnLabels(response.results.flatMap((result) => result.claims));
   const results = $("results");
+  // The correction form and its status live under an article while in use: keep them.
+  $("classify-output").append($("feedback-form"), $("feedback-status"));
+  $("feedback-form").hidden = true;
+  $("feedback-status").textContent = "";
   results.replaceChildren();
   const total = zeroCounts();
   response.results.forEach((result, index) => {
@@ -190,6 +204,60 @@ function renderResults(response) {
   });
   renderCounts($("counts"), total);
   $("summary").hidden = false;
+}
+
+// --- corrections: a claim's label, set right by the reader, sent to /feedback ---------------
+
+// The claim being corrected; the form sits under its article.
+let correcting = null;
+
+function openCorrection(mark) {
+  correcting = mark;
+  const form = $("feedback-form");
+  clearError("feedback-error");
+  $("feedback-status").textContent = "";
+  $("feedback-claim").textContent = mark.textContent;
+  $("feedback-given").textContent = mark.dataset.label;
+  const select = $("feedback-label");
+  select.replaceChildren(...LABELS.map((label) => el("option", { value: label }, label)));
+  // The likeliest correction is another label than the model's: start on the first other one.
+  select.value = LABELS.find((label) => label !== mark.dataset.label) ?? mark.dataset.label;
+  $("feedback-note").value = "";
+  mark.closest("section.article").append(form);
+  form.hidden = false;
+  select.focus();
+}
+
+function closeCorrection() {
+  $("feedback-form").hidden = true;
+  if (correcting) correcting.focus();
+  correcting = null;
+}
+
+async function sendCorrection(event) {
+  event.preventDefault();
+  if (!correcting) return;
+  clearError("feedback-error");
+  const mark = correcting;
+  const body = {
+    text: mark.textContent,
+    model_label: mark.dataset.label,
+    correct_label: $("feedback-label").value,
+    note: $("feedback-note").value.trim(),
+    model_version: MODEL_VERSION,
+  };
+  const answer = await postJson("/feedback", body, $("feedback-button"), "Sending…", "feedback-error");
+  if (!answer) return;
+  mark.dataset.corrected = body.correct_label;
+  mark.classList.add("corrected");
+  mark.title = `${mark.dataset.label}, corrected to ${body.correct_label}\n${mark.title}`;
+  $("feedback-form").hidden = true;
+  const status = $("feedback-status");
+  status.textContent = answer.created
+    ? `Correction saved: the model said ${body.model_label}, you said ${body.correct_label}.`
+    : "This correction was already saved.";
+  mark.closest("section.article").append(status);
+  correcting = null;
 }
 
 // POST a JSON body with the button showing progress; the parsed answer, or null after
@@ -451,6 +519,7 @@ async function loadModelInfo() {
     info.classList.remove("error");
     const model = await response.json();
     if (Array.isArray(model.labels) && model.labels.length > 0) LABELS = model.labels;
+    MODEL_VERSION = model.version ? String(model.version) : "";
     const version = model.version ? ` version ${model.version}` : "";
     info.textContent = `Model: ${model.name}${version} on ${model.device}`;
   } catch (error) {
@@ -465,5 +534,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("classify-form").addEventListener("submit", classify);
   $("story-form").addEventListener("submit", compare);
   $("key-form").addEventListener("submit", saveKey);
+  $("feedback-form").addEventListener("submit", sendCorrection);
+  $("feedback-cancel").addEventListener("click", closeCorrection);
   loadModelInfo();
 });

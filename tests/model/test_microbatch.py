@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,26 @@ def test_a_closed_batcher_refuses_at_once_instead_of_hanging() -> None:
         late = pool.submit(batcher.predict, ["too late"])
         with pytest.raises(RuntimeError, match="inference thread has stopped"):
             late.result(timeout=5)
+
+
+def test_micro_batched_answers_equal_answers_alone(tiny_exported_dir: Path) -> None:
+    """With the static int8 export, coalescing concurrent requests changes no score: a text
+    gets the answer it gets alone, whoever else was in the forward pass."""
+    from model.classifier import ClaimClassifier
+    from tests.model.test_backends import varied_sentences
+
+    classifier = ClaimClassifier.from_directory(tiny_exported_dir, device="cpu", backend="onnx")
+    texts = varied_sentences(64, seed=3)
+    alone = [classifier.predict([text])[0] for text in texts]
+    batcher = MicroBatcher(classifier, max_batch=64, max_wait_s=0.005)
+    requests = [[text] for text in texts] + [texts[i : i + 5] for i in range(0, 64, 5)]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(batcher.predict, requests))
+    batcher.close()
+    assert batcher.forward_passes < len(requests)  # requests did share passes
+    expected = {text: prediction for text, prediction in zip(texts, alone, strict=True)}
+    for request, predictions in zip(requests, answers, strict=True):
+        for text, prediction in zip(request, predictions, strict=True):
+            assert prediction.label == expected[text].label
+            for label in LABELS:
+                assert abs(prediction.scores[label] - expected[text].scores[label]) < 1e-5

@@ -56,3 +56,25 @@ def test_each_thread_has_its_own_segmenter() -> None:
         thread.join()
     assert seen[0] is not seen[1]
     assert claims._segmenter() is claims._segmenter()  # reused within a thread
+
+
+def test_dense_short_sentences_get_a_smaller_window_and_the_same_sentences(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "a. " * n made pysbd take 0.3 s per 5,000-character window: dense runs go 1,000 at
+    a time, and the sentences are those one call finds."""
+    block = ("a. b! c? " * 700).strip()
+    lengths: list[int] = []
+    real = claims._window_spans
+
+    def spy(piece: str) -> list[tuple[int, int]]:
+        lengths.append(len(piece))
+        return real(piece)
+
+    monkeypatch.setattr(claims, "_window_spans", spy)
+    windowed = claims._sentence_spans(block)
+    assert max(lengths) <= claims.SEGMENT_WINDOW // claims.DENSE_SHRINK
+    assert windowed == real(block)
+    # Prose keeps the whole window.
+    prose = " ".join(f"Officials said report {i} was accurate." for i in range(200))
+    assert claims._window_size(prose, 0, claims.SEGMENT_WINDOW) == claims.SEGMENT_WINDOW

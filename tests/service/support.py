@@ -37,6 +37,10 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
         "batch_size": 8,
         "max_texts": 64,
         "max_chars": 100_000,
+        # The test client's Host; a keyless app answers only local names by default.
+        "allowed_hosts": ["testserver", "localhost", "127.0.0.1"],
+        # Never feedback.db in the checkout.
+        "feedback_path": tmp_path / "feedback.db",
     }
     values.update(overrides)
     return Settings(**values)
@@ -66,6 +70,17 @@ def served(app: FastAPI, **config: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """What a raw socket receives up to the end of the response's headers (or its close)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        data = sock.recv(65_536)
+        if not data:
+            break
+        answer += data
+    return answer
 
 
 def metric_samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

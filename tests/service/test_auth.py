@@ -34,6 +34,7 @@ PROTECTED = [
     ("GET", "/docs"),
     ("POST", "/classify"),
     ("POST", "/compare"),
+    ("POST", "/feedback"),
     ("POST", "/admin/reload"),
 ]
 
@@ -152,7 +153,28 @@ def test_without_keys_the_api_is_open_but_reload_is_not(client: TestClient) -> N
     assert client.get("/model").status_code == 200
     response = client.post("/admin/reload")
     assert response.status_code == 403
-    assert "CLAIMSTANCE_API_KEYS" in response.json()["detail"]
+    assert "CLAIMSTANCE_ADMIN_KEYS" in response.json()["detail"]
+
+
+def test_an_ordinary_key_cannot_reload(keyed: TestClient) -> None:
+    """Any key could reload the model: reloading needs an admin key of its own."""
+    response = keyed.post("/admin/reload", headers={"X-API-Key": KEYS[0]})
+    assert response.status_code == 403
+    assert "needs an admin key" in response.json()["detail"]
+
+
+def test_only_an_admin_key_reloads(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path: Path
+) -> None:
+    admin = "admin-key-7c7c"
+    settings = make_settings(tiny_model_dir, tmp_path, api_keys=KEYS, admin_keys=[admin])
+    with TestClient(create_app(settings, classifier=tiny_classifier)) as client:
+        refused = client.post("/admin/reload", headers={"X-API-Key": KEYS[0]})
+        assert refused.status_code == 401
+        assert "admin key" in refused.json()["detail"]
+        assert client.post("/admin/reload", headers={"X-API-Key": admin}).status_code == 200
+        # The admin key is for /admin/ only.
+        assert client.get("/model", headers={"X-API-Key": admin}).status_code == 401
 
 
 def _preflight(client: TestClient, origin: str) -> object:
@@ -191,3 +213,20 @@ def test_cors_opens_to_the_origins_set_only(
 def test_cors_origins_from_the_environment(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("CLAIMSTANCE_CORS_ORIGINS", f"{ORIGIN},https://b.example")
     assert Settings().cors_origins == [ORIGIN, "https://b.example"]
+
+
+def test_a_key_written_into_the_keys_file_as_it_is_is_refused_and_explained(
+    tiny_model_dir: Path,
+    tiny_classifier: ClaimClassifier,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 64-hex key looks like a digest: written into the file as it is, no key opens it."""
+    raw = hashlib.sha256(b"some random key").hexdigest()  # 64 hex digits, used as a key
+    keys_file = tmp_path / "keys"
+    keys_file.write_text(f"{raw}\n", encoding="utf-8")
+    settings = make_settings(tiny_model_dir, tmp_path, api_keys_file=keys_file)
+    with TestClient(create_app(settings, classifier=tiny_classifier)) as client:
+        assert client.get("/model", headers={"X-API-Key": raw}).status_code == 401
+    assert "must hold its SHA-256 digest" in caplog.text
+    assert raw not in caplog.text

@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from service.app import create_app
-from tests.service.support import SlowClassifier, WordEmbedder, make_settings, sentences, served
+from tests.service.support import (
+    SlowClassifier,
+    WordEmbedder,
+    make_settings,
+    read_head,
+    sentences,
+    served,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,13 +68,7 @@ def _post_raw(port: int, head: bytes, body_chunks: int, chunked: bool) -> bytes:
             sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
         if chunked:
             sock.sendall(b"0\r\n\r\n")
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(65_536)
-            if not data:
-                break
-            answer += data
-        return answer
+        return read_head(sock)
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -124,6 +125,7 @@ def test_shutdown_ends_within_the_grace_period_whatever_is_in_flight(signum: int
                 f"{base_url}/classify", json={"text": sentences(2_000)}, timeout=60
             )
             answer["status"] = response.status_code
+            answer["type"] = response.headers.get("content-type", "")
         except httpx.HTTPError as error:
             answer["error"] = type(error).__name__
 
@@ -153,3 +155,5 @@ def test_shutdown_ends_within_the_grace_period_whatever_is_in_flight(signum: int
     assert took < grace + 3.0, f"shutdown took {took:.1f} s with a {grace} s grace:\n{log[-2000:]}"
     assert "timeout graceful shutdown exceeded" in log
     assert answer  # the client was answered or its connection closed; it did not hang
+    if "status" in answer:  # answered: JSON, never uvicorn's plain-text 500
+        assert answer["status"] == 503 and answer["type"] == "application/json", answer

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
@@ -172,7 +173,7 @@ def test_api_errors_are_shown_readably(page: object) -> None:
     error = page.locator("#error")
     error.wait_for(state="visible")
     message = error.inner_text()
-    assert message.startswith("Error 422")
+    assert message.startswith("Error 413")  # every size limit is a 413
     assert f"the limit is {MAX_CHARS} characters per text" in message
     assert page.locator("#results mark").count() == 0
 
@@ -181,6 +182,51 @@ def test_empty_input_is_refused_before_calling_the_api(page: object) -> None:
     page.fill("#input-text", "  \n---\n  ")
     page.click("#classify-button")
     assert "Paste some text" in page.locator("#error").inner_text()
+
+
+def test_a_claim_label_is_corrected_from_the_page(page: object, base_url: str) -> None:
+    page.locator("#model-info").filter(has_text="Model:").wait_for()
+    page.fill("#input-text", FIRST)
+    page.click("#classify-button")
+    page.locator("#summary").wait_for(state="visible")
+    mark = page.locator("#results mark.claim").nth(1)
+    given = mark.get_attribute("data-label")
+    # The control opens from the keyboard too: a claim is a button.
+    mark.focus()
+    page.keyboard.press("Enter")
+    form = page.locator("#feedback-form")
+    form.wait_for(state="visible")
+    assert page.locator("#feedback-claim").inner_text() == "Moscow denied the reports at the time."
+    assert page.locator("#feedback-given").inner_text() == given
+    options = page.locator("#feedback-label option").evaluate_all("os => os.map(o => o.value)")
+    assert options == LABEL_NAMES
+    right = "denial" if given != "denial" else "caveat"
+    page.select_option("#feedback-label", right)
+    page.fill("#feedback-note", "Moscow rejects the reports")
+    page.click("#feedback-button")
+
+    status = page.locator("#feedback-status")
+    status.filter(has_text="Correction saved").wait_for()
+    assert f"the model said {given}, you said {right}" in status.inner_text()
+    assert form.is_hidden()
+    assert mark.get_attribute("data-corrected") == right
+    # The service stored and counted it: the page sent what the reader chose.
+    metrics = page.request.get(f"{base_url}/metrics").text()
+    samples = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+    }
+    pair = frozenset({"model_label": given, "correct_label": right}.items())
+    assert samples[("claimstance_corrections_total", pair)] == 1
+
+    # Sending the same correction again stores nothing new.
+    mark.click()
+    form.wait_for(state="visible")
+    page.select_option("#feedback-label", right)
+    page.fill("#feedback-note", "Moscow rejects the reports")
+    page.click("#feedback-button")
+    status.filter(has_text="already saved").wait_for()
 
 
 # --- the story view: one story across outlets ----------------------------------------

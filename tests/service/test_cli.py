@@ -311,16 +311,26 @@ def served(clean_env: pytest.MonkeyPatch) -> list[Any]:
 
 
 def test_serve_is_the_default_command(served: list[Any]) -> None:
-    assert invoke("--host", "0.0.0.0", "--port", "8123").exit_code == 0
+    assert invoke("--host", "127.0.0.2", "--port", "8123").exit_code == 0
     assert invoke("serve", "--port=8124", "--log-level", "warning").exit_code == 0
     assert invoke("--port=8125").exit_code == 0
     assert invoke().exit_code == 0  # the Docker image's CMD: python -m service
     assert [(s.host, s.port, level) for s, level in served] == [
-        ("0.0.0.0", 8123, "info"),
+        ("127.0.0.2", 8123, "info"),
         ("127.0.0.1", 8124, "warning"),
         ("127.0.0.1", 8125, "info"),
         ("127.0.0.1", 8000, "info"),
     ]
+
+
+def test_serve_on_a_reachable_address_without_keys_refuses_to_start(
+    served: list[Any], clean_env: pytest.MonkeyPatch
+) -> None:
+    printed = invoke("--host", "0.0.0.0")
+    assert printed.exit_code == 2
+    assert "no API keys are set" in one_line(printed.stderr)
+    assert "CLAIMSTANCE_ALLOW_OPEN=true" in one_line(printed.stderr)
+    assert served == []
 
 
 def test_serve_flags_override_the_environment(
@@ -328,6 +338,7 @@ def test_serve_flags_override_the_environment(
 ) -> None:
     clean_env.setenv("CLAIMSTANCE_PORT", "9001")
     clean_env.setenv("CLAIMSTANCE_HOST", "0.0.0.0")
+    clean_env.setenv("CLAIMSTANCE_ALLOW_OPEN", "true")  # reachable and keyless, on purpose
     clean_env.setenv("CLAIMSTANCE_DEVICE", "cuda")
     printed = invoke("--port", "8123", "--model-uri", str(tmp_path), "--device", "cpu")
     assert printed.exit_code == 0, printed.output

@@ -31,7 +31,9 @@ BOILERPLATE = re.compile(r"copyright|©|read more|leave a reply|source site", re
 def champion() -> Iterator[TestClient]:
     # Only the model is pinned, and the encoder left to its packaged default; the store
     # comes from MLFLOW_TRACKING_URI or the repo default.
-    settings = Settings(model_uri=DEFAULT_MODEL_URI, embedder_dir=None)
+    settings = Settings(
+        model_uri=DEFAULT_MODEL_URI, embedder_dir=None, allowed_hosts=["testserver"]
+    )
     with TestClient(create_app(settings)) as client:
         if client.app.state.model is None:
             pytest.skip(f"no trained champion: {client.app.state.load_error}")

@@ -64,21 +64,28 @@ def test_invalid_body_is_422_with_a_readable_detail(
     assert all("input" not in error for error in payload["errors"])
 
 
-def test_too_many_texts_names_the_limit(limited: TestClient) -> None:
+def test_too_many_texts_is_413_naming_the_limit_and_how_to_split(limited: TestClient) -> None:
     response = limited.post("/classify", json={"texts": ["Short claim."] * (MAX_TEXTS + 1)})
-    assert response.status_code == 422
-    assert response.json()["detail"] == (
-        f"too many texts: {MAX_TEXTS + 1} sent, the limit is {MAX_TEXTS} per request"
-    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": f"too many texts: {MAX_TEXTS + 1} sent, the limit is {MAX_TEXTS} per request "
+        "(max_texts); "
+        f"split into requests of at most {MAX_TEXTS} texts",
+        "limit": MAX_TEXTS,
+        "unit": "texts",
+    }
 
 
-def test_too_long_text_names_the_text_and_the_limit(limited: TestClient) -> None:
+def test_too_long_text_is_413_naming_the_text_and_the_limit(limited: TestClient) -> None:
     response = limited.post("/classify", json={"texts": ["ok.", "x" * (MAX_CHARS + 1)]})
-    assert response.status_code == 422
-    assert response.json()["detail"] == (
-        f"texts[1] is too long: {MAX_CHARS + 1} characters, "
-        f"the limit is {MAX_CHARS} characters per text"
-    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": f"texts[1] is too long: {MAX_CHARS + 1} characters, "
+        f"the limit is {MAX_CHARS} characters per text (max_chars); "
+        f"split into texts of at most {MAX_CHARS} characters",
+        "limit": MAX_CHARS,
+        "unit": "characters",
+    }
 
 
 def test_text_at_the_limit_is_accepted(limited: TestClient) -> None:
@@ -91,8 +98,12 @@ def test_oversized_body_is_413_before_parsing(limited: TestClient) -> None:
     body = b'{"text": "' + b"x" * settings.max_body_bytes + b'"}'
     response = limited.post("/classify", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 413
-    detail = response.json()["detail"]
-    assert f"the limit is {settings.max_body_bytes} bytes" in detail
+    payload = response.json()
+    assert f"the limit is {settings.max_body_bytes} bytes" in payload["detail"]
+    assert payload["detail"].endswith(
+        f"split into requests of at most {settings.max_body_bytes} bytes"
+    )
+    assert (payload["limit"], payload["unit"]) == (settings.max_body_bytes, "bytes")
 
 
 def test_oversized_chunked_body_is_413(limited: TestClient) -> None:
@@ -111,6 +122,7 @@ def test_oversized_chunked_body_is_413(limited: TestClient) -> None:
     )
     assert response.status_code == 413
     assert "request body too large" in response.json()["detail"]
+    assert response.json()["unit"] == "bytes"
 
 
 def test_invalid_json_is_400(limited: TestClient) -> None:
@@ -156,3 +168,15 @@ def test_json_with_charset_is_accepted(limited: TestClient) -> None:
 def test_wrong_method_and_unknown_path_stay_4xx(limited: TestClient) -> None:
     assert limited.get("/classify").status_code == 405
     assert limited.post("/nowhere", json={"text": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/classify/", "/compare/", "/model/"])
+def test_a_trailing_slash_is_a_404_naming_the_route_not_a_bare_redirect(
+    limited: TestClient, path: str
+) -> None:
+    response = limited.post(path, json={"text": "A claim."}, follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"no route {path}: the route is {path.rstrip('/')}, without the trailing slash"
+    )
+    assert limited.get("/no/such/page").json() == {"detail": "Not Found"}

@@ -30,7 +30,7 @@ EXPECTED = [
 @pytest.fixture(scope="module")
 def champion() -> Iterator[TestClient]:
     # Only the model is pinned; the store comes from MLFLOW_TRACKING_URI or the repo default.
-    settings = Settings(model_uri=DEFAULT_MODEL_URI)
+    settings = Settings(model_uri=DEFAULT_MODEL_URI, allowed_hosts=["testserver"])
     with TestClient(create_app(settings)) as client:
         if client.app.state.model is None:
             pytest.skip(f"no trained champion: {client.app.state.load_error}")

@@ -49,7 +49,7 @@ def test_too_much_text_is_413_before_it_is_even_segmented(
         assert response.status_code == 413
         assert response.json()["detail"] == (
             "too much text: the texts hold 120 characters together, the limit is 100 per "
-            "request (max_request_chars); split it over several requests"
+            "request (max_request_chars); split into requests of at most 100 characters"
         )
         story = {"documents": [{"id": "a", "text": "x" * 60}, {"id": "b", "text": "y" * 60}]}
         response = client.post("/compare", json=story)
@@ -66,7 +66,7 @@ def test_too_many_claims_is_413_before_the_model_runs(tiny_model_dir: Path, tmp_
         assert response.status_code == 413
         assert response.json()["detail"] == (
             "too many claims: the request holds 6 claims, the limit is 5 per request "
-            "(max_claims); send less text"
+            "(max_claims); split into requests of at most 5 claims"
         )
         assert classifier.calls == 0
         assert client.post("/classify", json={"text": sentences(5)}).status_code == 200
@@ -88,11 +88,21 @@ def test_a_story_with_too_many_claims_is_413_before_the_model_runs(
 
 
 @pytest.mark.parametrize(
-    ("setting", "named"),
-    [("compute_budget_s", "compute budget of 0.3 s"), ("request_timeout_s", "within 0.3 s")],
+    ("setting", "named", "status", "retry_after"),
+    [
+        # The request's own work is too big: retrying it would run out again.
+        ("compute_budget_s", "compute budget of 0.3 s", 413, None),
+        # Waiting counts too: the service is busy, and a retry may get through.
+        ("request_timeout_s", "within 0.3 s", 503, "1"),
+    ],
 )
-def test_work_past_its_budget_stops_and_is_503(
-    tiny_model_dir: Path, tmp_path: Path, setting: str, named: str
+def test_work_past_its_budget_stops(
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    setting: str,
+    named: str,
+    status: int,
+    retry_after: str | None,
 ) -> None:
     # 640 claims in chunks of 64 at 1 ms a claim: 0.64 s of model work, over the budget.
     classifier = SlowClassifier(per_text_s=0.001)
@@ -100,9 +110,9 @@ def test_work_past_its_budget_stops_and_is_503(
         started = time.perf_counter()
         response = client.post("/classify", json={"text": sentences(640)})
         elapsed = time.perf_counter() - started
-    assert response.status_code == 503
+    assert response.status_code == status
     assert named in response.json()["detail"] and setting in response.json()["detail"]
-    assert response.headers["retry-after"] == "1"
+    assert response.headers.get("retry-after") == retry_after
     # The work stopped at the chunk after the budget ran out, not at the end.
     assert classifier.calls < 10
     assert elapsed < 1.5

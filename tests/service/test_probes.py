@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from service.app import create_app
 from tests.service.support import make_settings, metric_samples, metric_value
@@ -26,7 +27,8 @@ def test_model_describes_the_loaded_model(client: TestClient, tiny_model_dir: Pa
     assert response.status_code == 200
     info = response.json()
     assert info["name"] == tiny_model_dir.name
-    assert info["uri"] == str(tiny_model_dir)
+    # The directory by its name: an HTTP answer holds no absolute path of the machine.
+    assert info["uri"] == f".../{tiny_model_dir.name}"
     assert info["labels"] == [label.value for label in LABELS]
     assert info["device"] == "cpu"
     assert info["base_model"] == "tiny-random-bert"
@@ -62,6 +64,39 @@ def test_metrics_count_requests_latency_and_claims(client: TestClient) -> None:
         assert delta("claimstance_claims_total", label=label.value) == labels.count(label.value)
     assert delta("claimstance_texts_total") == 2
     assert metric_value(after, "claimstance_model_loaded") == 1
+    # Each claim's top probability, by its label: a confidence shift shows per model.
+    for label in LABELS:
+        count = delta("claimstance_claim_top_probability_count", label=label.value)
+        assert count == labels.count(label.value)
+    assert sum(
+        delta("claimstance_claim_top_probability_sum", label=label.value) for label in LABELS
+    ) == pytest.approx(
+        sum(max(c["scores"].values()) for r in response.json()["results"] for c in r["claims"])
+    )
+
+
+def test_model_info_names_the_model_serving(client: TestClient, tiny_model_dir: Path) -> None:
+    samples = metric_samples(client)
+    info = {
+        (dict(labels)["name"], dict(labels)["backend"]): value
+        for (name, labels), value in samples.items()
+        if name == "claimstance_model_info"
+    }
+    # The injected classifier: named after its directory, backend "custom", no version.
+    assert info == {(tiny_model_dir.name, "custom"): 1.0}
+
+
+def test_requests_refused_before_routing_keep_their_route(
+    tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path: Path
+) -> None:
+    """A 401 (or 503 busy) is answered before routing: it was counted as route="unmatched"."""
+    settings = make_settings(tiny_model_dir, tmp_path, api_keys=["k"])
+    with TestClient(create_app(settings, classifier=tiny_classifier)) as keyed:
+        assert keyed.post("/classify", json={"text": "A claim."}).status_code == 401
+        keyed.headers["X-API-Key"] = "k"
+        samples = metric_samples(keyed)
+    refused = {"method": "POST", "route": "/classify", "status": "401"}
+    assert metric_value(samples, "claimstance_http_requests_total", **refused) == 1
 
 
 def test_unknown_paths_share_one_metric_series(client: TestClient) -> None:
@@ -149,7 +184,9 @@ def test_missing_registry_store_is_not_created(tmp_path: Path) -> None:
     with TestClient(create_app(settings)) as test_client:
         response = test_client.get("/ready")
     assert response.status_code == 503
-    assert str(database) in response.json()["detail"]
+    # The file by its name: /ready answers without a key, and no path of the machine.
+    assert "the MLflow store .../mlflow.db does not exist" in response.json()["detail"]
+    assert str(tmp_path) not in response.text
     assert "make train" in response.json()["detail"]
     assert not database.exists()
 
@@ -200,3 +237,33 @@ def test_docs_and_static_files_have_their_own_metric_series(client: TestClient) 
     client.get("/")
     routes = {dict(labels).get("route") for _, labels in metric_samples(client)}
     assert {"/static", "/docs", "/"} <= routes
+
+
+def test_ready_and_model_never_show_credentials_or_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed load used to put the store's password and the machine's paths on /ready."""
+    from mlflow.exceptions import MlflowException
+
+    import service.registry
+
+    secret = "s3cr3t-Passw0rd"
+    tracking_uri = f"https://alice:{secret}@mlflow.example"
+
+    def unreachable(uri: str, tracking: str) -> None:
+        # What MLflow says when the store does not answer: the URI, password included.
+        raise MlflowException(f"API request to {tracking}/api/2.0/mlflow failed ({tmp_path})")
+
+    monkeypatch.setattr(service.registry, "_locate", unreachable)
+    settings = make_settings("models:/claimstance@champion", tmp_path, tracking_uri=tracking_uri)
+    with TestClient(create_app(settings)) as test_client:
+        for path in ("/ready", "/health", "/model", "/classify"):
+            response = test_client.request(
+                "POST" if path == "/classify" else "GET", path, json={"text": "A claim."}
+            )
+            assert secret not in response.text, path
+            assert str(tmp_path) not in response.text, path
+        ready = test_client.get("/ready")
+    assert ready.status_code == 503
+    assert "https://***@mlflow.example" in ready.json()["detail"]
+    assert "no model loaded" in caplog.text and secret not in caplog.text

@@ -55,6 +55,7 @@ def test_reload_follows_the_alias_and_model_shows_the_new_version(
         tmp_path,
         tracking_uri=mlflow_registry.tracking_uri,
         api_keys=[KEY],
+        admin_keys=[KEY],
         embedder_dir=str(tiny_model_dir),
     )
     with TestClient(create_app(settings)) as client:
@@ -95,7 +96,7 @@ def test_a_failed_reload_keeps_the_old_model_serving_and_says_why(
 ) -> None:
     model_dir = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model_dir)
-    settings = make_settings(model_dir, tmp_path, api_keys=[KEY])
+    settings = make_settings(model_dir, tmp_path, api_keys=[KEY], admin_keys=[KEY])
     with TestClient(create_app(settings)) as client:
         before = client.get("/model", headers=AUTH).json()
         if breakage == "no model":
@@ -109,7 +110,9 @@ def test_a_failed_reload_keeps_the_old_model_serving_and_says_why(
         assert response.status_code == 500
         body = response.json()
         assert reason in body["detail"]
-        assert f"reload of {model_dir} failed" in body["detail"]
+        # The directory by its name: the answer holds no path of the machine.
+        assert "reload of .../model failed" in body["detail"]
+        assert str(tmp_path) not in response.text
         assert "still serving" in body["detail"]
         assert "Traceback" not in response.text
         assert body["serving"]["name"] == before["name"]
@@ -157,7 +160,9 @@ def versions(monkeypatch: pytest.MonkeyPatch) -> _Versions:
 def test_requests_in_flight_finish_on_the_model_they_started_on(
     versions: _Versions, tmp_path: Path
 ) -> None:
-    settings = make_settings("models:/claimstance@champion", tmp_path, api_keys=[KEY])
+    settings = make_settings(
+        "models:/claimstance@champion", tmp_path, api_keys=[KEY], admin_keys=[KEY]
+    )
     app = create_app(settings, embedder=WordEmbedder())
     in_flight: dict[str, Any] = {}
 
@@ -192,7 +197,9 @@ def test_requests_in_flight_finish_on_the_model_they_started_on(
 def test_a_second_reload_while_one_runs_is_409(versions: _Versions, tmp_path: Path) -> None:
     versions.gates.clear()
     versions.hold_load = threading.Event()
-    settings = make_settings("models:/claimstance@champion", tmp_path, api_keys=[KEY])
+    settings = make_settings(
+        "models:/claimstance@champion", tmp_path, api_keys=[KEY], admin_keys=[KEY]
+    )
     app = create_app(settings, embedder=WordEmbedder())
     first: dict[str, int] = {}
     with served(app) as base_url:

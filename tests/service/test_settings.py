@@ -83,6 +83,7 @@ def test_bad_environment_is_refused(clean_env: pytest.MonkeyPatch, name: str, va
 def test_flags_override_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     clean_env.setenv("CLAIMSTANCE_PORT", "9001")
     clean_env.setenv("CLAIMSTANCE_HOST", "0.0.0.0")
+    clean_env.setenv("CLAIMSTANCE_ALLOW_OPEN", "true")  # reachable and keyless, on purpose
     # A flag not given arrives as None and leaves the environment's value.
     settings = settings_from_flags(port=8123, model_uri=str(tmp_path), device="cpu", host=None)
     assert (settings.port, settings.model_uri, settings.device) == (8123, str(tmp_path), "cpu")
@@ -136,3 +137,34 @@ def test_settings_api_and_model_accept_the_same_thresholds(
     except ValidationError:
         request_accepts = False
     assert model_accepts == settings_accept == request_accepts
+
+
+@pytest.mark.parametrize("keys", ["", " ", ",", " , ,"])
+def test_a_blank_key_list_is_an_error_not_open(clean_env: pytest.MonkeyPatch, keys: str) -> None:
+    clean_env.setenv("CLAIMSTANCE_API_KEYS", keys)
+    with pytest.raises(ValidationError, match="holds no key"):
+        Settings()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "example.org"])
+def test_a_reachable_address_without_keys_is_refused(
+    clean_env: pytest.MonkeyPatch, host: str
+) -> None:
+    with pytest.raises(ValidationError, match="CLAIMSTANCE_ALLOW_OPEN=true"):
+        Settings(host=host)
+    assert Settings(host=host, allow_open=True).host == host  # open on purpose
+    assert Settings(host=host, api_keys=["k"]).auth_enabled
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_without_keys_is_fine(clean_env: pytest.MonkeyPatch, host: str) -> None:
+    assert not Settings(host=host).auth_enabled
+
+
+def test_serving_open_on_purpose_says_so_in_the_log(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from service.app import create_app
+
+    create_app(Settings(host="0.0.0.0", allow_open=True, model_uri=str(tmp_path)))
+    assert "SERVING WITHOUT API KEYS on 0.0.0.0" in caplog.text

@@ -83,17 +83,27 @@ def tiny_shared(tmp_path: Path) -> Path:
     return shared
 
 
+def emergent_only(shared: Path) -> list[str]:
+    """Overrides for a corpus of the miniature Emergent alone: every committed annotation file
+    addresses raw files (FNC-1 bodies, Wikinews) that the miniature ``shared`` lacks."""
+    return [
+        f"data.shared_dir={shared}",
+        "data.emergent_labels=original",
+        "data.news_gold=false",
+        "data.news_natural=false",
+        "data.counterfactual=false",
+        "data.cue_sentences=false",
+        "data.active_gold=false",
+        "data.contrast_sets=false",
+        "data.szeged=false",
+    ]
+
+
 @pytest.fixture()
 def tiny_config(tiny_shared: Path, tiny_model_dir: Path, tmp_path: Path) -> TrainConfig:
     return load_config(
         overrides=[
-            f"data.shared_dir={tiny_shared}",
-            "data.emergent_labels=original",
-            "data.news_gold=false",
-            "data.news_natural=false",
-            "data.counterfactual=false",
-            "data.cue_sentences=false",
-            "data.szeged=false",
+            *emergent_only(tiny_shared),
             "data.validation_fraction=0.3",
             f"training.base_model={tiny_model_dir}",
             f"training.compare_encoder={tiny_model_dir}",

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from training.bench import _load, in_process_table, mixed_requests, running_service, soak
+from training.bench import (
+    CALL_SIZES,
+    _load,
+    _load_requests_of,
+    in_process_table,
+    mixed_requests,
+    running_service,
+    soak,
+)
 
 TEXTS = [
     "Moscow denied the reports at the time.",
@@ -39,6 +47,11 @@ def test_in_process_table_measures_each_path_against_the_first(tiny_exported_dir
         assert sentences_per_s > 0 and 0 <= f1 <= 1 and rss_mb > 50
     # fp32 through the service's path labels exactly as the pipeline does.
     assert rows["torch-fp32"][5:7] == rows["pipeline"][5:7]
+    # The served int8 gives each text one answer whatever its neighbours, and every call
+    # size has its throughput.
+    assert float(rows["onnx-int8"][9]) == 1.0
+    assert len(rows["onnx-int8"][10:]) == len(CALL_SIZES)
+    assert all(float(rate) > 0 for rate in rows["onnx-int8"][10:])
 
 
 def test_load_client_and_soak_against_a_running_service(
@@ -49,6 +62,7 @@ def test_load_client_and_soak_against_a_running_service(
         assert ready_s < 60
         rate, latencies = _load(port, TEXTS, 8, 40)
         assert rate > 0 and len(latencies) == 40
+        assert _load_requests_of(port, TEXTS, 64, 2) > 0
         requests = mixed_requests(TEXTS, [d["text"] for d in documents], documents, 40)
         assert {path for path, _ in requests} == {b"/classify", b"/compare"}
         report = soak(port, pid, requests, clients=4, seconds=1.0)

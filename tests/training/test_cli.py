@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.training.conftest import emergent_only
 from training.cli import app
 
 runner = CliRunner()
@@ -18,16 +19,7 @@ def test_bad_config_key_is_a_clear_cli_error() -> None:
 
 
 def test_corpus_prints_counts_and_hash(tiny_shared: Path) -> None:
-    overrides = [
-        f"data.shared_dir={tiny_shared}",
-        "data.emergent_labels=original",
-        "data.news_gold=false",
-        "data.news_natural=false",
-        "data.counterfactual=false",
-        "data.cue_sentences=false",
-        "data.szeged=false",
-    ]
-    result = runner.invoke(app, ["corpus", *overrides])
+    result = runner.invoke(app, ["corpus", *emergent_only(tiny_shared)])
     assert result.exit_code == 0, result.output
     assert "emergent\tdenial\temergent_test\t6" in result.output
     assert "data hash " in result.output

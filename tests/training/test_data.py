@@ -8,7 +8,11 @@ import pytest
 
 from model.labels import Label
 from tests.training.conftest import write_emergent
-from training.corpus.cue_sentences import HELD_OUT_STORY, load_cue_sentences
+from training.corpus.cue_sentences import (
+    HELD_OUT_STORY,
+    load_contrast_sets,
+    load_cue_sentences,
+)
 from training.corpus.emergent import load_emergent
 from training.corpus.news_gold import (
     COUNTERFACTUAL_FILE,
@@ -171,3 +175,21 @@ def test_counterfactuals_in_held_out_groups_are_dropped(shared_dir: Path, tmp_pa
         training_only=True,
     )
     assert len(loaded) == sum(e.split is Split.TRAIN for e in news)
+
+
+def test_contrast_pairs_flip_the_label_and_touch_nothing_evaluated() -> None:
+    written = load_contrast_sets()
+    validate_examples(written)
+    by_pair: dict[str, set[Label]] = {}
+    for example in written:
+        by_pair.setdefault(example.group, set()).add(example.label)
+    assert len(by_pair) >= 100
+    # A minimal pair teaches only if its two sentences differ in label.
+    assert all(len(labels) == 2 for labels in by_pair.values())
+    touching = [e.text for e in written if HELD_OUT_STORY.search(e.text)]
+    assert not touching, f"written sentences about the held-out story: {touching[:3]}"
+    evaluated = [e.text.lower() for e in load_examples_gold()]
+    near_copies = [
+        e.text for e in written for other in evaluated if _similarity(e.text.lower(), other) >= 0.7
+    ]
+    assert not near_copies

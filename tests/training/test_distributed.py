@@ -55,12 +55,16 @@ def test_two_workers_train_one_model_logged_once(tiny_config: TrainConfig, tmp_p
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.get_experiment_by_name(tiny_config.experiment)
     runs = client.search_runs([experiment.experiment_id])
-    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
-    run = runs[0]
+    # One fine-tuning run and its baseline child, both from the main worker only.
+    assert sorted(r.data.tags["kind"] for r in runs) == ["baseline", "fine-tune"]
+    assert all(r.info.status == "FINISHED" for r in runs)
+    [run] = [r for r in runs if r.data.tags["kind"] == "fine-tune"]
+    [child] = [r for r in runs if r.data.tags["kind"] == "baseline"]
+    assert child.data.tags["mlflow.parentRunId"] == run.info.run_id
     assert [str(v.version) for v in client.search_model_versions("name='claimstance'")] == ["1"]
     assert run.data.metrics["train.workers"] == 2
     assert "transformer.validation.macro_f1" in run.data.metrics
-    assert "baseline.validation.macro_f1" in run.data.metrics  # once, by the main worker
+    assert "baseline.validation.macro_f1" in child.data.metrics
 
     local = client.download_artifacts(run.info.run_id, "training/workers.json", str(tmp_path))
     workers = json.loads(Path(local).read_text(encoding="utf-8"))["workers"]

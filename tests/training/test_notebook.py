@@ -40,6 +40,10 @@ def test_notebook_runs_against_a_store(
     )
     assert "1 fine-tuning runs" in text
     assert report.run_id in text
+    # The baseline's scores come from the run's child and fill its column of the table.
+    table = _outputs_text(notebook)
+    assert "validation baseline" in table
+    assert "NaN" not in table
     images = [
         o
         for cell in notebook.cells

@@ -28,10 +28,20 @@ def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) ->
     assert run.data.params["data.emergent_labels"] == "original"
     assert run.data.tags["data_hash"] == report.data_hash
     assert run.data.tags["git_commit"]
-    for name in ("transformer", "baseline"):
-        assert f"{name}.{EMERGENT_TEST}.macro_f1" in run.data.metrics
-        assert f"{name}.{EMERGENT_TEST}.denial.recall" in run.data.metrics
-    history = client.get_metric_history(report.run_id, "validation.macro_f1")
+    assert f"transformer.{EMERGENT_TEST}.macro_f1" in run.data.metrics
+    assert f"transformer.{EMERGENT_TEST}.denial.recall" in run.data.metrics
+    # The baseline is the run's child: its own run, its own scores.
+    assert not any(name.startswith("baseline.") for name in run.data.metrics)
+    [child] = client.search_runs(
+        [run.info.experiment_id], f"tags.mlflow.parentRunId = '{report.run_id}'"
+    )
+    assert child.info.run_name == f"{run.info.run_name}-baseline"
+    assert child.data.tags["kind"] == "baseline"
+    assert child.data.tags["data_hash"] == report.data_hash
+    assert child.data.params["baseline.c"] == run.data.params["baseline.c"]
+    assert f"baseline.{EMERGENT_TEST}.macro_f1" in child.data.metrics
+    assert f"baseline.{EMERGENT_TEST}.denial.recall" in child.data.metrics
+    history = client.get_metric_history(report.run_id, "epoch.validation.macro_f1")
     assert [m.step for m in history] == [1, 2]
 
     artifacts = {a.path for a in client.list_artifacts(report.run_id, "plots/transformer")}

@@ -24,9 +24,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _runs(config: TrainConfig) -> list:
+    """The top-level runs (a fine-tuning run's baseline is its child, finished before it)."""
     client = MlflowClient(config.tracking_uri)
     experiment = client.get_experiment_by_name(config.experiment)
-    return client.search_runs([experiment.experiment_id])
+    runs = client.search_runs([experiment.experiment_id])
+    return [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
 
 
 def _versions(tracking_uri: str, name: str = "claimstance") -> list[str]:

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from model.card import ModelCard
 from model.classifier import ClaimClassifier, Prediction
 from model.labelling import label_texts
 from model.table import CLAIM_COLUMNS, claim_table
 from training.cli import app
-from training.score import ScoreError, read_chunks, score_file
+from training.score import (
+    PROVENANCE_METADATA_KEY,
+    ScoreError,
+    count_rows,
+    model_provenance,
+    provenance_path,
+    read_chunks,
+    score_file,
+)
 
 TEXTS = {
     "a1": "North Korea said it has never exported weapons to Russia. "
@@ -60,11 +71,12 @@ def write_input(path: Path, id_column: str = "doc", text_column: str = "body") -
 
 
 def read_output(path: Path) -> pd.DataFrame:
-    frame = (
-        pd.read_json(path, lines=True, dtype={"id": str})
-        if path.suffix == ".jsonl"
-        else (pd.read_parquet(path))
-    )
+    if path.suffix == ".jsonl":
+        frame = pd.read_json(path, lines=True, dtype={"id": str})
+    elif path.suffix == ".csv":
+        frame = pd.read_csv(path, dtype={"id": str, "text": str}, keep_default_na=False)
+    else:
+        frame = pd.read_parquet(path)
     return frame.sort_values(["id", "claim_index"]).reset_index(drop=True)
 
 
@@ -74,7 +86,7 @@ def expected_rows(classifier: ClaimClassifier) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("source", ["in.jsonl", "in.csv", "in.parquet"])
-@pytest.mark.parametrize("target", ["out.jsonl", "out.parquet"])
+@pytest.mark.parametrize("target", ["out.jsonl", "out.csv", "out.parquet"])
 def test_every_format_gives_the_rows_of_the_labelling_path(
     tmp_path: Path, classifier: ClaimClassifier, source: str, target: str
 ) -> None:
@@ -95,7 +107,7 @@ def test_every_format_gives_the_rows_of_the_labelling_path(
         assert len(list((tmp_path / target).glob("part-*.parquet"))) == 3
 
 
-@pytest.mark.parametrize("target", ["out.jsonl", "out.parquet"])
+@pytest.mark.parametrize("target", ["out.jsonl", "out.csv", "out.parquet"])
 def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
     tmp_path: Path, classifier: ClaimClassifier, target: str
 ) -> None:
@@ -108,13 +120,21 @@ def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
         # A kill in the middle of a write: half a row of the next text at the end.
         with output.open("a", encoding="utf-8") as handle:
             handle.write('{"id": "a5", "claim_index": 0, "te')
+    if target.endswith(".csv"):
+        # The same in CSV, cut inside a quoted text that spans lines.
+        with output.open("a", encoding="utf-8") as handle:
+            handle.write('a5,0,"He said ""NA"", then left.\nA sec')
 
     resumed = Counting(classifier)
     report = score_file(resumed, source, output, id_column="doc", text_column="body", chunk_size=2)
     # Chunks (a1, a2) (a3, a4) (a5, a6) (a7): the third model call failed, so the claims of
     # a1, a2 and a4 were written (a3 has none). JSONL re-scores its last id, a4: a kill may
     # have cut its rows.
-    done_before = {"out.jsonl": {"a1", "a2"}, "out.parquet": {"a1", "a2", "a4"}}[target]
+    done_before = {
+        "out.jsonl": {"a1", "a2"},
+        "out.csv": {"a1", "a2"},
+        "out.parquet": {"a1", "a2", "a4"},
+    }[target]
     assert report.texts_skipped == len(done_before)
     assert report.texts_scored == 7 - len(done_before)
     pd.testing.assert_frame_equal(read_output(output), expected_rows(classifier), check_dtype=False)
@@ -122,8 +142,8 @@ def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
     again = Counting(classifier)
     report = score_file(again, source, output, id_column="doc", text_column="body")
     # Everything is skipped but the claimless text (looked at again, without a model call)
-    # and, in JSONL, the last id (a7, one claim).
-    if target.endswith(".jsonl"):
+    # and, in JSONL and CSV, the last id (a7, one claim).
+    if not target.endswith(".parquet"):
         assert report.texts_scored == 2 and again.calls == [1]
     else:
         assert report.texts_scored == 1 and again.calls == []
@@ -132,8 +152,10 @@ def test_a_rerun_skips_what_is_done_and_ends_as_one_clean_run(
 
 def test_bad_inputs_are_named(tmp_path: Path) -> None:
     source = write_input(tmp_path / "in.csv")
-    with pytest.raises(ScoreError, match=r"no column 'id'.*'doc', 'body', 'x'"):
-        read_chunks(source, "id", "body")
+    with pytest.raises(ScoreError, match=r"no column 'key'.*'doc', 'body', 'x'"):
+        read_chunks(source, "key", "body")
+    with pytest.raises(ScoreError, match=r"no column 'text'.*'doc', 'body', 'x'"):
+        read_chunks(source, "id", "text")
     (tmp_path / "in.txt").write_text("a text", encoding="utf-8")
     with pytest.raises(ScoreError, match=r"unknown format \.txt"):
         read_chunks(tmp_path / "in.txt", "id", "text")
@@ -152,6 +174,8 @@ def test_score_command_end_to_end(tmp_path: Path, tiny_model_dir: Path) -> None:
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     assert "7 texts scored (0 already in" in result.output
+    assert f"scored by {tiny_model_dir}" in result.output
+    assert json.loads(provenance_path(output).read_text())["model_uri"] == str(tiny_model_dir)
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["a1", "a1", "a2", "a4", "a4", "a5", "a5", "a6", "a7"]
 
@@ -175,3 +199,85 @@ def test_score_spark_refuses_a_format_before_starting_spark(tmp_path: Path) -> N
         assert "needs pyspark: pip install 'claimstance[spark]'" in result.output
     else:
         assert "output" in result.output and "unknown format .csv" in result.output
+
+
+@pytest.mark.parametrize("source", ["in.jsonl", "in.csv", "in.parquet"])
+def test_an_input_without_ids_is_numbered_in_file_order(tmp_path: Path, source: str) -> None:
+    path = tmp_path / source
+    frame = pd.DataFrame({"text": list(TEXTS.values())})
+    if source.endswith(".jsonl"):
+        frame.to_json(path, orient="records", lines=True)
+    elif source.endswith(".csv"):
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    chunks = list(read_chunks(path, "id", "text", chunk_size=3))
+    assert [ids for ids, _ in chunks] == [["1", "2", "3"], ["4", "5", "6"], ["7"]]
+    assert [text for _, texts in chunks for text in texts] == list(TEXTS.values())
+
+
+def _other_model(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """The same weights under another card: another training, as far as scoring can tell."""
+    other = tmp_path / "other-model"
+    shutil.copytree(tiny_model_dir, other)
+    ModelCard(base_model="another", data_hash="feedfeedfeedfeed").save(other)
+    return other
+
+
+@pytest.mark.parametrize("target", ["out.jsonl", "out.csv", "out.parquet"])
+def test_an_output_names_its_model_and_refuses_another(
+    tmp_path: Path, tiny_model_dir: Path, classifier: ClaimClassifier, target: str
+) -> None:
+    source = write_input(tmp_path / "in.jsonl")
+    output = tmp_path / target
+    first = model_provenance(
+        "models:/claimstance@champion",
+        tiny_model_dir,
+        {"model_name": "claimstance", "model_version": "4", "model_run_id": "abc123"},
+    )
+    score_file(classifier, source, output, id_column="doc", text_column="body", model=first)
+    recorded = json.loads(provenance_path(output).read_text(encoding="utf-8"))
+    assert recorded["model_version"] == "4" and recorded["identity"] == "run:abc123"
+    if target.endswith(".parquet"):
+        part = next(output.glob("part-*.parquet"))
+        metadata = pq.read_schema(part).metadata[PROVENANCE_METADATA_KEY]
+        assert json.loads(metadata)["model_run_id"] == "abc123"
+        assert len(pd.read_parquet(output)) == len(expected_rows(classifier))  # _model.json skipped
+
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    size = output.stat().st_size if output.is_file() else None
+    second = model_provenance(
+        "models:/claimstance@champion",
+        tiny_model_dir,
+        {"model_name": "claimstance", "model_version": "5", "model_run_id": "def456"},
+    )
+    with pytest.raises(ScoreError, match=r"started by models:/claimstance@champion version 4"):
+        score_file(classifier, source, output, id_column="doc", text_column="body", model=second)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing changed
+    assert size is None or output.stat().st_size == size
+    # A bare directory is known by its card: another card, another model.
+    other = model_provenance(str(tmp_path), _other_model(tiny_model_dir, tmp_path), {})
+    assert other["identity"].startswith("card:")
+    with pytest.raises(ScoreError, match="started by"):
+        score_file(classifier, source, output, id_column="doc", text_column="body", model=other)
+    # The same model resumes.
+    report = score_file(
+        classifier, source, output, id_column="doc", text_column="body", model=first
+    )
+    assert report.texts_skipped >= 5
+
+
+def test_score_command_checks_the_input_before_loading_the_model(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.csv")
+    result = CliRunner().invoke(
+        app,
+        ["score", str(source), str(tmp_path / "o.jsonl"), "--model-uri", str(tmp_path / "none")],
+    )
+    assert result.exit_code == 2
+    assert "has no column 'text'" in result.output
+
+
+def test_every_input_format_has_a_total_for_the_progress_bar(tmp_path: Path) -> None:
+    for name in ("in.jsonl", "in.csv", "in.parquet"):
+        # a5's text spans two lines: CSV rows are counted by parsing, not by newlines.
+        assert count_rows(write_input(tmp_path / name)) == len(TEXTS)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from training.corpus import selection
+from training.corpus.active import write_merged
 from training.corpus.selection import Sentence, Wave
 from training.data import Split
 
@@ -98,4 +99,52 @@ def test_merge_joins_labels_and_refuses_a_shifted_file(tmp_path: Path) -> None:
 
     write_labels(tmp_path / "out" / path.name, list(reversed(ids)), ["skip", "denial"])
     with pytest.raises(ValueError, match="in order"):
+        selection.merge_labels(tmp_path / "in", tmp_path / "out")
+
+
+def test_an_adjudicated_label_wins_and_files_sort_by_position(tmp_path: Path) -> None:
+    rows = [sentence(d, i, Split.TRAIN) for d, i in (("10", 0), ("9", 1), ("9", 0))]
+    wave = Wave(evaluation=[], training=[(s, "entropy") for s in rows])
+    (path,) = selection.write_batches(wave, tmp_path / "in", batches=1, seed=0, prefix="w")
+    with path.open(encoding="utf-8", newline="") as handle:
+        ids = [row["id"] for row in csv.DictReader(handle)]
+    write_labels(tmp_path / "out" / path.name, ids, ["assertion"] * len(ids))
+    _, training = selection.merge_labels(
+        tmp_path / "in", tmp_path / "out", {"wikinews:9:1": "denial"}
+    )
+    write_merged([], training, openings_path=tmp_path / "o.csv", active_path=tmp_path / "a.csv")
+    with (tmp_path / "a.csv").open(encoding="utf-8", newline="") as handle:
+        merged = [(row["id"], row["label"]) for row in csv.DictReader(handle)]
+    assert merged == [
+        ("wikinews:9:0", "assertion"),
+        ("wikinews:9:1", "denial"),
+        ("wikinews:10:0", "assertion"),
+    ]
+
+
+def test_openings_read_further_continue_the_drawn_articles_only() -> None:
+    rows = [sentence(d, i, Split.TEST) for d in "ab" for i in range(25)]
+    wave = selection.further_openings_wave(rows, {"wikinews:a"}, seed=0, fnc1=0)
+    assert [(s.document, s.index) for s, _ in wave.evaluation] == [("a", i) for i in range(10, 20)]
+
+
+def test_the_second_pass_draws_a_share_of_every_batch(tmp_path: Path) -> None:
+    rows = [sentence(d, i, Split.TRAIN) for d in "ab" for i in range(20)]
+    wave = Wave(evaluation=[], training=[(s, "entropy") for s in rows])
+    selection.write_batches(wave, tmp_path, batches=2, seed=0, prefix="w")
+    drawn = selection.second_pass_sample(tmp_path, fraction=0.1, seed=7)
+    batch_of = {}
+    for path in tmp_path.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            batch_of.update({row["id"]: path.name for row in csv.DictReader(handle)})
+    assert len(drawn) == 4
+    assert sorted(batch_of[row["id"]] for row in drawn) == ["w_01.csv"] * 2 + ["w_02.csv"] * 2
+    assert drawn == selection.second_pass_sample(tmp_path, fraction=0.1, seed=7)
+
+
+def test_merge_refuses_a_misspelt_label_naming_the_batch(tmp_path: Path) -> None:
+    wave = Wave(evaluation=[], training=[(sentence("a", 0, Split.TRAIN), "entropy")])
+    (path,) = selection.write_batches(wave, tmp_path / "in", batches=1, seed=0, prefix="w")
+    write_labels(tmp_path / "out" / path.name, ["wikinews:a:0"], ["denail"])
+    with pytest.raises(ValueError, match=r"w_01\.csv wikinews:a:0"):
         selection.merge_labels(tmp_path / "in", tmp_path / "out")

@@ -9,9 +9,10 @@ change of the story rule must move the label with its story, not leave it behind
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
-from training.corpus.natural import SKIP
+from training.corpus.natural import SKIP, label_or_skip
 from training.corpus.news_gold import ANNOTATIONS
 from training.corpus.selection import FNC1, WIKINEWS, sentence_placer
 from training.data import Example, Split, parse_label, read_csv_rows
@@ -20,6 +21,8 @@ ACTIVE_SOURCE = "active_gold"
 OPENINGS_SOURCE = "news_natural"
 ACTIVE_FILE = ANNOTATIONS / "active_gold.csv"
 OPENINGS_FILE = ANNOTATIONS / "natural_openings.csv"
+# A blind second pass over a seeded tenth of every batch, with the adjudicated label.
+SECOND_PASS_FILE = ANNOTATIONS / "active_gold_second_pass.csv"
 FAMILY_OF_SET = {FNC1: "rumour", WIKINEWS: "wikinews"}
 
 
@@ -30,13 +33,10 @@ def family_of(sentence_id: str) -> str:
 def _labelled_rows(path: Path) -> list[tuple[str, str, str]]:
     """(id, text, label or ``skip``) for every row."""
     rows = read_csv_rows(path, ("id", "text", "label"))
-    labelled = []
-    for index, row in enumerate(rows):
-        label = row["label"].strip().lower()
-        if label != SKIP:
-            parse_label(label, where=f"{path} row {index + 2}")
-        labelled.append((row["id"], row["text"], label))
-    return labelled
+    return [
+        (row["id"], row["text"], label_or_skip(row["label"], where=f"{path} row {index + 2}"))
+        for index, row in enumerate(rows)
+    ]
 
 
 def load_active_gold(
@@ -97,3 +97,35 @@ def load_openings(
             )
         )
     return by_family
+
+
+def adjudicated_labels(path: Path = SECOND_PASS_FILE) -> dict[str, str]:
+    """id -> adjudicated label, for the second-pass rows (where the passes agreed, the same)."""
+    if not path.is_file():
+        return {}
+    rows = read_csv_rows(path, ("id", "adjudicated_label"))
+    return {row["id"]: row["adjudicated_label"].strip().lower() for row in rows}
+
+
+def _id_order(sentence_id: str) -> tuple[str, str, int]:
+    """Files sort by family, document and sentence position (body 9 before body 10)."""
+    family, document, index = sentence_id.split(":")
+    return family, document.zfill(12), int(index)
+
+
+def write_merged(
+    openings: list[list[str]],
+    training: list[list[str]],
+    *,
+    openings_path: Path = OPENINGS_FILE,
+    active_path: Path = ACTIVE_FILE,
+) -> None:
+    """Rewrite both annotation files whole from merged rows (``selection.merge_labels``)."""
+    for path, header, rows in (
+        (openings_path, ["id", "text", "label"], openings),
+        (active_path, ["id", "selected_by", "text", "label"], training),
+    ):
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(sorted(rows, key=lambda row: _id_order(row[0])))

@@ -38,6 +38,7 @@ from training.corpus.news_gold import (
 from training.corpus.stories import story_placement
 from training.corpus.szeged import load_szeged
 from training.data import (
+    DataError,
     Example,
     Split,
     data_hash,
@@ -45,6 +46,7 @@ from training.data import (
     normalise,
     validate_examples,
 )
+from training.user_data import USER_SOURCE, USER_TEST_SET, UserData, read_user_file
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class Corpus:
     train: list[Example]
     validation: list[Example]
     evaluation: dict[str, list[Example]] = field(default_factory=dict)
+    # The user's own file (data.extra), checked; its rows are among the others.
+    extra: UserData | None = None
 
     @property
     def all_examples(self) -> list[Example]:
@@ -83,16 +87,13 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
     sentence is what gets dropped, never the test sentence.
     """
     raw = config.raw_dir
+    fractions = _fractions(config)
     loaders: list[tuple[str, Callable[[], list[Example]]]] = []
     if config.news_gold:
         loaders.append(
             (
                 NEWS_SOURCE,
-                lambda: load_news_gold(
-                    raw,
-                    validation_fraction=config.validation_fraction,
-                    test_fraction=config.news_test_fraction,
-                ),
+                lambda: load_news_gold(raw, **fractions),
             )
         )
     if config.counterfactual:
@@ -103,8 +104,7 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                     raw,
                     COUNTERFACTUAL_FILE,
                     COUNTERFACTUAL_SOURCE,
-                    validation_fraction=config.validation_fraction,
-                    test_fraction=config.news_test_fraction,
+                    **fractions,
                     training_only=True,
                 ),
             )
@@ -113,11 +113,7 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
         loaders.append(
             (
                 ACTIVE_SOURCE,
-                lambda: load_active_gold(
-                    raw,
-                    validation_fraction=config.validation_fraction,
-                    test_fraction=config.news_test_fraction,
-                ),
+                lambda: load_active_gold(raw, **fractions),
             )
         )
     if config.cue_sentences:
@@ -131,11 +127,7 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                 lambda: load_emergent(
                     raw / "emergent",
                     reviewed=config.emergent_labels == "reviewed",
-                    place=story_placement(
-                        raw,
-                        validation_fraction=config.validation_fraction,
-                        test_fraction=config.news_test_fraction,
-                    ).place,
+                    place=story_placement(raw, **fractions).place,
                 ),
             )
         )
@@ -146,9 +138,16 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
                 lambda: load_szeged(raw / "szeged_uncertainty", cap=config.szeged_cap, seed=seed),
             )
         )
+    # The user's file is read first: a bad one fails before any source loads.
+    extra = _read_extra(config)
+    if not config.builtin:
+        loaders.clear()
     loaded = [example for _, load in loaders for example in load()]
+    if extra is not None:
+        # First, so the user's label wins over a built-in copy of the same text.
+        loaded = [*extra.examples, *loaded]
     evaluation: dict[str, list[Example]] = {}
-    if EXAMPLES_GOLD_FILE.is_file():
+    if config.builtin and EXAMPLES_GOLD_FILE.is_file():
         evaluation[EXAMPLES] = load_examples_gold()
     # Benchmarks keep every official row (duplicates included) so scores compare with the papers.
     evaluation[EMERGENT_TEST] = [
@@ -156,8 +155,11 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
     ]
     news_test = deduplicate(e for e in loaded if e.source == NEWS_SOURCE and e.split is Split.TEST)
     evaluation[NEWS_TEST] = news_test
-    if config.news_natural:
+    if config.builtin and config.news_natural:
         evaluation.update(_news_natural(config))
+    evaluation[USER_TEST_SET] = deduplicate(
+        e for e in loaded if e.source == USER_SOURCE and e.split is Split.TEST
+    )
     evaluation = {name: rows for name, rows in evaluation.items() if rows}
     held_out_keys = {normalise(e.text) for rows in evaluation.values() for e in rows}
     trainable = [
@@ -173,7 +175,9 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
     # Training may not nearly copy a validation sentence either: one index grows to hold both.
     held_out.add(e.text for e in validation)
     train = drop_near_copies([e for e in trainable if e.split is Split.TRAIN], index=held_out)
-    corpus = Corpus(train=train, validation=validation, evaluation=evaluation)
+    if extra is not None:
+        _report_extra(extra, train, validation, builtin=config.builtin)
+    corpus = Corpus(train=train, validation=validation, evaluation=evaluation, extra=extra)
     logger.info(
         "corpus: %d train, %d validation, %s",
         len(corpus.train),
@@ -183,26 +187,69 @@ def build_corpus(config: DataConfig, *, seed: int) -> Corpus:
     return corpus
 
 
-def _news_natural(config: DataConfig) -> dict[str, list[Example]]:
-    """news_natural whole, and by source family: the uniform FNC-1 draw and the openings."""
-    raw = config.raw_dir
-    fractions = {
+def _read_extra(config: DataConfig) -> UserData | None:
+    if config.extra is None:
+        return None
+    return read_user_file(
+        config.extra, validation_fraction=config.validation_fraction, max_mb=config.extra_max_mb
+    )
+
+
+def _report_extra(
+    extra: UserData, train: list[Example], validation: list[Example], *, builtin: bool
+) -> None:
+    """Log how many of the user's rows reached training; refuse a file that leaves none."""
+    kept = {
+        split: sum(e.source == USER_SOURCE for e in rows)
+        for split, rows in (("train", train), ("validation", validation))
+    }
+    given = {
+        split: sum(n for (_, s), n in extra.counts.items() if s == split)
+        for split in ("train", "validation")
+    }
+    logger.info(
+        "%s: %d of %d train and %d of %d validation rows kept (the rest copy a held-out "
+        "sentence, exactly or nearly)",
+        extra.name,
+        kept["train"],
+        given["train"],
+        kept["validation"],
+        given["validation"],
+    )
+    if not builtin and not kept["train"]:
+        raise DataError(f"{extra.path} leaves no training rows (data.builtin=false) (line 1)")
+    if not builtin and not kept["validation"]:
+        raise DataError(
+            f"{extra.path} leaves no validation rows (data.builtin=false): mark some rows "
+            "split=validation, or add more stories (line 1)"
+        )
+
+
+def _fractions(config: DataConfig) -> dict[str, float]:
+    """The split shares every story-placing loader takes."""
+    return {
         "validation_fraction": config.validation_fraction,
         "test_fraction": config.news_test_fraction,
     }
+
+
+def _news_natural(config: DataConfig) -> dict[str, list[Example]]:
+    """news_natural whole, and by source family: the uniform FNC-1 draw and the openings."""
+    raw = config.raw_dir
+    fractions = _fractions(config)
     rumour = load_news_natural(raw, **fractions) if NATURAL_LABELS_FILE.is_file() else []
     wikinews: list[Example] = []
     if OPENINGS_FILE.is_file():
         openings = load_openings(raw, **fractions)
         rumour += openings["rumour"]
         wikinews = openings["wikinews"]
-    sets = {
+    if not wikinews:
+        # One family only: the split by family would repeat news_natural under another name.
+        return {NEWS_NATURAL: deduplicate(rumour)}
+    return {
         NEWS_NATURAL: deduplicate([*rumour, *wikinews]),
         NEWS_NATURAL_RUMOUR: deduplicate(rumour),
         NEWS_NATURAL_WIKINEWS: deduplicate(wikinews),
-    }
-    return {
-        name: rows for name, rows in sets.items() if rows and (wikinews or name == NEWS_NATURAL)
     }
 
 

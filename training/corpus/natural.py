@@ -81,16 +81,26 @@ def write_sample(sample: list[SampledSentence], path: Path = SAMPLE_FILE) -> Non
             writer.writerow([s.body_id, s.sentence_index, s.text, s.before, s.after])
 
 
+def label_or_skip(value: str, *, where: str) -> str:
+    """An annotator's answer: a label's name, or ``skip`` for a line with no claim."""
+    label = value.strip().lower()
+    if label != SKIP:
+        parse_label(label, where=where)
+    return label
+
+
 def read_natural_labels(path: Path = LABELS_FILE) -> list[tuple[int, int, str, str]]:
     """(body id, sentence index, text, label or ``skip``) for every labelled sentence."""
     rows = read_csv_rows(path, ("body_id", "sentence_index", "text", "label"))
-    labelled = []
-    for index, row in enumerate(rows):
-        label = row["label"].strip().lower()
-        if label != SKIP:
-            parse_label(label, where=f"{path} row {index + 2}")
-        labelled.append((int(row["body_id"]), int(row["sentence_index"]), row["text"], label))
-    return labelled
+    return [
+        (
+            int(row["body_id"]),
+            int(row["sentence_index"]),
+            row["text"],
+            label_or_skip(row["label"], where=f"{path} row {index + 2}"),
+        )
+        for index, row in enumerate(rows)
+    ]
 
 
 def load_news_natural(

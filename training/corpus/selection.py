@@ -26,6 +26,7 @@ import numpy as np
 from model.labels import LABELS, Label
 from training.corpus import wikinews
 from training.corpus.fnc1 import read_bodies, split_body
+from training.corpus.natural import label_or_skip
 from training.corpus.news_gold import body_placement
 from training.data import Split, normalise
 
@@ -157,15 +158,6 @@ def openings(
     for document in sorted(chosen[:documents]):
         drawn.extend(by_document[document][:per_document])
     return drawn
-
-
-def trainable(sentence: Sentence, taken: set[str]) -> bool:
-    words = len(sentence.text.split())
-    return (
-        sentence.split is Split.TRAIN
-        and MIN_WORDS <= words <= MAX_WORDS
-        and normalise(sentence.text) not in taken
-    )
 
 
 def by_wording(
@@ -361,6 +353,36 @@ def more_openings(
     ]
 
 
+def longer_openings(
+    sentences: Sequence[Sentence], drawn: Collection[str], *, family: str, start: int, end: int
+) -> list[tuple[Sentence, str]]:
+    """Sentences ``start`` to ``end`` of test documents whose first ``start`` were drawn
+    before: the opening read further, still whole and in order."""
+    return [
+        (sentence, "opening")
+        for sentence in sentences
+        if sentence.family == family
+        and sentence.split is Split.TEST
+        and f"{family}:{sentence.document}" in drawn
+        and start <= sentence.index < end
+    ]
+
+
+def further_openings_wave(
+    sentences: Sequence[Sentence], drawn_documents: Collection[str], *, seed: int, fnc1: int
+) -> Wave:
+    """news_natural read further: ``fnc1`` more FNC-1 test bodies' openings, and Wikinews test
+    articles from their tenth to their twentieth sentence (the earlier waves drew the first
+    ten of every one)."""
+    return Wave(
+        evaluation=[
+            *more_openings(sentences, drawn_documents, seed=seed, documents={FNC1: fnc1}),
+            *longer_openings(sentences, drawn_documents, family=WIKINEWS, start=10, end=20),
+        ],
+        training=[],
+    )
+
+
 def texts_in(folder: Path) -> set[str]:
     """Normalised texts of the candidate files already written to ``folder`` (earlier waves)."""
     taken: set[str] = set()
@@ -418,11 +440,16 @@ def doubt_wave(
     )
 
 
-def merge_labels(candidates: Path, labels: Path) -> tuple[list[list[str]], list[list[str]]]:
+def merge_labels(
+    candidates: Path, labels: Path, adjudicated: dict[str, str] | None = None
+) -> tuple[list[list[str]], list[list[str]]]:
     """Join each batch's candidates (``candidates/*.csv``) to the annotator's labels (the
     same file name under ``labels``): ([id, text, label] openings, [id, selected_by, text,
     label] training rows). A batch whose label file is missing or does not list the same ids
-    in the same order is refused, since a shifted row would pin a label on another sentence."""
+    in the same order is refused, since a shifted row would pin a label on another sentence.
+    ``adjudicated`` (id -> label) overrides the first pass where the blind second pass
+    disagreed and an adjudicator decided."""
+    adjudicated = adjudicated or {}
     openings_rows: list[list[str]] = []
     training_rows: list[list[str]] = []
     for path in sorted(candidates.glob("*.csv")):
@@ -437,7 +464,10 @@ def merge_labels(candidates: Path, labels: Path) -> tuple[list[list[str]], list[
         if [row["id"] for row in labelled] != ids:
             raise ValueError(f"{label_path} does not list the ids of {path} in order")
         for row, label in zip(rows, labelled, strict=True):
-            value = label["label"].strip().lower()
+            # A misspelt label fails here, naming the batch, not later in a training run.
+            value = adjudicated.get(row["id"]) or label_or_skip(
+                label["label"], where=f"{label_path} {row['id']}"
+            )
             if row["selected_by"] == "opening":
                 openings_rows.append([row["id"], row["text"], value])
             else:
@@ -456,14 +486,3 @@ def second_pass_sample(candidates: Path, *, fraction: float, seed: int) -> list[
         drawn.extend(rng.sample(rows, max(1, round(len(rows) * fraction))))
     rng.shuffle(drawn)
     return drawn
-
-
-def agreement_rows(
-    sample: list[dict[str, str]], first: dict[str, str], second: dict[str, str], *, name: str
-) -> list[list[str]]:
-    """[sample, id, text, first_label, second_label] for every id both passes labelled."""
-    return [
-        [name, row["id"], row["text"], first[row["id"]], second[row["id"]]]
-        for row in sample
-        if row["id"] in first and row["id"] in second
-    ]
