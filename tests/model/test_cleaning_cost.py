@@ -3,7 +3,8 @@ checkpoint inside the work can stop it within one step (the service's time budge
 
 Each hostile shape once cost time growing with the square of its length: ``"<p>" * n``
 nests n tags, each edited in place; ``"A,\\n" * n`` joined wraps onto a growing line;
-``"a. " * n`` hands pysbd windows of 1,700 sentences each.
+``"a. " * n`` hands pysbd windows of 1,700 sentences each; ``"[x AP " * n`` had the caption
+rule's credit pattern try every unclosed bracket to the end of the line.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def _seconds(raw: str) -> float:
 
 @pytest.mark.parametrize(
     ("shape", "count"),
-    [("<p>", 2_000), ("<div>x", 1_500), ("A,\n", 3_000), ("a. ", 700)],
-    ids=["nested-p", "nested-div", "wrapped-commas", "short-sentences"],
+    [("<p>", 2_000), ("<div>x", 1_500), ("A,\n", 3_000), ("a. ", 700), ("[x AP ", 250)],
+    ids=["nested-p", "nested-div", "wrapped-commas", "short-sentences", "unclosed-credits"],
 )
 def test_cost_grows_linearly_with_the_text(shape: str, count: int) -> None:
     short = max(_seconds(shape * count), FLOOR_S)
