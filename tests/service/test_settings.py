@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from model.story import (
-    DEFAULT_SIMILARITY_THRESHOLD,
     SIMILARITY_THRESHOLD_GT,
     SIMILARITY_THRESHOLD_LE,
     cluster_claims,
@@ -29,7 +28,7 @@ def test_defaults(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.max_texts == 64
     assert settings.max_chars == 100_000
     assert settings.max_documents == 10
-    assert settings.similarity_threshold == DEFAULT_SIMILARITY_THRESHOLD
+    assert settings.similarity_threshold is None  # each story's own (model.story.story_threshold)
     assert settings.embedder_dir is None  # the packaged all-MiniLM-L6-v2
 
 
