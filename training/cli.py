@@ -372,6 +372,57 @@ def annotation_merge(
     typer.echo(f"{len(training)} rows written to {ACTIVE_FILE}")
 
 
+@app.command("attribution-sample")
+def attribution_sample(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for in/ and second_in/ batch files")],
+    size: Annotated[int, typer.Option(min=1, help="Sentences to draw")] = 3300,
+    seed: Annotated[int, typer.Option(help="Seed of the draw")] = 20261227,
+    second_size: Annotated[int, typer.Option(min=0, help="Rows of the blind second pass")] = 300,
+    second_seed: Annotated[int, typer.Option(help="Seed of the second-pass draw")] = 20261228,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Draw labelled news sentences for attribution spans (source and cue): batches of 300
+    for annotators in OUT_DIR/in, and a blind second pass drawn from every batch in
+    OUT_DIR/second_in. Splits keep the stance corpus's shares, each story in its split."""
+    from training.corpus.attribution import corpus_news, gold_sentences, labelled_sentences
+    from training.corpus.attribution_sample import (
+        SampleExistsError,
+        composition_table,
+        draw_sample,
+        write_manifest,
+        write_sample,
+    )
+    from training.corpus.build import build_corpus
+
+    settings = _load(config, overrides)
+    try:
+        corpus = build_corpus(settings.data, seed=settings.seed)
+        sentences = gold_sentences(labelled_sentences(), corpus_news(corpus.all_examples))
+        sample, plan = draw_sample(sentences, size=size, seed=seed)
+        first, second = write_sample(
+            out_dir, sample, second_count=second_size, second_seed=second_seed
+        )
+    except (DataError, SampleExistsError) as error:
+        _fail(str(error))
+    write_manifest(
+        out_dir,
+        plan,
+        seed=seed,
+        second_seed=second_seed,
+        second_count=second_size,
+        data_hash=corpus.hash,
+    )
+    typer.echo(
+        f"{len(sample)} of {len(sentences)} labelled news sentences drawn (drawn of available):"
+    )
+    for line in composition_table(plan):
+        typer.echo(f"  {line}")
+    typer.echo(
+        f"{len(first)} batches in {out_dir / 'in'}, {len(second)} in {out_dir / 'second_in'}"
+    )
+
+
 @app.command("agreement")
 def agreement_command(
     path: Annotated[
