@@ -423,6 +423,85 @@ def attribution_sample(
     )
 
 
+@app.command("attribution-merge")
+def attribution_merge(
+    out_dir: Annotated[Path, typer.Argument(help="The folder attribution-sample wrote")],
+    gold: Annotated[
+        Path | None,
+        typer.Option(help="Gold file to write (default: annotations/attribution_gold.csv)"),
+    ] = None,
+) -> None:
+    """Check every answer in OUT_DIR/out (and OUT_DIR/adjudicated.csv, which wins), then
+    write the gold spans as character offsets. A bad row refuses the merge, naming its
+    batch, id and problem, and nothing is written."""
+    from collections import Counter
+
+    from training.corpus.attribution import (
+        ATTRIBUTION_GOLD_FILE,
+        AttributionError,
+        merge_answers,
+        write_gold,
+    )
+
+    target = gold or ATTRIBUTION_GOLD_FILE
+    try:
+        merged = merge_answers(out_dir)
+    except (AttributionError, DataError) as error:
+        _fail(str(error))
+    write_gold(merged.answers, target)
+    kinds = Counter(
+        a.source_kind.value if a.source_kind else "null" for a in merged.answers.values()
+    )
+    typer.echo(
+        f"{len(merged.answers)} sentences written to {target} "
+        f"({merged.adjudicated} adjudicated; {merged.unanswered} handed out but not yet answered)"
+    )
+    typer.echo("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
+
+
+@app.command("attribution-agreement")
+def attribution_agreement_command(
+    out_dir: Annotated[Path, typer.Argument(help="The folder attribution-sample wrote")],
+) -> None:
+    """Compare the blind second pass (OUT_DIR/second_out) with the first (OUT_DIR/out) on
+    the sentences both answered; write OUT_DIR/disagreements.csv for adjudication."""
+    from training.corpus.agreement import (
+        DISAGREEMENT_COLUMNS,
+        attribution_agreement,
+        disagreement_rows,
+    )
+    from training.corpus.attribution import AttributionError, read_passes, write_rows
+
+    try:
+        first, second, batches = read_passes(out_dir)
+    except (AttributionError, DataError) as error:
+        _fail(str(error))
+    texts = {sentence_id: row.text for sentence_id, row in batches.items()}
+    result = attribution_agreement(first, second, texts)
+    typer.echo(f"{result.items} sentences answered in both passes")
+    typer.echo(f"  {'':<34}{'n':>6}{'exact':>8}{'token F1':>10}")
+    typer.echo(
+        f"  {'source (either pass has one)':<34}{result.source_items:>6}"
+        f"{result.source_exact:>8.3f}{result.source_token_f1:>10.3f}"
+    )
+    typer.echo(
+        f"  {'cue (either pass has one)':<34}{result.source_items:>6}"
+        f"{result.cue_exact:>8.3f}{result.cue_token_f1:>10.3f}"
+    )
+    typer.echo(f"  {'':<34}{'n':>6}{'agree':>8}{'kappa':>10}{'F1':>8}")
+    typer.echo(
+        f"  {'null vs source':<34}{result.items:>6}{result.null_accuracy:>8.3f}"
+        f"{result.null_kappa:>10.3f}{result.has_source_f1:>8.3f}"
+    )
+    typer.echo(
+        f"  {'kind (both passes have a source)':<34}{result.kind_items:>6}"
+        f"{result.kind_agreement:>8.3f}{result.kind_kappa:>10.3f}"
+    )
+    path = out_dir / "disagreements.csv"
+    write_rows(path, DISAGREEMENT_COLUMNS, disagreement_rows(result, first, second, batches))
+    typer.echo(f"{len(result.differences)} disagreements written to {path}")
+
+
 @app.command("agreement")
 def agreement_command(
     path: Annotated[

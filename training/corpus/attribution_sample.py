@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.labels import LABELS, Label
-from training.corpus.attribution import GoldSentence, write_rows
+from training.corpus.attribution import (
+    BATCHES_DIR,
+    SECOND_BATCHES_DIR,
+    GoldSentence,
+    write_rows,
+)
 from training.data import Split
 
 BATCH_SIZE = 300
@@ -26,8 +31,6 @@ SECOND_PASS_SIZE = 300
 SAMPLE_SEED = 20261227
 SECOND_PASS_SEED = 20261228
 BATCH_COLUMNS = ("id", "text", "label")
-FIRST_PASS_DIR = "in"
-SECOND_PASS_DIR = "second_in"
 # Assertions are most of running news; denials and caveats carry the sources that are hard.
 TARGET_MIX: Mapping[Label, float] = {
     Label.ASSERTION: 0.45,
@@ -174,13 +177,13 @@ def write_sample(
 ) -> tuple[list[Path], list[Path]]:
     """``out_dir/in/batch_NN.csv`` and ``out_dir/second_in/batch_NN.csv``; refuses a folder
     that already has batches, since annotators may be answering them."""
-    for name in (FIRST_PASS_DIR, SECOND_PASS_DIR):
+    for name in (BATCHES_DIR, SECOND_BATCHES_DIR):
         if any((out_dir / name).glob("*.csv")):
             raise SampleExistsError(f"{out_dir / name} already holds batch files; not overwriting")
     batches = batches_of(sample)
-    first = write_batches(out_dir / FIRST_PASS_DIR, batches)
+    first = write_batches(out_dir / BATCHES_DIR, batches)
     blind = second_pass(batches, count=second_count, seed=second_seed)
-    second = write_batches(out_dir / SECOND_PASS_DIR, batches_of(blind))
+    second = write_batches(out_dir / SECOND_BATCHES_DIR, batches_of(blind))
     return first, second
 
 
