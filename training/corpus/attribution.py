@@ -225,9 +225,8 @@ def resolve_span(text: str, value: str) -> Span:
     value = value.strip()
     occurrence = 1
     matched = _OCCURRENCE.match(value)
-    # A literal "#2" in the sentence (a hashtag, a ranking) stays literal when the
-    # suffixed reading does not fit.
-    if matched and len(occurrences(text, matched["span"])) >= int(matched["n"]):
+    # A "#2" that the sentence itself holds (a hashtag, a ranking) is read literally.
+    if matched and value not in text:
         value, occurrence = matched["span"], int(matched["n"])
     starts = occurrences(text, value)
     if not starts:
