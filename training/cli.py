@@ -12,6 +12,12 @@ import typer
 from model.backends import BackendSetting
 from model.device import DeviceSetting
 from training.config import ConfigError, TrainConfig, load_config
+from training.corpus.attribution_sample import (
+    SAMPLE_SEED,
+    SAMPLE_SIZE,
+    SECOND_PASS_SEED,
+    SECOND_PASS_SIZE,
+)
 from training.corpus.waves import WaveKind
 from training.data import DataError
 from training.metrics import EvaluationResult
@@ -375,10 +381,14 @@ def annotation_merge(
 @app.command("attribution-sample")
 def attribution_sample(
     out_dir: Annotated[Path, typer.Argument(help="Folder for in/ and second_in/ batch files")],
-    size: Annotated[int, typer.Option(min=1, help="Sentences to draw")] = 3300,
-    seed: Annotated[int, typer.Option(help="Seed of the draw")] = 20261227,
-    second_size: Annotated[int, typer.Option(min=0, help="Rows of the blind second pass")] = 300,
-    second_seed: Annotated[int, typer.Option(help="Seed of the second-pass draw")] = 20261228,
+    size: Annotated[int, typer.Option(min=1, help="Sentences to draw")] = SAMPLE_SIZE,
+    seed: Annotated[int, typer.Option(help="Seed of the draw")] = SAMPLE_SEED,
+    second_size: Annotated[
+        int, typer.Option(min=0, help="Rows of the blind second pass")
+    ] = SECOND_PASS_SIZE,
+    second_seed: Annotated[
+        int, typer.Option(help="Seed of the second-pass draw")
+    ] = SECOND_PASS_SEED,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
