@@ -12,6 +12,12 @@ import typer
 from model.backends import BackendSetting
 from model.device import DeviceSetting
 from training.config import ConfigError, TrainConfig, load_config
+from training.corpus.attribution_sample import (
+    SAMPLE_SEED,
+    SAMPLE_SIZE,
+    SECOND_PASS_SEED,
+    SECOND_PASS_SIZE,
+)
 from training.corpus.waves import WaveKind
 from training.data import DataError
 from training.metrics import EvaluationResult
@@ -370,6 +376,140 @@ def annotation_merge(
     write_merged(openings, training)
     typer.echo(f"{len(openings)} rows written to {OPENINGS_FILE}")
     typer.echo(f"{len(training)} rows written to {ACTIVE_FILE}")
+
+
+@app.command("attribution-sample")
+def attribution_sample(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for in/ and second_in/ batch files")],
+    size: Annotated[int, typer.Option(min=1, help="Sentences to draw")] = SAMPLE_SIZE,
+    seed: Annotated[int, typer.Option(help="Seed of the draw")] = SAMPLE_SEED,
+    second_size: Annotated[
+        int, typer.Option(min=0, help="Rows of the blind second pass")
+    ] = SECOND_PASS_SIZE,
+    second_seed: Annotated[
+        int, typer.Option(help="Seed of the second-pass draw")
+    ] = SECOND_PASS_SEED,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Draw labelled news sentences for attribution spans (source and cue): batches of 300
+    for annotators in OUT_DIR/in, and a blind second pass drawn from every batch in
+    OUT_DIR/second_in. Splits keep the stance corpus's shares, each story in its split."""
+    from training.corpus.attribution import corpus_news, gold_sentences, labelled_sentences
+    from training.corpus.attribution_sample import (
+        SampleExistsError,
+        composition_table,
+        draw_sample,
+        write_manifest,
+        write_sample,
+    )
+    from training.corpus.build import build_corpus
+
+    settings = _load(config, overrides)
+    try:
+        corpus = build_corpus(settings.data, seed=settings.seed)
+        sentences = gold_sentences(labelled_sentences(), corpus_news(corpus.all_examples))
+        sample, plan = draw_sample(sentences, size=size, seed=seed)
+        first, second = write_sample(
+            out_dir, sample, second_count=second_size, second_seed=second_seed
+        )
+    except (DataError, SampleExistsError) as error:
+        _fail(str(error))
+    write_manifest(
+        out_dir,
+        plan,
+        seed=seed,
+        second_seed=second_seed,
+        second_count=second_size,
+        data_hash=corpus.hash,
+    )
+    typer.echo(
+        f"{len(sample)} of {len(sentences)} labelled news sentences drawn (drawn of available):"
+    )
+    for line in composition_table(plan):
+        typer.echo(f"  {line}")
+    typer.echo(
+        f"{len(first)} batches in {out_dir / 'in'}, {len(second)} in {out_dir / 'second_in'}"
+    )
+
+
+@app.command("attribution-merge")
+def attribution_merge(
+    out_dir: Annotated[Path, typer.Argument(help="The folder attribution-sample wrote")],
+    gold: Annotated[
+        Path | None,
+        typer.Option(help="Gold file to write (default: annotations/attribution_gold.csv)"),
+    ] = None,
+) -> None:
+    """Check every answer in OUT_DIR/out (and OUT_DIR/adjudicated.csv, which wins), then
+    write the gold spans as character offsets. A bad row refuses the merge, naming its
+    batch, id and problem, and nothing is written."""
+    from collections import Counter
+
+    from training.corpus.attribution import (
+        ATTRIBUTION_GOLD_FILE,
+        AttributionError,
+        merge_answers,
+        write_gold,
+    )
+
+    target = gold or ATTRIBUTION_GOLD_FILE
+    try:
+        merged = merge_answers(out_dir)
+    except (AttributionError, DataError) as error:
+        _fail(str(error))
+    write_gold(merged.answers, target)
+    kinds = Counter(
+        a.source_kind.value if a.source_kind else "null" for a in merged.answers.values()
+    )
+    typer.echo(
+        f"{len(merged.answers)} sentences written to {target} "
+        f"({merged.adjudicated} adjudicated; {merged.unanswered} handed out but not yet answered)"
+    )
+    typer.echo("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
+
+
+@app.command("attribution-agreement")
+def attribution_agreement_command(
+    out_dir: Annotated[Path, typer.Argument(help="The folder attribution-sample wrote")],
+) -> None:
+    """Compare the blind second pass (OUT_DIR/second_out) with the first (OUT_DIR/out) on
+    the sentences both answered; write OUT_DIR/disagreements.csv for adjudication."""
+    from training.corpus.agreement import (
+        DISAGREEMENT_COLUMNS,
+        attribution_agreement,
+        disagreement_rows,
+    )
+    from training.corpus.attribution import AttributionError, read_passes, write_rows
+
+    try:
+        first, second, batches = read_passes(out_dir)
+    except (AttributionError, DataError) as error:
+        _fail(str(error))
+    texts = {sentence_id: row.text for sentence_id, row in batches.items()}
+    result = attribution_agreement(first, second, texts)
+    typer.echo(f"{result.items} sentences answered in both passes")
+    typer.echo(f"  {'':<34}{'n':>6}{'exact':>8}{'token F1':>10}")
+    typer.echo(
+        f"  {'source (either pass has one)':<34}{result.source_items:>6}"
+        f"{result.source_exact:>8.3f}{result.source_token_f1:>10.3f}"
+    )
+    typer.echo(
+        f"  {'cue (either pass has one)':<34}{result.source_items:>6}"
+        f"{result.cue_exact:>8.3f}{result.cue_token_f1:>10.3f}"
+    )
+    typer.echo(f"  {'':<34}{'n':>6}{'agree':>8}{'kappa':>10}{'F1':>8}")
+    typer.echo(
+        f"  {'null vs source':<34}{result.items:>6}{result.null_accuracy:>8.3f}"
+        f"{result.null_kappa:>10.3f}{result.has_source_f1:>8.3f}"
+    )
+    typer.echo(
+        f"  {'kind (both passes have a source)':<34}{result.kind_items:>6}"
+        f"{result.kind_agreement:>8.3f}{result.kind_kappa:>10.3f}"
+    )
+    path = out_dir / "disagreements.csv"
+    write_rows(path, DISAGREEMENT_COLUMNS, disagreement_rows(result, first, second, batches))
+    typer.echo(f"{len(result.differences)} disagreements written to {path}")
 
 
 @app.command("agreement")

@@ -107,7 +107,7 @@ def adjudicated_labels(path: Path = SECOND_PASS_FILE) -> dict[str, str]:
     return {row["id"]: row["adjudicated_label"].strip().lower() for row in rows}
 
 
-def _id_order(sentence_id: str) -> tuple[str, str, int]:
+def id_order(sentence_id: str) -> tuple[str, str, int]:
     """Files sort by family, document and sentence position (body 9 before body 10)."""
     family, document, index = sentence_id.split(":")
     return family, document.zfill(12), int(index)
@@ -128,4 +128,4 @@ def write_merged(
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(header)
-            writer.writerows(sorted(rows, key=lambda row: _id_order(row[0])))
+            writer.writerows(sorted(rows, key=lambda row: id_order(row[0])))
