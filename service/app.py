@@ -47,6 +47,7 @@ from service.routes import (
     admin,
     classify,
     compare,
+    docs,
     feedback,
     health,
     metrics,
@@ -297,6 +298,9 @@ def create_app(
         # POST /classify/ got a bare 307: a client that does not follow it saw no reason,
         # one that does sent its body twice. It is a 404 that names the route instead.
         redirect_slashes=False,
+        # Served by service.routes.docs, which pins the CDN files by hash.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -364,7 +368,7 @@ def create_app(
     # Added last so it is outermost: refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=app.router.routes)
 
-    for module in (classify, compare, feedback, health, model_info, metrics, page, admin):
+    for module in (classify, compare, feedback, health, model_info, metrics, page, admin, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

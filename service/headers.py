@@ -2,9 +2,9 @@
 framing and says where its scripts, styles and calls may come from.
 
 The page loads only its own files, so its policy is "self" throughout. The interactive
-docs (/docs, /redoc) are FastAPI's: Swagger UI and ReDoc come from jsDelivr and start
-from an inline script, so their policy names that CDN and allows inline code; they carry
-no user data.
+docs (/docs, /redoc) are FastAPI's pages: Swagger UI and ReDoc come from jsDelivr, pinned
+by version and hash (service/routes/docs.py), and start from an inline script, so their
+policy names that CDN and allows inline code; they carry no user data.
 """
 
 from __future__ import annotations

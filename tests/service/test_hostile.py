@@ -7,6 +7,7 @@ limits, and fails when the protection against it is removed.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from pathlib import Path
@@ -222,3 +223,32 @@ def test_a_keyless_service_answers_only_local_host_names(
     # With keys a rebinding page cannot get in anyway: any name is answered.
     assert Settings(model_uri="m", api_keys=["k"]).host_names is None
     assert Settings(model_uri="m", allowed_hosts="*").host_names is None
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_pages_load_cdn_files_only_by_exact_version_and_hash(
+    client: TestClient, path: str
+) -> None:
+    """Swagger UI and ReDoc came from jsDelivr by major version with no integrity check."""
+    page = client.get(path)
+    assert page.status_code == 200
+    tags = re.findall(r"<(?:script|link)\b[^>]*>", page.text)
+    remote = [tag for tag in tags if "https://" in tag]
+    assert remote, "the docs page loads nothing from the CDN any more: drop the pinning"
+    for tag in remote:
+        assert re.search(r'integrity="sha384-[A-Za-z0-9+/]{64}"', tag), tag
+        assert 'crossorigin="anonymous"' in tag, tag
+        assert re.search(r"@\d+\.\d+\.\d+/", tag), tag
+
+
+def test_the_docs_oauth2_redirect_is_still_served(client: TestClient) -> None:
+    assert client.get("/docs/oauth2-redirect").status_code == 200
+
+
+def test_pinning_refuses_a_page_that_no_longer_loads_the_pinned_file() -> None:
+    from fastapi.responses import HTMLResponse
+
+    from service.routes.docs import SWAGGER_JS, with_integrity
+
+    with pytest.raises(RuntimeError, match="no longer loads"):
+        with_integrity(HTMLResponse("<html><script src='other.js'></script></html>"), SWAGGER_JS)
