@@ -1,5 +1,6 @@
 """The one path from texts to labelled claims: cut each text into claims, label them all
-in a single classifier call, hand each text its own claims back.
+in a single classifier call, attribute each (``model.attribution``: who makes the move,
+and the cue), hand each text its own claims back.
 
 ``/classify``, ``/compare`` (``model.story``) and the CLIs call ``label_texts``; the
 edges only map its dataclasses to their own formats.
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from model.attribution import NO_ATTRIBUTION, Attribution, Attributor, RuleAttributor
 from model.claims import extract_claims
 from model.classifier import Prediction
 from model.labels import LABELS, Label
@@ -30,6 +32,8 @@ class LabelledClaim:
     end: int
     label: Label
     scores: dict[Label, float]  # every label, in LABELS order, summing to 1
+    # Source and cue, offsets into LabelledText.text like start and end.
+    attribution: Attribution = NO_ATTRIBUTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +48,10 @@ def label_texts(
     *,
     segment: bool = True,
     checkpoint: Callable[[], None] | None = None,
+    attributor: Attributor | None = None,
 ) -> list[LabelledText]:
-    """Every claim of every text, labelled in one ``predict`` call (batches fill across texts).
+    """Every claim of every text, labelled in one ``predict`` call (batches fill across texts)
+    and attributed by ``attributor`` (the rules of ``model.attribution`` unless given).
 
     ``segment=False`` keeps each text whole as one claim. ``checkpoint`` is called
     before each text is cut into claims and throughout its cleaning and segmentation,
@@ -64,10 +70,15 @@ def label_texts(
     predictions = classifier.predict(flat) if flat else []
     if len(predictions) != len(flat):
         raise RuntimeError(f"classifier returned {len(predictions)} predictions for {len(flat)}")
+    # The label goes in too: among several attributed moves, the one that decides it wins.
+    attributions = (attributor or RuleAttributor()).attribute(
+        flat, [prediction.label for prediction in predictions]
+    )
     results: list[LabelledText] = []
     offset = 0
     for item in extracted:
         mine = predictions[offset : offset + len(item.claims)]
+        attributed = attributions[offset : offset + len(item.claims)]
         offset += len(item.claims)
         claims = [
             LabelledClaim(
@@ -77,8 +88,12 @@ def label_texts(
                 end=claim.end,
                 label=prediction.label,
                 scores={label: float(prediction.scores[label]) for label in LABELS},
+                # The attributor's offsets are into the claim; the claim's into the text.
+                attribution=attribution.shifted(claim.start),
             )
-            for index, (claim, prediction) in enumerate(zip(item.claims, mine, strict=True))
+            for index, (claim, prediction, attribution) in enumerate(
+                zip(item.claims, mine, attributed, strict=True)
+            )
         ]
         results.append(LabelledText(text=item.text, claims=claims))
     return results

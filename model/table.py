@@ -17,7 +17,8 @@ from model.labels import LABELS
 ID_COLUMN = "id"
 TEXT_COLUMN = "text"
 # The claim's position among its text's claims; start and end are character offsets into
-# the cleaned text (what /classify returns as a text's "text"), as in /classify.
+# the cleaned text (what /classify returns as a text's "text"), as in /classify. Source,
+# its kind and cue are the attribution's words (model.attribution), null where it has none.
 CLAIM_FIELDS: dict[str, type] = {
     "claim_index": int,
     TEXT_COLUMN: str,
@@ -25,12 +26,18 @@ CLAIM_FIELDS: dict[str, type] = {
     "end": int,
     "label": str,
     **{label.value: float for label in LABELS},
+    "source": str,
+    "source_kind": str,
+    "cue": str,
 }
+# Columns that may hold null (CSV writes it as an empty cell).
+NULLABLE_FIELDS = frozenset({"source", "source_kind", "cue"})
 CLAIM_COLUMNS: dict[str, type] = {ID_COLUMN: str, **CLAIM_FIELDS}
 
 
 def claim_record(claim: LabelledClaim) -> dict[str, Any]:
     """One claim as a row without its text's id (Spark keeps the id on the row around it)."""
+    source, cue = claim.attribution.source, claim.attribution.cue
     return {
         "claim_index": claim.index,
         TEXT_COLUMN: claim.text,
@@ -38,6 +45,9 @@ def claim_record(claim: LabelledClaim) -> dict[str, Any]:
         "end": claim.end,
         "label": claim.label.value,
         **{label.value: claim.scores[label] for label in LABELS},
+        "source": source.text if source else None,
+        "source_kind": source.kind.value if source else None,
+        "cue": cue.text if cue else None,
     }
 
 

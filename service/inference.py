@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from model.attribution import Source, Span
 from model.card import ModelCard
 from model.classifier import Prediction
 from model.labelling import LabelledClaim, label_texts
@@ -26,6 +27,8 @@ from service.schemas import (
     GroupMember,
     ModelInfo,
     ModelRef,
+    SourceResult,
+    SpanResult,
     StoryClaim,
     TextResult,
 )
@@ -89,12 +92,24 @@ def classify_texts(
                     end=claim.end,
                     label=claim.label,
                     scores=claim.scores,
+                    source=_source(claim.attribution.source),
+                    cue=_cue(claim.attribution.cue),
                 )
                 for claim in item.claims
             ],
         )
         for item in label_texts(classifier, texts, segment=segment, checkpoint=checkpoint)
     ]
+
+
+def _source(source: Source | None) -> SourceResult | None:
+    if source is None:
+        return None
+    return SourceResult(text=source.text, start=source.start, end=source.end, kind=source.kind)
+
+
+def _cue(cue: Span | None) -> SpanResult | None:
+    return None if cue is None else SpanResult(text=cue.text, start=cue.start, end=cue.end)
 
 
 def _story_claim(claim: LabelledClaim) -> StoryClaim:
@@ -105,6 +120,8 @@ def _story_claim(claim: LabelledClaim) -> StoryClaim:
         end=claim.end,
         label=claim.label,
         scores=claim.scores,
+        source=_source(claim.attribution.source),
+        cue=_cue(claim.attribution.cue),
     )
 
 

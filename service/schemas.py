@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from model.attribution import SourceKind
 from model.labels import Label
 from model.story import SIMILARITY_THRESHOLD_GT, SIMILARITY_THRESHOLD_LE
 
@@ -190,12 +191,43 @@ class ModelRef(BaseModel):
     run_id: str | None = None
 
 
+class SpanResult(BaseModel):
+    """Words of a claim, located in the cleaned text as the claim itself is."""
+
+    text: str = Field(description="The words; equal to the result text[start:end]")
+    start: int = Field(ge=0, description="Character offset into the cleaned text")
+    end: int = Field(ge=0, description="End offset (exclusive) into the cleaned text")
+
+
+class SourceResult(SpanResult):
+    """Who makes the claim's move: the shortest phrase naming them (docs/attribution.md)."""
+
+    kind: SourceKind = Field(
+        description="person, organisation (also a government, country or outlet), role "
+        "(a role or group without a name), pronoun, or unnamed (anonymous sourcing)"
+    )
+
+
 class ClaimResult(BaseModel):
+    # source and cue are always sent, null or not: required in the response schema, while
+    # code building a result without attribution may leave them out.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     text: str = Field(description="The claim; equals the result text[start:end]")
     start: int = Field(ge=0, description="Character offset into the cleaned text")
     end: int = Field(ge=0, description="End offset (exclusive) into the cleaned text")
     label: Label
     scores: dict[Label, float] = Field(description="Calibrated probability of each label")
+    source: SourceResult | None = Field(
+        None,
+        description="Who asserts, denies or hedges, inside the claim; null when the claim "
+        "speaks in the outlet's own voice or quotes nobody it names",
+    )
+    cue: SpanResult | None = Field(
+        None,
+        description='The words attributing the move to the source ("said", "denied", '
+        '"played down", "according to"); null exactly when source is null',
+    )
 
 
 class TextResult(BaseModel):

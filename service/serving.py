@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from model.attribution import compile_rules
 from model.classifier import ClaimClassifier
 from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
 from model.microbatch import MicroBatcher
@@ -61,6 +62,8 @@ def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
         )
         scratch.callback(batcher.close)
         served = batcher
+    # Claims are attributed by rules compiled on first use: here, not in the first request.
+    compile_rules()
     ref = ModelRef(name=resolved.name, version=resolved.version, run_id=resolved.run_id)
     return LoadedModel(
         classifier=served,

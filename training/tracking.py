@@ -31,7 +31,7 @@ import model as model_package
 from model.backends import has_onnx_export
 from model.card import find_model_directory
 from model.store import TRACKING_URI_ENV
-from model.table import CLAIM_COLUMNS, ID_COLUMN, TEXT_COLUMN
+from model.table import CLAIM_COLUMNS, ID_COLUMN, NULLABLE_FIELDS, TEXT_COLUMN
 from training import mlflow_model
 from training.data import Example, examples_frame
 
@@ -92,7 +92,12 @@ _TORCH_REQUIREMENT = "torch>=2.4"
 def model_signature() -> ModelSignature:
     """Input: ``text`` and an optional ``id``; output: a row per claim (``model.table``)."""
     inputs = Schema([ColSpec("string", ID_COLUMN, required=False), ColSpec("string", TEXT_COLUMN)])
-    outputs = Schema([ColSpec(_SCHEMA_TYPES[kind], name) for name, kind in CLAIM_COLUMNS.items()])
+    outputs = Schema(
+        [
+            ColSpec(_SCHEMA_TYPES[kind], name, required=name not in NULLABLE_FIELDS)
+            for name, kind in CLAIM_COLUMNS.items()
+        ]
+    )
     params = ParamSchema([ParamSpec(mlflow_model.PER_TEXT_PARAM, "boolean", False)])
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 

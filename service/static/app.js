@@ -133,6 +133,50 @@ function zeroCounts() {
   return Object.fromEntries(LABELS.map((label) => [label, 0]));
 }
 
+// A claim's words with its source and cue wrapped in spans of their own (the cue highlighted).
+// Offsets, like the claim's, are code points into the cleaned text.
+function claimWords(chars, claim) {
+  const parts = [];
+  let cursor = claim.start;
+  const spans = [
+    [claim.source, "source"],
+    [claim.cue, "cue"],
+  ]
+    .filter(([span]) => span && span.start >= claim.start && span.end <= claim.end)
+    .sort(([a], [b]) => a.start - b.start);
+  for (const [span, kind] of spans) {
+    if (span.start < cursor) continue; // source and cue never overlap; never garble text
+    parts.push(chars.slice(cursor, span.start).join(""));
+    parts.push(el("span", { class: kind }, chars.slice(span.start, span.end).join("")));
+    cursor = span.end;
+  }
+  parts.push(chars.slice(cursor, claim.end).join(""));
+  return parts;
+}
+
+// The line under a claim: who makes its move and the words attributing it.
+function attributionLine(claim) {
+  const line = el("span", { class: "attribution" });
+  if (!claim.source || !claim.cue) {
+    line.classList.add("none");
+    line.textContent = "no source named in the sentence";
+    return line;
+  }
+  line.append(
+    el("span", { class: "attribution-source", "data-kind": claim.source.kind }, claim.source.text),
+    ` (${claim.source.kind}) · `,
+    el("span", { class: "attribution-cue" }, claim.cue.text),
+  );
+  return line;
+}
+
+// Text between claims after an attribution line: that line already ends one, so a space
+// between sentences goes and a paragraph break becomes one blank line.
+function gapAfterLine(gap) {
+  const trimmed = gap.replace(/^\s+/, "");
+  return /^\s*\n/.test(gap) ? `\n${trimmed}` : trimmed;
+}
+
 // The server's offsets count Unicode code points, JavaScript strings count UTF-16 units:
 // slicing an array of code points keeps highlights exact after emoji and other astral characters.
 function renderText(text, claims) {
@@ -141,18 +185,16 @@ function renderText(text, claims) {
   let cursor = 0;
   for (const claim of [...claims].sort((a, b) => a.start - b.start)) {
     if (claim.start < cursor) continue; // overlapping spans are not expected; never garble text
-    container.append(document.createTextNode(chars.slice(cursor, claim.start).join("")));
-    const mark = el(
-      "mark",
-      {
-        class: `claim label-${claim.label}`,
-        "data-label": claim.label,
-        title: `${claim.label}\n${scoresTitle(claim)}\n(click to correct the label)`,
-        tabindex: "0",
-        role: "button",
-      },
-      chars.slice(claim.start, claim.end).join(""),
-    );
+    const gap = chars.slice(cursor, claim.start).join("");
+    container.append(document.createTextNode(cursor > 0 ? gapAfterLine(gap) : gap));
+    const mark = el("mark", {
+      class: `claim label-${claim.label}`,
+      "data-label": claim.label,
+      title: `${claim.label}\n${scoresTitle(claim)}\n(click to correct the label)`,
+      tabindex: "0",
+      role: "button",
+    });
+    mark.append(...claimWords(chars, claim));
     mark.addEventListener("click", () => openCorrection(mark));
     mark.addEventListener("keydown", (event) => {
       if (event.key === "Enter" || event.key === " ") {
@@ -160,10 +202,11 @@ function renderText(text, claims) {
         openCorrection(mark);
       }
     });
-    container.append(mark);
+    container.append(mark, attributionLine(claim));
     cursor = claim.end;
   }
-  container.append(document.createTextNode(chars.slice(cursor).join("")));
+  const rest = chars.slice(cursor).join("");
+  container.append(document.createTextNode(cursor > 0 ? gapAfterLine(rest) : rest));
   return container;
 }
 
@@ -427,6 +470,52 @@ function renderStoryCounts(response) {
   table.append(body);
 }
 
+// Per group: whose claims assert, deny or hedge it, and in how many outlets each.
+const SOURCE_VERBS = { assertion: "asserts", denial: "denies", caveat: "hedges" };
+const UNATTRIBUTED = "no source named";
+
+function groupSources(group) {
+  const byLabel = new Map(LABELS.map((label) => [label, new Map()]));
+  for (const member of group.members) {
+    for (const claim of member.claims) {
+      if (!byLabel.has(claim.label)) byLabel.set(claim.label, new Map());
+      const who = claim.source ? claim.source.text : UNATTRIBUTED;
+      // One speaker however an outlet capitalises it ("the ministry", "The ministry").
+      const key = who.toLowerCase();
+      const sources = byLabel.get(claim.label);
+      if (!sources.has(key)) sources.set(key, { who, outlets: new Set() });
+      sources.get(key).outlets.add(member.document);
+    }
+  }
+  return byLabel;
+}
+
+function renderStorySources(response) {
+  const list = $("story-sources-list");
+  list.replaceChildren();
+  response.groups.forEach((group, index) => {
+    const item = el("li", { "data-index": String(index) });
+    item.append(el("span", { class: "group-name" }, `#${index + 1} ${truncate(group.representative, CELL_CHARS)}`));
+    const stances = el("ul", { class: "stances" });
+    for (const [label, sources] of groupSources(group)) {
+      if (sources.size === 0) continue;
+      const who = [...sources.values()]
+        .sort((a, b) => b.outlets.size - a.outlets.size)
+        .map(({ who, outlets }) => `${who} (${outlets.size} ${outlets.size === 1 ? "outlet" : "outlets"})`);
+      const line = el("li", { "data-label": label });
+      line.append(
+        el("span", { class: `swatch label-${label}`, "aria-hidden": "true" }),
+        el("span", { class: "stance" }, `${SOURCE_VERBS[label] ?? label}: `),
+        who.join(", "),
+      );
+      stances.append(line);
+    }
+    item.append(stances);
+    list.append(item);
+  });
+  $("story-sources").hidden = response.groups.length === 0;
+}
+
 function renderStory(response) {
   learnLabels(response.documents.flatMap((document) => document.claims));
   const disagreements = response.groups.filter((group) => group.disagreement).length;
@@ -438,6 +527,7 @@ function renderStory(response) {
   $("story-table").hidden = response.groups.length === 0;
   $("story-no-groups").hidden = response.groups.length > 0;
   renderStoryCounts(response);
+  renderStorySources(response);
   $("story-groups").hidden = false;
   $("story-summary").hidden = false;
 }
@@ -447,6 +537,7 @@ async function compare(event) {
   clearError("story-error");
   $("story-groups").hidden = true;
   $("story-summary").hidden = true;
+  $("story-sources").hidden = true;
   let documents;
   try {
     documents = [

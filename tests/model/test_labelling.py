@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from model.attribution import NO_ATTRIBUTION
 from model.classifier import Prediction
 from model.labelling import label_texts
 from model.labels import LABELS, Label
@@ -48,3 +49,38 @@ def test_unsegmented_texts_are_one_claim_each() -> None:
     classifier = Recording()
     labelled = label_texts(classifier, ["One. Two. Three."], segment=False)
     assert [c.text for c in labelled[0].claims] == ["One. Two. Three."]
+
+
+def test_each_claim_is_attributed_with_offsets_into_the_cleaned_text() -> None:
+    texts = ["<p>The bridge reopened.</p><p>Moscow denied the reports, officials said.</p>"]
+    (item,) = label_texts(Recording(), texts)
+    outlet_voice, denial = item.claims
+    assert outlet_voice.attribution.source is None and outlet_voice.attribution.cue is None
+    source, cue = denial.attribution.source, denial.attribution.cue
+    assert source is not None and cue is not None
+    # The denial's own move decides its label, not the officials' report of it.
+    assert (source.text, source.kind.value, cue.text) == ("Moscow", "organisation", "denied")
+    for span in (source, cue):
+        assert item.text[span.start : span.end] == span.text
+    assert source.start == denial.start
+
+
+def test_an_attributor_is_given_every_claim_with_its_label() -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[tuple[list[str], list[Label]]] = []
+
+        def attribute(self, texts: Sequence[str], labels: Sequence[Label] | None = None) -> list:
+            self.calls.append((list(texts), list(labels or [])))
+            return [NO_ATTRIBUTION for _ in texts]
+
+    recorder = Recorder()
+    label_texts(
+        Recording(), ["Moscow denied it. Kirby spoke.", "Officials spoke."], attributor=recorder
+    )
+    assert recorder.calls == [
+        (
+            ["Moscow denied it.", "Kirby spoke.", "Officials spoke."],
+            [Label.DENIAL, Label.ASSERTION, Label.ASSERTION],
+        )
+    ]

@@ -400,3 +400,48 @@ def test_with_keys_the_page_asks_for_one_and_then_works(browser: object, keyed_u
         assert page.evaluate("sessionStorage.getItem('claimstance-api-key')") == PAGE_KEY
         assert page.evaluate("localStorage.length") == 0
         assert PAGE_KEY not in page.url and PAGE_KEY not in page.content()
+
+
+# --- attribution: who makes each claim's move, under the claim and per story group -------------
+
+
+def test_each_claim_shows_its_source_and_cue_under_it(page: object) -> None:
+    page.fill("#input-text", FIRST)
+    page.click("#classify-button")
+    page.locator("#summary").wait_for(state="visible")
+    marks = page.locator("#results mark.claim")
+    shown = marks.evaluate_all(
+        """marks => marks.map(m => ({
+            text: m.textContent,
+            source: m.querySelector('.source')?.textContent ?? null,
+            cue: m.querySelector('.cue')?.textContent ?? null,
+            line: m.nextElementSibling.classList.contains('attribution')
+                ? m.nextElementSibling.textContent : null}))"""
+    )
+    assert [(s["source"], s["cue"], s["line"]) for s in shown] == [
+        ("US officials", "said", "US officials (role) · said"),
+        ("Moscow", "denied", "Moscow (organisation) · denied"),
+        (None, None, "no source named in the sentence"),
+    ]
+    # Highlighting the cue keeps the claim's words whole (corrections send them).
+    assert shown[1]["text"] == "Moscow denied the reports at the time."
+    assert page.locator("#results .attribution").count() == marks.count()
+
+
+def test_the_story_view_lists_who_asserts_denies_and_hedges_each_group(story_page: object) -> None:
+    _compare(story_page, PASTED_STORY)
+    story_page.locator("#story-sources").wait_for(state="visible")
+    groups = story_page.locator("#story-sources-list > li").evaluate_all(
+        """items => items.map(item => ({
+            name: item.querySelector('.group-name').textContent,
+            stances: [...item.querySelectorAll('.stances li')].map(
+                li => [li.dataset.label, li.textContent])}))"""
+    )
+    # The disagreement first, as in the table; the hedge and the assertion name nobody.
+    assert [group["name"].split(" ", 1)[0] for group in groups] == ["#1", "#2"]
+    assert groups[0]["stances"] == [
+        ["assertion", "asserts: no source named (1 outlet)"],
+        ["caveat", "hedges: no source named (1 outlet)"],
+    ]
+    assert groups[1]["stances"] == [["denial", "denies: North Korea (3 outlets)"]]
+    assert story_page.locator("#story-sources b, #story-sources img").count() == 0

@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 from mlflow.models import Model
 from mlflow.types.schema import ColSpec
@@ -111,6 +112,22 @@ def test_registered_model_loads_without_the_repo_and_labels_as_classify_does(
         assert (row["start"], row["end"], row["label"]) == (start, end, label)
         for name in LABELS:
             assert row[name.value] == pytest.approx(scores[name], abs=1e-6)
+    # Source, kind and cue as /classify gives them; missing (pandas' NaN) where it gives null.
+    attributed = [
+        tuple(
+            None if pd.isna(row[name]) else row[name] for name in ("source", "source_kind", "cue")
+        )
+        for row in rows
+    ]
+    assert attributed == [
+        (claim.source.text, claim.source.kind.value, claim.cue.text)
+        if claim.source and claim.cue
+        else (None, None, None)
+        for result in classify
+        for claim in result.claims
+    ]
+    assert attributed[1] == ("Kirby", "person", "said")
+    assert attributed[-1] == (None, None, None)  # "Rockets were bought."
     # One row per text for Spark's UDF, the same claims inside.
     assert [len(claims) for claims in loaded["per_text"]] == [2, 2, 0, 1]
     assert [c["label"] for claims in loaded["per_text"] for c in claims] == [
@@ -137,6 +154,8 @@ def test_logged_model_declares_its_columns_an_example_and_index_requirements(
     assert [(s.name, s.type.name) for s in outputs.inputs] == [
         (name, types[kind]) for name, kind in CLAIM_COLUMNS.items()
     ]
+    # Only the attribution's columns may hold null (a claim in the outlet's own voice).
+    assert [s.name for s in outputs.inputs if not s.required] == ["source", "source_kind", "cue"]
     assert [p.name for p in logged.signature.params.params] == ["per_text"]
     example = json.loads((local / "input_example.json").read_text())
     assert example["columns"] == ["id", "text"] and "Kirby" in example["data"][0][1]

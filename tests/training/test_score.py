@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from model.card import ModelCard
 from model.classifier import ClaimClassifier, Prediction
 from model.labelling import label_texts
-from model.table import CLAIM_COLUMNS, claim_table
+from model.table import CLAIM_COLUMNS, NULLABLE_FIELDS, claim_table
 from training.cli import app
 from training.score import (
     PROVENANCE_METADATA_KEY,
@@ -75,6 +75,9 @@ def read_output(path: Path) -> pd.DataFrame:
         frame = pd.read_json(path, lines=True, dtype={"id": str})
     elif path.suffix == ".csv":
         frame = pd.read_csv(path, dtype={"id": str, "text": str}, keep_default_na=False)
+        # CSV has no null: an attribution column's empty cell is one.
+        for name in NULLABLE_FIELDS:
+            frame[name] = [value or None for value in frame[name]]
     else:
         frame = pd.read_parquet(path)
     return frame.sort_values(["id", "claim_index"]).reset_index(drop=True)
@@ -103,6 +106,11 @@ def test_every_format_gives_the_rows_of_the_labelling_path(
     assert list(got.columns) == list(CLAIM_COLUMNS)
     pd.testing.assert_frame_equal(got, expected_rows(classifier), check_dtype=False)
     assert report.claims == len(got) and "a3" not in set(got["id"])  # no claim, no row
+    # Who makes each claim's move, and the cue: null in the outlet's own voice.
+    attributed = got.set_index(["id", "claim_index"])[["source", "source_kind", "cue"]]
+    assert tuple(attributed.loc[("a2", 0)]) == ("Moscow", "organisation", "denied")
+    assert tuple(attributed.loc[("a1", 1)]) == ("Kirby", "person", "said")
+    assert attributed.loc[("a6", 0)].isna().all()
     if target.endswith(".parquet"):  # a part per chunk that had claims
         assert len(list((tmp_path / target).glob("part-*.parquet"))) == 3
 
