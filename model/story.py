@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 # The grouping setting, chosen by leave-stories-out cross-validation on the nine "tune"
 # stories of tests/fixtures/grouping_gold.json with the packaged all-MiniLM-L6-v2
-# (`python -m training bench-grouping`; table in training/DATA.md). Against the former
+# (`python -m training bench-grouping`; table in docs/data.md). Against the former
 # setting (embedding cosine alone, one threshold of 0.62 tuned on the five example
 # articles) held-out pairwise F1 rose from 0.37 to 0.44 over 13 stories (every candidate's
 # number is in that table; the best few are within each other's intervals).

@@ -54,17 +54,30 @@ class Settings(BaseSettings):
     tracking_uri: str = Field(
         default_factory=default_tracking_uri,
         validation_alias=AliasChoices("CLAIMSTANCE_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="The MLflow store a models:/ or runs:/ URI is read from",
+        json_schema_extra={"doc_default": "`sqlite:///./mlflow.db` where the service runs"},
     )
-    device: DeviceSetting = "auto"
+    device: DeviceSetting = Field(
+        "auto", description="Torch device; auto: CUDA when available, else CPU"
+    )
     backend: BackendSetting = Field(
         "auto",
         description="Forward pass: onnx (int8 ONNX Runtime, CPU), torch (fp32), or auto "
         "(onnx on CPU when the model directory has the export, else torch)",
     )
     threads: int | None = Field(
-        None, ge=1, le=256, description="Threads of one forward pass; unset: one per core"
+        None,
+        ge=1,
+        le=256,
+        description="Threads of one forward pass; unset: one per pass and one pass per core "
+        "on ONNX, torch's own default on torch",
     )
-    batch_size: int = Field(32, ge=1, le=4096)
+    batch_size: int = Field(
+        32,
+        ge=1,
+        le=4096,
+        description="Most claims in one forward pass (ONNX also splits a batch by padded tokens)",
+    )
     micro_batch: bool = Field(
         True, description="Coalesce concurrent requests' claims into one forward pass"
     )
@@ -95,7 +108,8 @@ class Settings(BaseSettings):
         10.0,
         gt=0.0,
         le=3600.0,
-        description="Seconds one request's work may run once started; then it stops (503)",
+        description="Seconds one request's work may run once started; then it stops and the "
+        "answer is 413 (the request is too big to retry as it is)",
     )
     request_timeout_s: float = Field(
         30.0,
@@ -168,11 +182,14 @@ class Settings(BaseSettings):
     )
     feedback_path: Path = Field(
         default_factory=default_feedback_path,
-        description="SQLite file of label corrections (POST /feedback); "
-        "unset: feedback.db where the service runs",
+        description="SQLite file of label corrections (POST /feedback)",
+        json_schema_extra={"doc_default": "`feedback.db` where the service runs"},
     )
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    host: str = Field(
+        "127.0.0.1",
+        description="Interface to bind; anything but loopback needs API keys or allow_open",
+    )
+    port: int = Field(8000, ge=0, le=65535, description="Port to listen on")
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod

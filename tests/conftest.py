@@ -16,7 +16,9 @@ from model.card import ModelCard
 from model.labels import id2label, label2id
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = Path(os.environ.get("CLAIMSTANCE_SHARED_DIR", REPO_ROOT.parent / "shared"))
+# The variable training reads for data.shared_dir (training/config.py), so one setting points
+# both training and the tests at a shared folder that is not beside the checkout.
+SHARED_DIR = Path(os.environ.get("CLAIMSTANCE_DATA__SHARED_DIR", REPO_ROOT.parent / "shared"))
 # What `make train` writes into the checkout (the default store is ./mlflow.db, model/store.py):
 # tests keep their stores and models under tmp, so none of these may appear during a run.
 CHECKOUT_OUTPUTS = ("mlflow.db", "mlartifacts", "artifacts")

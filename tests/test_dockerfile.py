@@ -71,3 +71,22 @@ def test_the_service_runs_in_a_folder_its_user_can_write() -> None:
         keyword == "RUN" and f"mkdir {workdir}" in rest and f"chown {user} {workdir}" in rest
         for keyword, rest in rows
     )
+
+
+def test_the_image_installs_the_projects_dependencies_not_a_list_of_its_own() -> None:
+    """pyproject.toml is the one list of dependencies: the image names torch (for its CPU
+    index) and nothing else, and reads the rest from pyproject.toml before the code arrives."""
+    from tests.test_dependency_files import _dockerfile_pip_specs
+
+    specs = [spec for _, spec in _dockerfile_pip_specs(DOCKERFILE)]
+    packages = [spec for spec in specs if not spec.startswith("-")]
+    assert packages == ["torch==2.13.0"]
+    rows = _instructions()
+    dependency_install = next(
+        i for i, (keyword, rest) in enumerate(rows) if keyword == "RUN" and "torch" in rest
+    )
+    assert "pyproject.toml" in rows[dependency_install][1]
+    pyproject_copy = next(
+        i for i, (keyword, rest) in enumerate(rows) if keyword == "COPY" and "pyproject" in rest
+    )
+    assert pyproject_copy < dependency_install

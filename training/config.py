@@ -52,19 +52,19 @@ class DataConfig(_Strict):
     # Emergent's `observing` is a noisy caveat: train on the reviewed label, benchmark on the original.
     emergent_labels: Literal["reviewed", "original"] = "reviewed"
     news_gold: bool = True
-    # Test-story sentences drawn uniformly at random and labelled (training/DATA.md): scored only.
+    # Test-story sentences drawn uniformly at random and labelled (docs/data.md): scored only.
     news_natural: bool = True
-    # The second gold wave (training/DATA.md): FNC-1 and Wikinews sentences chosen by the
+    # The second gold wave (docs/data.md): FNC-1 and Wikinews sentences chosen by the
     # models' doubt and by stance wording, labelled by hand; training and validation only.
     active_gold: bool = True
-    # Minimal-edit rewrites of training sentences (training/DATA.md); never evaluated on.
+    # Minimal-edit rewrites of training sentences (docs/data.md); never evaluated on.
     # Off by default: the run that added them scored no better on real sentences.
     counterfactual: bool = False
-    # Written sentences for stance words the other sources lack (training/DATA.md), train only.
+    # Written sentences for stance words the other sources lack (docs/data.md), train only.
     # On: real-news scores are unchanged over two seeds, and without them every model reads
     # "appeared to caveat that statement" (a guide example) as a denial.
     cue_sentences: bool = True
-    # Written minimal pairs for push-back denials and reported assertions (training/DATA.md).
+    # Written minimal pairs for push-back denials and reported assertions (docs/data.md).
     contrast_sets: bool = True
     szeged: bool = True
     szeged_cap: int = Field(2000, ge=0)

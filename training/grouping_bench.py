@@ -1,7 +1,7 @@
 """Grouping quality of /compare, cross-validated over hand-grouped stories.
 
 Gold: ``tests/fixtures/grouping_gold.json``, 13 stories of FNC-1 articles from evaluation
-stories of the story split (nine ``tune``, four ``check``; data card in training/DATA.md),
+stories of the story split (nine ``tune``, four ``check``; data card in docs/data.md),
 plus the two older groupings: the five example articles (``example_groups.json``, which
 the former threshold was tuned on) and a five-article FNC-1 story
 (``second_story_groups.json``).

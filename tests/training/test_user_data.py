@@ -255,7 +255,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(
     ("target", "expected"),
-    [("train", "training train data.extra={path}"), ("evaluate", "evaluate --data my_claims.csv")],
+    [
+        ("train", "training train --config training/configs/default.yaml data.extra={path}"),
+        ("evaluate", "evaluate --data my_claims.csv"),
+    ],
 )
 def test_make_passes_data_to_the_command(target: str, expected: str) -> None:
     """`make train DATA=my_claims.csv` names the file by its absolute path (make runs from

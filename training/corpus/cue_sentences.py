@@ -5,7 +5,7 @@ FNC-1, Emergent and Szeged almost never say "caveated", "walked back",
 attribution, so a model trained on them reads such sentences by their other
 words. Annotators wrote these sentences per cue word under the label guide,
 most words under contrasting labels, and a second annotator labelled them
-blind (training/DATA.md). They are training data only: every reported score comes
+blind (docs/data.md). They are training data only: every reported score comes
 from real sentences.
 """
 
