@@ -112,8 +112,8 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 .PHONY: help install serve score score-spark train baseline evaluate notebook ensure-model \
-	promote mlflow-ui corpus bench load test test-slow hostile lint format docs lock browser-deps \
-	clean
+	promote mlflow-ui corpus bench load test test-slow hostile lint format docs lock install-locked \
+	browser-deps clean
 
 # --- Help --------------------------------------------------------------------------------------
 # `##@ Group` starts a group; `target: ... ## text` documents a target; `##= VAR=$(VAR)<TAB>text`
@@ -121,6 +121,14 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 HELP_VARS := MODEL HOST PORT DATA IN OUT ARGS NPROC TORCH_SPEC EXTRAS
 ##@ Use
 install: $(STAMP) ## Create .venv and install claimstance with its dev tools and pyspark (EXTRAS=$(EXTRAS))
+
+# Every file but torch's is checked against requirements.lock; torch comes from TORCH_SPEC, pinned.
+install-locked: $(BIN)/python ## Install as `install` does, every package but torch checked by hash (requirements.lock)
+	$(PIP_INDEX_ONLY) $(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)" --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP_INDEX_ONLY) $(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(PIP_INDEX_ONLY) $(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
 
 serve: $(STAMP) ## Serve MODEL on $(HOST):$(PORT); fast or accurate is trained first if the registry has none
 	$(if $(MODEL_NAME),$(BIN)/python -m training ensure-model --config $(MODEL_CONFIG))
@@ -199,7 +207,7 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 docs: $(STAMP) ## Rewrite the settings table in docs/operations.md from service/settings.py
 	$(BIN)/python -m service.settings_doc --write
 
-lock: ## Regenerate constraints.txt from a fresh resolve on the package index (names and versions only)
+lock: ## Regenerate constraints.txt (names and versions) and requirements.lock (with hashes) from the index
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet --upgrade "pip>=24"
 	$(LOCK_VENV)/bin/pip install --quiet "$(TORCH_SPEC)" --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
@@ -210,6 +218,8 @@ lock: ## Regenerate constraints.txt from a fresh resolve on the package index (n
 	  $(LOCK_VENV)/bin/pip list --format=freeze --exclude-editable \
 	    | grep -viE '^(torch|triton|nvidia-[a-z0-9-]*|pip|setuptools|wheel)=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/pip install --quiet pip-tools
+	$(PIP_INDEX_ONLY) $(LOCK_VENV)/bin/python .ci/hash_lock.py constraints.txt requirements.lock $(LOCK_VENV)/bin/pip-compile
 	rm -rf $(LOCK_VENV)
 
 browser-deps: ## Install Debian's Chromium for the browser tests (needs root)
