@@ -469,6 +469,34 @@ def attribution_merge(
     typer.echo("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
 
 
+@app.command("attribution-eval")
+def attribution_eval_command(config: ConfigOption = None, overrides: Overrides = None) -> None:
+    """Score the rule attributor on the gold source and cue spans, split by split."""
+    from model.attribution import RuleAttributor
+    from training.attribution_eval import score_attributor
+    from training.corpus.attribution import AttributionError, load_attribution_gold
+    from training.corpus.build import build_corpus
+
+    settings = _load(config, overrides)
+    try:
+        corpus = build_corpus(settings.data, seed=settings.seed)
+        gold = load_attribution_gold(corpus.all_examples)
+    except (AttributionError, DataError, FileNotFoundError) as error:
+        _fail(str(error))
+    scores = score_attributor(RuleAttributor(), gold)
+    typer.echo(
+        f"  {'split':<12}{'n':>6}{'sourced':>9}{'src exact':>11}{'src tokF1':>11}"
+        f"{'cue exact':>11}{'cue tokF1':>11}{'null-vs-not F1':>16}{'kind acc':>10}"
+    )
+    for split, result in scores.items():
+        typer.echo(
+            f"  {split.value:<12}{result.sentences:>6}{result.with_source:>9}"
+            f"{result.source_exact:>11.3f}{result.source_token_f1:>11.3f}"
+            f"{result.cue_exact:>11.3f}{result.cue_token_f1:>11.3f}"
+            f"{result.has_source_f1:>16.3f}{result.kind_accuracy:>10.3f}"
+        )
+
+
 @app.command("attribution-agreement")
 def attribution_agreement_command(
     out_dir: Annotated[Path, typer.Argument(help="The folder attribution-sample wrote")],

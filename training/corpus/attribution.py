@@ -15,9 +15,9 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
+from model.attribution import SourceKind
 from model.labels import Label
 from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE, id_order
 from training.corpus.active import ACTIVE_SOURCE as ACTIVE_GOLD_SOURCE
@@ -52,16 +52,6 @@ FIRST_ANSWERS_DIR = "out"
 SECOND_ANSWERS_DIR = "second_out"
 ADJUDICATED_FILE = "adjudicated.csv"
 MAX_PROBLEMS_SHOWN = 40
-
-
-class SourceKind(StrEnum):
-    """What the source is (attribution.md): the one place the names are defined."""
-
-    PERSON = "person"
-    ORGANISATION = "organisation"
-    ROLE = "role"
-    PRONOUN = "pronoun"
-    UNNAMED = "unnamed"
 
 
 SOURCE_KINDS: tuple[SourceKind, ...] = tuple(SourceKind)
