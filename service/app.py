@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from model.feedback import FeedbackStore
+from model.resolve import TRAIN_HINT, name_from_uri
 from model.story import Embedder
 from service import serving
 from service.admission import CancelledAsJson, InFlightLimit
@@ -42,7 +43,6 @@ from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware, flat_routes
 from service.openapi import honest_openapi
 from service.redact import redact_credentials
-from service.registry import TRAIN_HINT, name_from_uri
 from service.routes import (
     admin,
     classify,
@@ -316,7 +316,8 @@ def create_app(
     if classifier is not None:
         injected = LoadedModel(
             classifier=classifier,
-            ref=ModelRef(name=name_from_uri(settings.model_uri)),
+            # A bare artifact URI is its own name here, and may carry credentials.
+            ref=ModelRef(name=redact_credentials(name_from_uri(settings.model_uri))),
             uri=settings.model_uri,
         )
         app.state.models.install(injected, embedder, ExitStack())

@@ -304,7 +304,7 @@ def compare(
     Prints a table of claim groups x files, then claims per label per file. Unlike the
     API, no document count or length limit applies.
     """
-    from service.registry import ModelNotFoundError
+    from model.resolve import ModelNotFoundError
     from service.schemas import MIN_DOCUMENTS
 
     if len(files) < MIN_DOCUMENTS:

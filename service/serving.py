@@ -25,10 +25,10 @@ import anyio.to_thread
 from model.classifier import ClaimClassifier
 from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
 from model.microbatch import MicroBatcher
+from model.resolve import ModelNotFoundError, resolve_model
 from model.story import Embedder
 from service.inference import LoadedModel, StanceClassifier
 from service.redact import public, redact_credentials
-from service.registry import ModelNotFoundError, resolve_model
 from service.schemas import ModelRef, ReloadResponse
 from service.settings import Settings
 
@@ -41,7 +41,11 @@ LOAD_ERRORS = (ModelNotFoundError, ValueError, OSError, ImportError)
 
 def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
     """Resolve ``settings.model_uri`` and load it; downloads and the batching thread live
-    until ``scratch`` closes."""
+    until ``scratch`` closes.
+
+    The download goes into a folder of this load's own rather than the shared cache that
+    training's commands reuse: a replaced model's files go when its last request is done.
+    """
     download_to = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="claimstance-")))
     resolved = resolve_model(settings.model_uri, settings.tracking_uri, download_to)
     classifier = ClaimClassifier.from_directory(

@@ -25,6 +25,8 @@ from training.metrics import EvaluationResult
 if TYPE_CHECKING:
     import numpy as np
 
+    from model.resolve import ResolvedModel
+
 app = typer.Typer(help="Train, evaluate and track claimstance models.", no_args_is_help=True)
 
 ConfigOption = Annotated[
@@ -57,6 +59,24 @@ def _load(config: Path | None, overrides: list[str] | None) -> TrainConfig:
         return load_config(config, overrides or [])
     except ConfigError as error:
         _fail(str(error))
+
+
+def _resolve(model_uri: str, settings: TrainConfig) -> ResolvedModel:
+    """The one way a command turns ``--model`` into a local directory.
+
+    Downloads are kept in the model cache (``model.resolve.default_cache_dir``) under the
+    model's name, version and run, so a second command on the same version reuses them.
+    A model that cannot be found ends the command with the reason; what it settled on
+    goes to stderr, where it does not mix with a command's output.
+    """
+    from model.resolve import ModelNotFoundError, resolve_model
+
+    try:
+        resolved = resolve_model(model_uri, settings.tracking_uri)
+    except ModelNotFoundError as error:
+        _fail(f"cannot load {model_uri}: {error}")
+    typer.echo(f"model: {resolved.describe()}", err=True)
+    return resolved
 
 
 def _print_results(title: str, results: dict[str, EvaluationResult]) -> None:
@@ -129,19 +149,16 @@ def evaluate(
 ) -> None:
     """Score a trained model on every evaluation set, or on your own labelled file (--data)."""
     from training.pipeline import evaluate_model
-    from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
     if data is not None:
         _evaluate_file(model_uri, data, settings)
         return
+    resolved = _resolve(model_uri, settings)
     try:
-        model_dir = download_model_dir(model_uri, settings.tracking_uri)
-        results = evaluate_model(model_dir, settings)
+        results = evaluate_model(resolved.directory, settings)
     except (DataError, FileNotFoundError, ValueError) as error:
         _fail(str(error))
-    except Exception as error:  # MLflow raises its own types for an unknown model or alias
-        _fail(f"cannot load {model_uri}: {error}")
     _print_results(f"model {model_uri}", results)
 
 
@@ -153,20 +170,19 @@ def _evaluate_file(model_uri: str, path: Path, settings: TrainConfig) -> None:
         read_test_rows,
         report_lines,
     )
-    from training.tracking import download_model_dir
 
     # The file first: a bad one fails in a second, before a model is downloaded or loaded.
     try:
         data, scored = read_test_rows(path, max_mb=settings.data.extra_max_mb)
     except DataError as error:
         _fail(str(error))
+    resolved = _resolve(model_uri, settings)
     try:
-        model_dir = download_model_dir(model_uri, settings.tracking_uri)
-        classifier = ClaimClassifier.from_directory(model_dir, device=settings.training.device)
+        classifier = ClaimClassifier.from_directory(
+            resolved.directory, device=settings.training.device
+        )
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
-    except Exception as error:  # MLflow raises its own types for an unknown model or alias
-        _fail(f"cannot load {model_uri}: {error}")
     evaluation = evaluate_on_file(classifier, data, scored)
     typer.echo(f"model {model_uri}")
     for line in report_lines(evaluation):
@@ -176,6 +192,7 @@ def _evaluate_file(model_uri: str, path: Path, settings: TrainConfig) -> None:
         tracking_uri=settings.tracking_uri,
         experiment=settings.experiment,
         model_uri=model_uri,
+        source=resolved.provenance(),
     )
     typer.echo(f"logged as evaluation run {run_id}")
 
@@ -326,10 +343,9 @@ def _probabilities_of(
         corpus = build_corpus(settings.data, seed=settings.seed)
         return Baseline(settings.baseline, seed=settings.seed).fit(corpus.train).predict_proba
     from model.classifier import ClaimClassifier
-    from training.tracking import download_model_dir
 
     classifier = ClaimClassifier.from_directory(
-        download_model_dir(model_uri, settings.tracking_uri), batch_size=64
+        _resolve(model_uri, settings).directory, batch_size=64
     )
     return classifier.predict_proba
 
@@ -691,7 +707,7 @@ def export(
     import shutil
 
     from training.pipeline import EXPORTED_FOLDERS, export_model_dir
-    from training.tracking import download_model_dir, update_registered_model
+    from training.tracking import update_registered_model
 
     settings = _load(config, overrides)
 
@@ -704,7 +720,7 @@ def export(
             version = update_registered_model(model_uri, settings.tracking_uri, add_exports)
             typer.echo(f"exported; {model_uri} (version {version}) now serves on ONNX")
             return
-        target = download_model_dir(model_uri, settings.tracking_uri)
+        target = _resolve(model_uri, settings).directory
         if output is not None and output.resolve() != target.resolve():
             shutil.copytree(target, output, dirs_exist_ok=True)
             target = output
@@ -739,10 +755,9 @@ def bench(
         in_process_table,
         soak_report,
     )
-    from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
-    model_dir = download_model_dir(model_uri, settings.tracking_uri)
+    model_dir = _resolve(model_uri, settings).directory
     data = bench_sentences(config, overrides or [])
     chosen = (
         list(PATHS)
@@ -791,7 +806,6 @@ def load(
     """The service on loopback under 1, 8 and 32 clients of the mixed workload: errors,
     dropped requests, latency; ``--soak`` adds a timed run that reports memory."""
     from training.load import Workload, example_articles, report
-    from training.tracking import download_model_dir
 
     settings = _load(config, overrides)
     try:
@@ -799,9 +813,7 @@ def load(
         if not levels or min(levels) < 1 or requests < 1:
             raise ValueError("clients and requests must be positive numbers")
         workload = Workload.from_articles(example_articles(settings.data.examples_dir))
-        model_dir = (
-            None if port is not None else download_model_dir(model_uri, settings.tracking_uri)
-        )
+        model_dir = None if port is not None else _resolve(model_uri, settings).directory
         for line in report(
             str(model_dir),
             workload,
@@ -846,14 +858,13 @@ def soft_labels(
     from training.corpus.build import build_corpus
     from training.corpus.pool import corpus_pool, pool_hash
     from training.distill import write_soft_labels
-    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     target = output or settings.training.soft_labels
+    resolved = _resolve(teacher, settings)
+    source = resolved.provenance()
     try:
-        model_dir = download_model_dir(teacher, settings.tracking_uri)
-        source = model_source(teacher, settings.tracking_uri)
-        classifier = ClaimClassifier.from_directory(model_dir, batch_size=64)
+        classifier = ClaimClassifier.from_directory(resolved.directory, batch_size=64)
         corpus = build_corpus(settings.data, seed=settings.seed)
         pool = corpus_pool(settings.data, corpus)
         meta = {
@@ -949,7 +960,6 @@ def score(
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
     from training.score import ScoreError, check_input, model_provenance, score_file
-    from training.tracking import download_model_dir, model_source
 
     settings = _load(config, overrides)
     try:
@@ -957,19 +967,15 @@ def score(
         check_input(source, id_column, text_column)
     except ScoreError as error:
         _fail(str(error))
+    resolved = _resolve(model_uri, settings)
     try:
-        model_dir = download_model_dir(model_uri, settings.tracking_uri)
         # Pinned now: the alias may move while a long job runs or before it is resumed.
-        provenance = model_provenance(
-            model_uri, model_dir, model_source(model_uri, settings.tracking_uri)
-        )
+        provenance = model_provenance(model_uri, resolved.directory, resolved.provenance())
         classifier = ClaimClassifier.from_directory(
-            model_dir, device=device, backend=backend, batch_size=batch_size
+            resolved.directory, device=device, backend=backend, batch_size=batch_size
         )
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error))
-    except Exception as error:  # MLflow raises its own types for an unknown model or alias
-        _fail(f"cannot load {model_uri}: {error}")
     try:
         report = score_file(
             classifier,

@@ -63,6 +63,7 @@ def test_export_adds_onnx_to_a_version_registered_without_it(
 
     from model.backends import has_onnx_export
     from model.classifier import ClaimClassifier
+    from model.resolve import resolve_model
     from training import tracking
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -70,7 +71,7 @@ def test_export_adds_onnx_to_a_version_registered_without_it(
     with mlflow.start_run() as run:
         model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
         tracking.register(model_uri, "claimstance", 0.5, run.info.run_id)
-    before = tracking.download_model_dir("models:/claimstance/1", uri)
+    before = resolve_model("models:/claimstance/1", uri).directory
     assert not has_onnx_export(before, "classifier")
 
     result = runner.invoke(
@@ -84,7 +85,9 @@ def test_export_adds_onnx_to_a_version_registered_without_it(
         ],
     )
     assert result.exit_code == 0, result.output
-    after = tracking.download_model_dir("models:/claimstance/1", uri)
+    # The same version, run and cache folder: export replaced the stale cached copy.
+    after = resolve_model("models:/claimstance/1", uri).directory
+    assert after == before
     assert has_onnx_export(after, "classifier")
     assert has_onnx_export(after / "encoder", "encoder")
     assert ClaimClassifier.from_directory(after).backend.name == "onnx"
