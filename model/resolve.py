@@ -53,7 +53,15 @@ TRAIN_HINT = (
 
 
 class ModelNotFoundError(RuntimeError):
-    """The URI names no usable claimstance model; the message says what to do about it."""
+    """The URI names no usable claimstance model; the message says what to do about it.
+
+    ``reason`` is the message without its leading ``no model at URI:``, for a caller that
+    names the URI itself (``cannot load URI: reason``).
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class UriKind(Enum):
@@ -173,14 +181,15 @@ def default_cache_dir() -> Path:
     return Path(base) / "claimstance" / "models"
 
 
-def missing_store_message(database: Path) -> str:
-    """Why a registry lookup was refused: the SQLite store file is not there."""
+def _missing_store(uri: str, database: Path) -> ModelNotFoundError:
+    """A registry lookup refused because the SQLite store file is not there."""
     variable = os.environ.get(TRACKING_URI_ENV) or "unset"
-    return (
+    reason = (
         f"no MLflow store at {database}: run the command where "
         f"`make train` wrote {database.name} (the checkout's root), or set "
         f"{TRACKING_URI_ENV} (now {variable})"
     )
+    return ModelNotFoundError(f"no model at {uri}: {reason}", reason=reason)
 
 
 def _resolve_directory(uri: str) -> ResolvedModel:
@@ -234,7 +243,7 @@ def locate(uri: str | ModelUri, tracking_uri: str) -> Location:
 
     parsed = uri if isinstance(uri, ModelUri) else parse_model_uri(uri)
     if parsed.needs_store and (database := missing_sqlite_store(tracking_uri)) is not None:
-        raise ModelNotFoundError(missing_store_message(database))
+        raise _missing_store(parsed.uri, database)
     if parsed.kind is UriKind.RUN:
         return Location(parsed.uri, None, parsed.run_id, parsed.uri)
     if parsed.kind not in {UriKind.REGISTERED, UriKind.LOGGED}:
@@ -328,9 +337,10 @@ def resolve_model(uri: str, tracking_uri: str, cache_dir: Path | None = None) ->
         root = _download(location, tracking_uri, cache_dir or default_cache_dir())
     except MlflowException as error:
         # MLflow's messages can run to several lines; the first says what was missing.
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = f"not in {tracking_uri} ({first}); {TRAIN_HINT}"
         raise ModelNotFoundError(
-            f"no model at {uri} in {tracking_uri} ({reason}); {TRAIN_HINT}"
+            f"no model at {uri} in {tracking_uri} ({first}); {TRAIN_HINT}", reason=reason
         ) from error
 
     directory = find_model_directory(root)

@@ -74,7 +74,7 @@ def _resolve(model_uri: str, settings: TrainConfig) -> ResolvedModel:
     try:
         resolved = resolve_model(model_uri, settings.tracking_uri)
     except ModelNotFoundError as error:
-        _fail(f"cannot load {model_uri}: {error}")
+        _fail(f"cannot load {model_uri}: {error.reason}")
     typer.echo(f"model: {resolved.describe()}", err=True)
     return resolved
 

@@ -186,6 +186,7 @@ def test_missing_registry_store_is_not_created(tmp_path: Path) -> None:
     assert response.status_code == 503
     # The file by its name: /ready answers without a key, and no path of the machine.
     assert "no MLflow store at .../mlflow.db" in response.json()["detail"]
+    assert response.json()["detail"].startswith("no model loaded: no model at models:/claimstance")
     assert str(tmp_path) not in response.text
     assert "make train" in response.json()["detail"]
     assert not database.exists()
