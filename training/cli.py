@@ -11,6 +11,7 @@ import typer
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
+from model.identity import ACCURATE_MODEL_URI, DEFAULT_MODEL_URI, champion_uri
 from training.config import ConfigError, TrainConfig, load_config
 from training.corpus.attribution_sample import (
     SAMPLE_SEED,
@@ -36,8 +37,6 @@ ConfigOption = Annotated[
 ModelUriOption = Annotated[
     str, typer.Option("--model-uri", help="Model directory or MLflow model URI")
 ]
-# The registered fast model's champion: what every command reads unless told otherwise.
-CHAMPION_URI = "models:/claimstance@champion"
 Overrides = Annotated[
     list[str] | None,
     typer.Argument(help="Config overrides such as training.epochs=2 data.szeged=false"),
@@ -135,7 +134,7 @@ def baseline(config: ConfigOption = None, overrides: Overrides = None) -> None:
 def evaluate(
     model_uri: Annotated[
         str, typer.Option("--model-uri", "--model", help="Model directory or MLflow model URI")
-    ] = CHAMPION_URI,
+    ] = DEFAULT_MODEL_URI,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -258,7 +257,7 @@ def annotation_sample(
     seed: Annotated[int, typer.Option(help="Seed of every draw")] = 20261205,
     model_uri: Annotated[
         str, typer.Option("--model-uri", help="doubt: the first model (the fast one)")
-    ] = CHAMPION_URI,
+    ] = DEFAULT_MODEL_URI,
     second_uri: Annotated[
         str | None,
         typer.Option(
@@ -676,22 +675,27 @@ def promote(
 
 @app.command("ensure-model")
 def ensure_model(config: ConfigOption = None, overrides: Overrides = None) -> None:
-    """Train the default model unless the registry already has a champion."""
-    from training.tracking import has_champion
+    """Train the configured model unless the registry already has a champion; print its URI."""
+    from training.tracking import store_champion
 
     settings = _load(config, overrides)
-    if has_champion(settings.tracking_uri, settings.registered_model):
-        typer.echo(f"{settings.registered_model}@champion exists; not training")
+    uri = champion_uri(settings.registered_model)
+    champion = store_champion(settings.tracking_uri, settings.registered_model)
+    if champion is not None:
+        typer.echo(f"{uri} is version {champion.version}; not training")
         return
-    typer.echo(
-        "no champion model in the registry yet: training the default model (takes a while on CPU)"
-    )
+    typer.echo(f"no {uri} in the registry yet: training it (takes a while on CPU)")
     _run(settings, train_transformer=True)
+    champion = store_champion(settings.tracking_uri, settings.registered_model)
+    if champion is None:  # register_model=false, or a torchrun worker besides the main one
+        typer.echo(f"training registered no {uri}", err=True)
+        return
+    typer.echo(f"{uri} is version {champion.version}")
 
 
 @app.command()
 def export(
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
     output: Annotated[
         Path | None,
         typer.Option(help="Write a servable copy here instead of updating the model in place"),
@@ -732,7 +736,7 @@ def export(
 
 @app.command()
 def bench(
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
     http: Annotated[
         bool, typer.Option("--http", help="Also start the service and load it over HTTP")
     ] = False,
@@ -782,7 +786,7 @@ def bench(
 
 @app.command()
 def load(
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
     clients: Annotated[
         str, typer.Option(help="Concurrent clients of each run, comma-separated")
     ] = "1,8,32",
@@ -848,7 +852,7 @@ def fetch_base_model(
 def soft_labels(
     teacher: Annotated[
         str, typer.Option(help="The teacher: a model directory or MLflow model URI")
-    ] = "models:/claimstance-accurate@champion",
+    ] = ACCURATE_MODEL_URI,
     output: Annotated[Path | None, typer.Option(help="CSV to write (resumes if present)")] = None,
     config: ConfigOption = None,
     overrides: Overrides = None,
@@ -945,7 +949,7 @@ def score(
             "already there"
         ),
     ],
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
     id_column: Annotated[str, typer.Option(help="Column holding each text's id")] = "id",
     text_column: Annotated[str, typer.Option(help="Column holding the text")] = "text",
     chunk_size: Annotated[
@@ -1008,7 +1012,7 @@ def _scored_by(provenance: dict[str, str]) -> str:
 def score_spark(
     source: Annotated[str, typer.Argument(help="Texts: .jsonl, .csv or .parquet (any Spark path)")],
     output: Annotated[str, typer.Argument(help="Claims: a .parquet or .jsonl folder of parts")],
-    model_uri: ModelUriOption = CHAMPION_URI,
+    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
     id_column: Annotated[str, typer.Option(help="Column holding each text's id")] = "id",
     text_column: Annotated[str, typer.Option(help="Column holding the text")] = "text",
     master: Annotated[str, typer.Option(help="Spark master")] = "local[*]",

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model.device import DeviceSetting
+from model.identity import FAST_MODEL
 from model.store import default_tracking_uri
 from training.user_data import DEFAULT_MAX_MB
 
@@ -139,7 +140,7 @@ class TrainConfig(BaseSettings):
     )
 
     experiment: str = "claimstance"
-    registered_model: str = "claimstance"
+    registered_model: str = FAST_MODEL
     seed: int = 13
     output_dir: Path = REPO_ROOT / "artifacts" / "models"
     # MLFLOW_TRACKING_URI, else mlflow.db where the command runs (model.store).

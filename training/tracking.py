@@ -26,6 +26,7 @@ from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
 import model as model_package
 from model.backends import has_onnx_export
+from model.identity import CHAMPION, champion_uri
 from model.resolve import (
     ModelNotFoundError,
     UriKind,
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CHAMPION = "champion"
 # Tag on each registered version, so champion comparisons need no run lookups.
 SELECTION_METRIC = "validation.macro_f1"
 DATA_HASH_TAG = "data_hash"
@@ -406,7 +406,7 @@ def _comparable_score(
     if champion.data_hash == data_hash or rescore is None:
         return champion.score
     try:
-        resolved = resolve_model(f"models:/{name}@{CHAMPION}", mlflow.get_tracking_uri())
+        resolved = resolve_model(champion_uri(name), mlflow.get_tracking_uri())
         score = rescore(resolved.directory)
     except (ModelNotFoundError, FileNotFoundError, ValueError) as error:
         # A champion that cannot be loaded here is compared by its recorded score rather
@@ -567,9 +567,14 @@ def promote(tracking_uri: str, name: str, version: str, reason: str) -> str | No
     return None if previous is None else previous.version
 
 
-def has_champion(tracking_uri: str, name: str) -> bool:
+def store_champion(tracking_uri: str, name: str) -> Champion | None:
+    """The champion of ``name`` in the store at ``tracking_uri``, or None when it has none."""
     _use_store(tracking_uri)
-    return champion_score(name) is not None
+    return current_champion(name)
+
+
+def has_champion(tracking_uri: str, name: str) -> bool:
+    return store_champion(tracking_uri, name) is not None
 
 
 def update_registered_model(

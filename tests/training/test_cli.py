@@ -119,3 +119,18 @@ def test_bench_grouping_refuses_a_malformed_encoder_option(shared_dir: Path) -> 
     )
     assert result.exit_code == 2
     assert "NAME=DIRECTORY" in result.output
+
+
+def test_ensure_model_names_the_champion_it_found(tmp_path: Path, tiny_model_dir: Path) -> None:
+    import mlflow
+
+    from training import tracking
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(uri, "ensure-test")
+    with mlflow.start_run() as run:
+        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
+        tracking.register(model_uri, "claimstance", 0.5, run.info.run_id)
+    result = runner.invoke(app, ["ensure-model", f"tracking_uri={uri}"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "models:/claimstance@champion is version 1; not training"

@@ -89,3 +89,19 @@ def test_experiment_files_name_a_base_model_only_to_change_it() -> None:
     assert load_config().training.base_model == PACKAGED_MINILM
     accurate = load_config(CONFIG_DIR / "accurate.yaml").training.base_model
     assert accurate != PACKAGED_MINILM
+
+
+def test_the_experiments_register_under_the_names_the_code_knows() -> None:
+    from model.identity import ACCURATE_MODEL, FAST_MODEL
+
+    assert load_config().registered_model == FAST_MODEL
+    assert load_config(CONFIG_DIR / "accurate.yaml").registered_model == ACCURATE_MODEL
+
+
+def test_the_spark_job_defaults_to_the_same_model() -> None:
+    """training/spark_score.py runs on a cluster without the repo: it restates the URI."""
+    from model.identity import DEFAULT_MODEL_URI
+    from training import spark_score
+
+    source = Path(spark_score.__file__).read_text(encoding="utf-8")
+    assert f'parser.add_argument("--model-uri", default="{DEFAULT_MODEL_URI}")' in source
