@@ -58,7 +58,6 @@ MODEL_TRAINING_KIND = "custom_model_development"
 MODEL_ARTIFACT = "model"
 # MLflow stores a dataset digest in 36 characters.
 DIGEST_CHARS = 16
-CLASSIFIER_ARTIFACT = mlflow_model.CLASSIFIER_ARTIFACT
 
 
 # The pyfunc model: its code (this file, run by MLflow at load) and the package it imports,
@@ -243,7 +242,7 @@ class RunTracker:
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=str(MODEL_CODE),
-            artifacts={CLASSIFIER_ARTIFACT: str(model_dir)},
+            artifacts={mlflow_model.CLASSIFIER_ARTIFACT: str(model_dir)},
             code_paths=[str(MODEL_PACKAGE)],
             signature=model_signature(),
             input_example=INPUT_EXAMPLE,

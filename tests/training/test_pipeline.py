@@ -8,6 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from model.classifier import ClaimClassifier, ModelDirectoryError
+from model.identity import CHAMPION
 from model.labels import LABELS
 from model.resolve import resolve_model
 from tests.training.conftest import HEADLINES
@@ -50,7 +51,7 @@ def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) ->
     assert f"plots/transformer/calibration_{EMERGENT_TEST}.png" in artifacts
 
     assert report.registration is not None and report.registration.promoted
-    champion = client.get_model_version_by_alias("claimstance", tracking.CHAMPION)
+    champion = client.get_model_version_by_alias("claimstance", CHAMPION)
     assert str(champion.version) == report.registration.version
     model_dir = resolve_model("models:/claimstance@champion", tiny_config.tracking_uri).directory
     reloaded = ClaimClassifier.from_directory(model_dir, device="cpu")
