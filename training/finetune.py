@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import gc
 import hashlib
-import importlib
 import logging
 import os
 import random
@@ -41,11 +40,12 @@ from model.backends import TorchBackend
 from model.card import ModelCard
 from model.classifier import ClaimClassifier
 from model.device import resolve_device
+from model.embeddings import packaged_model_dir
 from model.encoding import TextEncoder
 from model.labels import LABELS, id2label, label2id
 from model.network import LogitsModule, build_network
 from training.basemodels import FETCH_PREFIX, FetchError, fetch_base
-from training.config import ConfigError, TrainConfig, TrainingConfig
+from training.config import PACKAGE_PREFIX, ConfigError, TrainConfig, TrainingConfig
 from training.data import Example
 from training.distill import SoftExample
 from training.metrics import EvaluationResult, evaluate, fit_temperature, label_indices
@@ -53,7 +53,6 @@ from training.metrics import EvaluationResult, evaluate, fit_temperature, label_
 logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, dict[str, float]], None]
-PACKAGE_PREFIX = "package:"
 
 
 def resolve_base_model(spec: str) -> str:
@@ -67,12 +66,11 @@ def resolve_base_model(spec: str) -> str:
     if spec.startswith(PACKAGE_PREFIX):
         module_name = spec.removeprefix(PACKAGE_PREFIX)
         try:
-            module = importlib.import_module(module_name)
+            directory = packaged_model_dir(module_name)
         except ImportError:
             raise ConfigError(
                 f"base model {spec!r}: package {module_name!r} is not installed"
             ) from None
-        directory = Path(module.__file__).resolve().parent / "model"
         if not (directory / "config.json").is_file():
             raise ConfigError(f"base model {spec!r}: {directory} holds no config.json")
         return str(directory)
