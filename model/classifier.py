@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -22,6 +23,24 @@ logger = logging.getLogger(__name__)
 class Prediction:
     label: Label
     scores: dict[Label, float]
+
+
+class StanceClassifier(Protocol):
+    """Texts in, label probabilities out: what every caller of a classifier takes.
+
+    ``ClaimClassifier`` is one; ``model.microbatch.MicroBatcher`` and the service's
+    budgeted classifier wrap one and are one too. Labelling, /compare's grouping, batch
+    scoring and the service all type their classifier as this; ``card`` and ``device``
+    say which model answers (the service's /model).
+    """
+
+    @property
+    def card(self) -> ModelCard: ...
+
+    @property
+    def device(self) -> str: ...
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
 class ModelDirectoryError(ValueError):

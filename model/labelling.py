@@ -10,18 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from model.attribution import NO_ATTRIBUTION, Attribution, Attributor, RuleAttributor
 from model.claims import extract_claims
-from model.classifier import Prediction
+from model.classifier import StanceClassifier
 from model.labels import LABELS, Label
-
-
-class StanceClassifier(Protocol):
-    """What labelling needs of a classifier (``ClaimClassifier`` and ``MicroBatcher`` fit)."""
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,21 +17,11 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from model.card import ModelCard
-from model.classifier import Prediction, check_texts
+from model.classifier import Prediction, StanceClassifier, check_texts
 
 logger = logging.getLogger(__name__)
-
-
-class Predictor(Protocol):
-    card: ModelCard
-
-    @property
-    def device(self) -> str: ...
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
 @dataclass(slots=True)
@@ -44,14 +34,14 @@ class MicroBatcher:
     """Wraps a classifier; ``predict`` is safe to call from many threads at once."""
 
     def __init__(
-        self, inner: Predictor, *, max_batch: int = 256, max_wait_s: float = 0.002
+        self, inner: StanceClassifier, *, max_batch: int = 256, max_wait_s: float = 0.002
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must not be negative, got {max_wait_s}")
         self.inner = inner
-        self.card = inner.card
+        self.card: ModelCard = inner.card
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self.forward_passes = 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 STORE_FILE = "mlflow.db"
+SQLITE_PREFIX = "sqlite:///"
 
 
 def default_tracking_uri(directory: Path | None = None) -> str:
@@ -28,7 +29,24 @@ def default_tracking_uri(directory: Path | None = None) -> str:
     """
     if uri := os.environ.get(TRACKING_URI_ENV, "").strip():
         return uri
-    return f"sqlite:///{(directory or Path.cwd()).resolve() / STORE_FILE}"
+    return f"{SQLITE_PREFIX}{(directory or Path.cwd()).resolve() / STORE_FILE}"
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a local ``sqlite:///`` store, or ``None`` for any other store.
+
+    The one place the URI is taken apart: callers ask whether the file exists (MLflow would
+    create an empty store on first contact) or put artifacts beside it.
+    """
+    if not tracking_uri.startswith(SQLITE_PREFIX):
+        return None
+    return Path(tracking_uri.removeprefix(SQLITE_PREFIX))
+
+
+def missing_sqlite_store(tracking_uri: str) -> Path | None:
+    """The file a ``sqlite:///`` store would live in, when it does not exist yet."""
+    database = sqlite_path(tracking_uri)
+    return None if database is None or database.is_file() else database
 
 
 if __name__ == "__main__":

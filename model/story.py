@@ -42,7 +42,8 @@ from typing import Protocol
 
 import numpy as np
 
-from model.labelling import LabelledClaim, StanceClassifier, label_texts
+from model.classifier import StanceClassifier
+from model.labelling import LabelledClaim, label_texts
 from model.labels import LABELS, Label
 from model.propositions import proposition
 

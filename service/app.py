@@ -20,6 +20,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -30,19 +31,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from model.classifier import StanceClassifier
 from model.feedback import FeedbackStore
+from model.resolve import TRAIN_HINT, name_from_uri
 from model.story import Embedder
+
+# Called through the module, so tests can stand in for the loaders.
 from service import serving
 from service.admission import CancelledAsJson, InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.headers import AllowedHosts, SecurityHeaders
-from service.inference import LoadedModel, StanceClassifier
+from service.inference import LoadedModel
 from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware, flat_routes
 from service.openapi import honest_openapi
 from service.redact import redact_credentials
-from service.registry import TRAIN_HINT, name_from_uri
 from service.routes import (
     admin,
     classify,
@@ -56,21 +60,20 @@ from service.routes import (
 )
 from service.routes.page import STATIC_DIR
 from service.schemas import ClassifyRequest, CompareRequest, FeedbackRequest, ModelRef
-from service.serving import LOAD_ERRORS, ModelSlot, ReloadError, reload_model
+from service.serving import (
+    LOAD_ERRORS,
+    ModelSlot,
+    ReloadError,
+    embedder_message,
+    reload_model,
+)
 from service.settings import Settings
-
-# Kept importable from here: ``python -m service compare`` and callers load through them.
-load_model = serving.load_model
-load_embedder = serving.load_embedder
+from service.state import ServiceState, service_state
 
 logger = logging.getLogger(__name__)
 
 NOT_LOADED_YET = "the model has not been loaded yet (the app is starting)"
 EMBEDDER_NOT_LOADED = "the sentence encoder has not been loaded yet (the app is starting)"
-EMBEDDER_HINT = (
-    "set CLAIMSTANCE_EMBEDDER_DIR to a Hugging Face encoder directory, "
-    "or leave it unset for the packaged all-MiniLM-L6-v2"
-)
 # The routes that do model work: bounded by max_in_flight.
 WORK_PATHS = frozenset({"/classify", "/compare", "/admin/reload"})
 
@@ -78,14 +81,14 @@ WORK_PATHS = frozenset({"/classify", "/compare", "/admin/reload"})
 async def _reload_for_signal(app: FastAPI) -> None:
     """SIGHUP: reload as POST /admin/reload does; the outcome goes to the log."""
     try:
-        await reload_model(app.state)
+        await reload_model(service_state(app))
     except ReloadError as error:
         if error.status_code >= 500:
-            app.state.metrics.reloads.labels(outcome="failure").inc()
+            service_state(app).metrics.reloads.labels(outcome="failure").inc()
         else:
             logger.warning("SIGHUP ignored: %s", error.detail)
         return
-    app.state.metrics.reloads.labels(outcome="success").inc()
+    service_state(app).metrics.reloads.labels(outcome="success").inc()
 
 
 @contextmanager
@@ -102,7 +105,8 @@ def _reload_on_sighup(app: FastAPI) -> Iterator[None]:
     tasks: set[asyncio.Task[None]] = set()
 
     def on_sighup() -> None:
-        logger.info("SIGHUP: reloading %s", redact_credentials(app.state.settings.model_uri))
+        uri = service_state(app).settings.model_uri
+        logger.info("SIGHUP: reloading %s", redact_credentials(uri))
         task = loop.create_task(_reload_for_signal(app))
         tasks.add(task)  # a reference, so the task is not collected mid-reload
         task.add_done_callback(tasks.discard)
@@ -120,43 +124,51 @@ def _reload_on_sighup(app: FastAPI) -> Iterator[None]:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    slot: ModelSlot = app.state.models
+    state = service_state(app)
     try:
-        if app.state.model is None:
-            resources = ExitStack()
-            try:
-                # Loading reads hundreds of MB and may download them: not on the event loop.
-                loaded = await anyio.to_thread.run_sync(serving.load_model, settings, resources)
-            except LOAD_ERRORS as error:
-                resources.close()
-                message = redact_credentials(f"no model loaded: {error}")
-                if TRAIN_HINT not in message:
-                    message = f"{message}; {TRAIN_HINT}"
-                app.state.load_error = message
-                logger.error(message)
-            else:
-                slot.install(loaded, app.state.embedder, resources)
-                ref = loaded.ref
-                logger.info("serving %s version %s (run %s)", ref.name, ref.version, ref.run_id)
-        # Without a classifier /compare answers 503 anyway: the encoder would be dead weight.
-        if app.state.model is not None and app.state.embedder is None:
-            try:
-                app.state.embedder = await anyio.to_thread.run_sync(
-                    serving.load_embedder, settings, app.state.model.directory
-                )
-            except (ValueError, OSError, ImportError) as error:
-                # ImportError: the packaged encoder's wheel is missing from the environment.
-                app.state.embedder_error = redact_credentials(
-                    f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}"
-                )
-                logger.error(app.state.embedder_error)
-        app.state.metrics.model_loaded.set(1 if app.state.model is not None else 0)
+        if state.model is None:
+            await _load_at_start(state)
+        elif state.embedder is None:
+            # A classifier passed to create_app: only the encoder is left to load.
+            state.embedder, error = await anyio.to_thread.run_sync(
+                serving.try_load_embedder, state.settings, state.model.directory
+            )
+            if error is not None:
+                state.embedder_error = embedder_message(error)
+                logger.error(state.embedder_error)
+        state.metrics.model_loaded.set(1 if state.model is not None else 0)
         with _reload_on_sighup(app):
             yield
     finally:
         # Stops the micro-batching threads and removes downloads, of replaced models too.
-        slot.close_all()
+        state.models.close_all()
+
+
+async def _load_at_start(state: ServiceState) -> None:
+    """Load through ``load_models`` as a reload does; a failure leaves the app up, saying why.
+
+    No classifier: /ready, /classify and /compare answer 503 with the reason. No encoder:
+    only /compare does.
+    """
+    try:
+        # Loading reads hundreds of MB and may download them: not on the event loop.
+        models = await anyio.to_thread.run_sync(
+            partial(serving.load_models, state.settings, embedder=state.embedder)
+        )
+    except LOAD_ERRORS as error:
+        message = redact_credentials(f"no model loaded: {error}")
+        if TRAIN_HINT not in message:
+            message = f"{message}; {TRAIN_HINT}"
+        state.load_error = message
+        logger.error(message)
+        return
+    state.models.install(models.model, models.embedder, models.resources)
+    state.load_error = None
+    ref = models.model.ref
+    logger.info("serving %s version %s (run %s)", ref.name, ref.version, ref.run_id)
+    if models.embedder_error is not None:
+        state.embedder_error = embedder_message(models.embedder_error)
+        logger.error(state.embedder_error)
 
 
 # --- readable errors ---------------------------------------------------------------
@@ -302,24 +314,27 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.metrics = Metrics()
-    app.state.load_error = NOT_LOADED_YET
-    app.state.model = None
-    app.state.embedder = embedder
-    app.state.embedder_given = embedder is not None
-    app.state.embedder_error = EMBEDDER_NOT_LOADED
-    app.state.models = ModelSlot(app.state)
+    state = ServiceState()
+    app.state = state
+    state.settings = settings
+    state.metrics = Metrics()
+    state.load_error = NOT_LOADED_YET
+    state.model = None
+    state.embedder = embedder
+    state.embedder_given = embedder is not None
+    state.embedder_error = EMBEDDER_NOT_LOADED
+    state.models = ModelSlot(state)
     # Opened on the first correction, not here: an app that gets none writes no file.
-    app.state.feedback = FeedbackStore(settings.feedback_path)
-    app.state.corrections = feedback.corrections_counter(app.state.metrics.registry)
+    state.feedback = FeedbackStore(settings.feedback_path)
+    state.corrections = feedback.corrections_counter(state.metrics.registry)
     if classifier is not None:
         injected = LoadedModel(
             classifier=classifier,
-            ref=ModelRef(name=name_from_uri(settings.model_uri)),
+            # A bare artifact URI is its own name here, and may carry credentials.
+            ref=ModelRef(name=redact_credentials(name_from_uri(settings.model_uri))),
             uri=settings.model_uri,
         )
-        app.state.models.install(injected, embedder, ExitStack())
+        state.models.install(injected, embedder, ExitStack())
 
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(TooLargeError, too_large_handler)  # type: ignore[arg-type]
@@ -341,7 +356,7 @@ def create_app(
         InFlightLimit,
         limit=settings.max_in_flight,
         paths=WORK_PATHS,
-        gauge=app.state.metrics.in_flight,
+        gauge=state.metrics.in_flight,
         body_timeout_s=settings.body_timeout_s,
     )
     # Outside the bound, so requests without a key never take a slot.
@@ -366,7 +381,7 @@ def create_app(
     # Outside CORS and the key check, so their refusals carry the headers too.
     app.add_middleware(SecurityHeaders)
     # Added last so it is outermost: refused and failed requests are counted too.
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, routes=app.router.routes)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics, routes=app.router.routes)
 
     for module in (classify, compare, feedback, health, model_info, metrics, page, admin, docs):
         app.include_router(module.router)

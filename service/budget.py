@@ -23,8 +23,8 @@ import anyio.to_thread
 import numpy as np
 from fastapi import HTTPException, status
 
-from model.classifier import Prediction
-from model.labelling import StanceClassifier
+from model.card import ModelCard
+from model.classifier import Prediction, StanceClassifier
 from model.story import Embedder
 from service.limits import TooLargeError
 from service.settings import Settings
@@ -120,6 +120,14 @@ class BudgetedClassifier:
         self.budget = budget
         self.max_claims = max_claims
         self.limit_name = limit_name
+
+    @property
+    def card(self) -> ModelCard:
+        return self.inner.card
+
+    @property
+    def device(self) -> str:
+        return self.inner.device
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if len(texts) > self.max_claims:

@@ -17,7 +17,6 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
@@ -200,15 +199,18 @@ def compare_files(
 ) -> CompareResponse:
     """Load the model and encoder ``settings`` name and compare the files, as /compare does."""
     from service.inference import compare_texts
-    from service.serving import load_embedder, load_model
+    from service.serving import load_models
 
     documents = read_documents(paths)
-    with ExitStack() as scratch:
-        loaded = load_model(settings, scratch)
-        embedder = load_embedder(settings, loaded.directory)
+    models = load_models(settings)
+    with models.resources:
+        if models.embedder is None:
+            # /compare cannot run without its encoder: the load's own error says why.
+            assert models.embedder_error is not None
+            raise models.embedder_error
         return compare_texts(
-            loaded,
-            embedder,
+            models.model,
+            models.embedder,
             documents,
             threshold=settings.similarity_threshold,
             segment=segment,
@@ -304,7 +306,7 @@ def compare(
     Prints a table of claim groups x files, then claims per label per file. Unlike the
     API, no document count or length limit applies.
     """
-    from service.registry import ModelNotFoundError
+    from model.resolve import ModelNotFoundError
     from service.schemas import MIN_DOCUMENTS
 
     if len(files) < MIN_DOCUMENTS:

@@ -18,14 +18,15 @@ from service.metrics import Metrics
 from service.redact import public
 from service.serving import ModelSlot
 from service.settings import Settings
+from service.state import service_state
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return service_state(request.app).settings
 
 
 def get_metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
+    return service_state(request.app).metrics
 
 
 async def require_model(request: Request) -> AsyncIterator[LoadedModel]:
@@ -34,13 +35,13 @@ async def require_model(request: Request) -> AsyncIterator[LoadedModel]:
     The request holds it until it is answered: a reload meanwhile serves later
     requests from the new model and closes this one only after its last request.
     """
-    slot: ModelSlot = request.app.state.models
+    slot: ModelSlot = service_state(request.app).models
     loaded = slot.acquire()
     if loaded is None:
         raise HTTPException(
             # /ready answers it without a key: no credentials and no paths of the machine.
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=public(request.app.state.load_error),
+            detail=public(service_state(request.app).load_error),
         )
     try:
         yield loaded
@@ -68,7 +69,7 @@ async def new_budget(request: Request) -> AsyncIterator[Budget]:
     16 s of CPU for nobody. The work stops at its next budget check.
     """
     arrived = request.scope.get(ARRIVED_KEY)
-    budget = request_budget(request.app.state.settings, arrived)
+    budget = request_budget(service_state(request.app).settings, arrived)
     watch = asyncio.create_task(_stop_when_the_client_leaves(request, budget))
     try:
         yield budget
@@ -78,10 +79,11 @@ async def new_budget(request: Request) -> AsyncIterator[Budget]:
 
 def require_embedder(request: Request) -> Embedder:
     """The sentence encoder /compare groups claims with, or 503 with the reason it is missing."""
-    embedder: Embedder | None = request.app.state.embedder
+    embedder: Embedder | None = service_state(request.app).embedder
     if embedder is None:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=public(request.app.state.embedder_error)
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=public(service_state(request.app).embedder_error),
         )
     return embedder
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from model.attribution import Source, Span
-from model.card import ModelCard
-from model.classifier import Prediction
+from model.classifier import StanceClassifier
 from model.labelling import LabelledClaim, label_texts
 from model.labels import LABELS
 from model.story import ClaimGroup as StoryGroup
@@ -32,15 +30,6 @@ from service.schemas import (
     StoryClaim,
     TextResult,
 )
-
-
-class StanceClassifier(Protocol):
-    """What the service needs of a classifier; ``model.classifier.ClaimClassifier`` is one."""
-
-    card: ModelCard
-    device: str
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from service.schemas import (
     StoryDocument,
 )
 from service.settings import Settings
+from service.state import service_state
 
 # At most this many validation errors are described and listed; the rest are counted.
 MAX_ERRORS = 20
@@ -166,14 +167,14 @@ async def _parsed_body(request: Request) -> object:
 
 async def classify_limits(request: Request) -> None:
     """Dependency: /classify's size limits, checked before its body is validated."""
-    check_classify_body(await _parsed_body(request), request.app.state.settings)
+    check_classify_body(await _parsed_body(request), service_state(request.app).settings)
 
 
 async def compare_limits(request: Request) -> None:
     """Dependency: /compare's size limits, checked before its body is validated."""
-    check_compare_body(await _parsed_body(request), request.app.state.settings)
+    check_compare_body(await _parsed_body(request), service_state(request.app).settings)
 
 
 async def feedback_limits(request: Request) -> None:
     """Dependency: /feedback's size limits, checked before its body is validated."""
-    check_feedback_body(await _parsed_body(request), request.app.state.settings)
+    check_feedback_body(await _parsed_body(request), service_state(request.app).settings)

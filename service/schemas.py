@@ -130,7 +130,8 @@ class CompareRequest(BaseModel):
                         {"id": "bbc", "text": "Moscow denied the reports. Kirby spoke."},
                         {"id": "cnn", "text": "Moscow denied the reports on Tuesday."},
                     ],
-                    "threshold": 0.62,
+                    # No threshold: the setting's default is unset (each story's own), so
+                    # the example leaves it out rather than restate a stale fixed value.
                 }
             ]
         },

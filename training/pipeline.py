@@ -390,10 +390,22 @@ def export_model_dir(
     return metrics
 
 
-def evaluate_model(model_dir: Path, config: TrainConfig) -> dict[str, EvaluationResult]:
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """A trained model scored on this config's corpus: validation first, then each test set."""
+
+    backend: str
+    data_hash: str
+    results: dict[str, EvaluationResult]
+
+
+def evaluate_model(model_dir: Path, config: TrainConfig) -> ModelEvaluation:
     corpus = build_corpus(config.data, seed=config.seed)
     classifier = ClaimClassifier.from_directory(model_dir, device=config.training.device)
-    return evaluate_sets("transformer", classifier.predict_proba, corpus.evaluation)
+    # Validation too: it is what training chose the epoch and the champion by.
+    sets = {"validation": corpus.validation, **corpus.evaluation}
+    results = evaluate_sets("transformer", classifier.predict_proba, sets)
+    return ModelEvaluation(classifier.backend.name, corpus.hash, results)
 
 
 def _validation_macro_f1(model_dir: Path, corpus: Corpus, config: TrainConfig) -> float:

@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", help="texts: .jsonl, .csv or .parquet (any Spark path)")
     parser.add_argument("output", help="claims: a .parquet or .jsonl folder of parts")
+    # model.identity.DEFAULT_MODEL_URI, which this file cannot import on a cluster (a test
+    # keeps the two in step).
     parser.add_argument("--model-uri", default="models:/claimstance@champion")
     parser.add_argument("--id-column", default=ID_COLUMN)
     parser.add_argument("--text-column", default=TEXT_COLUMN)

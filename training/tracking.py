@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import re
 import signal
 import subprocess
 import tempfile
@@ -21,7 +19,6 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 from mlflow.entities import LoggedModelStatus, RunStatus
-from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
@@ -29,8 +26,16 @@ from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
 import model as model_package
 from model.backends import has_onnx_export
-from model.card import find_model_directory
-from model.store import TRACKING_URI_ENV
+from model.identity import CHAMPION, champion_uri
+from model.resolve import (
+    ModelNotFoundError,
+    UriKind,
+    evict,
+    locate,
+    parse_model_uri,
+    resolve_model,
+)
+from model.store import missing_sqlite_store, sqlite_path
 from model.table import CLAIM_COLUMNS, ID_COLUMN, NULLABLE_FIELDS, TEXT_COLUMN
 from training import mlflow_model
 from training.data import Example, examples_frame
@@ -40,7 +45,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CHAMPION = "champion"
 # Tag on each registered version, so champion comparisons need no run lookups.
 SELECTION_METRIC = "validation.macro_f1"
 DATA_HASH_TAG = "data_hash"
@@ -54,7 +58,6 @@ MODEL_TRAINING_KIND = "custom_model_development"
 MODEL_ARTIFACT = "model"
 # MLflow stores a dataset digest in 36 characters.
 DIGEST_CHARS = 16
-CLASSIFIER_ARTIFACT = mlflow_model.CLASSIFIER_ARTIFACT
 
 
 # The pyfunc model: its code (this file, run by MLflow at load) and the package it imports,
@@ -134,10 +137,8 @@ def git_commit() -> str:
 
 def _artifact_location(tracking_uri: str) -> str | None:
     """Keep artifacts beside a local SQLite store instead of wherever the command ran."""
-    if tracking_uri.startswith("sqlite:///"):
-        database = Path(tracking_uri.removeprefix("sqlite:///"))
-        return (database.parent / "mlartifacts").resolve().as_uri()
-    return None
+    database = sqlite_path(tracking_uri)
+    return None if database is None else (database.parent / "mlartifacts").resolve().as_uri()
 
 
 def _use_store(tracking_uri: str) -> None:
@@ -148,10 +149,7 @@ def _use_store(tracking_uri: str) -> None:
 
 def find_experiment_id(tracking_uri: str, experiment: str) -> str | None:
     """The experiment's id, without creating a store or an experiment that is not there."""
-    if (
-        tracking_uri.startswith("sqlite:///")
-        and not Path(tracking_uri.removeprefix("sqlite:///")).is_file()
-    ):
+    if missing_sqlite_store(tracking_uri) is not None:
         return None
     _use_store(tracking_uri)
     found = mlflow.get_experiment_by_name(experiment)
@@ -249,7 +247,7 @@ class RunTracker:
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=str(MODEL_CODE),
-            artifacts={CLASSIFIER_ARTIFACT: str(model_dir)},
+            artifacts={mlflow_model.CLASSIFIER_ARTIFACT: str(model_dir)},
             code_paths=[str(MODEL_PACKAGE)],
             signature=model_signature(),
             input_example=INPUT_EXAMPLE,
@@ -355,10 +353,10 @@ def withdraw(registration: Registration) -> None:
 
 def _check_logged(model_uri: str) -> None:
     """Refuse to register a logged model whose artifacts did not finish uploading."""
-    match = re.match(r"^models:/(?P<id>m-[0-9a-f]+)$", model_uri)
-    if match is None:
+    parsed = parse_model_uri(model_uri)
+    if parsed.kind is not UriKind.LOGGED:
         return
-    status = MlflowClient().get_logged_model(match["id"]).status
+    status = MlflowClient().get_logged_model(parsed.model_id).status
     if status != LoggedModelStatus.READY:
         raise ValueError(
             f"{model_uri} is {status}, not READY: its artifacts are not all logged, "
@@ -412,9 +410,9 @@ def _comparable_score(
     if champion.data_hash == data_hash or rescore is None:
         return champion.score
     try:
-        directory = download_model_dir(f"models:/{name}@{CHAMPION}", mlflow.get_tracking_uri())
-        score = rescore(directory)
-    except (FileNotFoundError, ValueError) as error:
+        resolved = resolve_model(champion_uri(name), mlflow.get_tracking_uri())
+        score = rescore(resolved.directory)
+    except (ModelNotFoundError, FileNotFoundError, ValueError) as error:
         # A champion that cannot be loaded here is compared by its recorded score rather
         # than failing the candidate's run (and withdrawing its version) at the last step.
         logger.warning(
@@ -573,94 +571,14 @@ def promote(tracking_uri: str, name: str, version: str, reason: str) -> str | No
     return None if previous is None else previous.version
 
 
+def store_champion(tracking_uri: str, name: str) -> Champion | None:
+    """The champion of ``name`` in the store at ``tracking_uri``, or None when it has none."""
+    _use_store(tracking_uri)
+    return current_champion(name)
+
+
 def has_champion(tracking_uri: str, name: str) -> bool:
-    _use_store(tracking_uri)
-    return champion_score(name) is not None
-
-
-def _download(model_uri: str, tracking_uri: str, into: Path | None = None) -> tuple[Path, Path]:
-    """(download root, classifier directory inside it) for an MLflow model URI.
-
-    Without ``into``, a local artifact store may hand back its own files: read them only.
-    """
-    _use_store(tracking_uri)
-    root = Path(
-        mlflow.artifacts.download_artifacts(
-            artifact_uri=model_uri, dst_path=str(into) if into else None
-        )
-    )
-    directory = find_model_directory(root)
-    if directory is None:
-        raise FileNotFoundError(f"{model_uri} holds no claimstance model directory")
-    return root, directory
-
-
-def require_store(tracking_uri: str) -> None:
-    """Refuse to read from a local SQLite store that is not there, naming where it looked.
-
-    MLflow would create an empty store there and then report the model as missing, which
-    sends a user who ran the command in another directory looking for the wrong problem.
-    """
-    if not tracking_uri.startswith("sqlite:///"):
-        return
-    database = Path(tracking_uri.removeprefix("sqlite:///"))
-    if not database.is_file():
-        variable = os.environ.get(TRACKING_URI_ENV) or "unset"
-        raise FileNotFoundError(
-            f"no MLflow store at {database}: run the command where `make train` wrote "
-            f"{database.name} (the checkout's root), or set {TRACKING_URI_ENV} "
-            f"(now {variable})"
-        )
-
-
-def download_model_dir(model_uri: str, tracking_uri: str) -> Path:
-    """Resolve a local directory or an MLflow model URI to the classifier directory inside it."""
-    local = Path(model_uri)
-    if (local / "config.json").is_file():
-        return local
-    if model_uri.startswith(("models:/", "runs:/")):
-        require_store(tracking_uri)
-    return _download(model_uri, tracking_uri)[1]
-
-
-_REGISTERED_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))/?$")
-
-
-def _registered_version(model_uri: str) -> ModelVersion | None:
-    match = _REGISTERED_URI.match(model_uri)
-    if match is None:
-        return None
-    client = MlflowClient()
-    if match["alias"]:
-        return client.get_model_version_by_alias(match["name"], match["alias"])
-    return client.get_model_version(match["name"], match["version"])
-
-
-def model_source(model_uri: str, tracking_uri: str) -> dict[str, str]:
-    """``model_name``, ``model_version`` and ``model_run_id`` of a registered model URI (the
-    version an alias points at now), the run of a ``runs:/`` URI; nothing for a directory.
-
-    Pinned in what a command writes, so a file or a run says which model made it even after
-    the alias moves.
-    """
-    run = re.match(r"^runs:/(?P<run>[^/]+)", model_uri)
-    if run is not None:
-        return {"model_run_id": run["run"]}
-    match = _REGISTERED_URI.match(model_uri)
-    if match is None:
-        return {}
-    _use_store(tracking_uri)
-    try:
-        version = _registered_version(model_uri)
-    except MlflowException:
-        return {"model_name": match["name"]}
-    if version is None:
-        return {"model_name": match["name"]}
-    return {
-        "model_name": version.name,
-        "model_version": str(version.version),
-        "model_run_id": version.run_id or "",
-    }
+    return store_champion(tracking_uri, name) is not None
 
 
 def update_registered_model(
@@ -671,22 +589,26 @@ def update_registered_model(
 
     Returns the version. Files already there are replaced; nothing else is touched.
     """
-    _use_store(tracking_uri)
     try:
-        version = _registered_version(model_uri)
-    except MlflowException as error:
-        raise ValueError(f"cannot find {model_uri}: {error.message}") from None
+        location = locate(model_uri, tracking_uri)
+    except (MlflowException, ModelNotFoundError) as error:
+        message = error.message if isinstance(error, MlflowException) else str(error)
+        raise ValueError(f"cannot find {model_uri}: {message}") from None
     # MLflow 3 registers a logged model: the version's source is models:/<model id>.
-    logged = re.match(r"^models:/(?P<id>m-[0-9a-f]+)$", version.source or "") if version else None
-    if version is None or logged is None:
+    if location.version is None or location.model_id is None:
         raise ValueError(f"{model_uri} is not a registered version of a logged model")
     with tempfile.TemporaryDirectory(prefix="claimstance-update-") as scratch:
         # A copy, never the store's own files, is changed and then uploaded.
-        root, directory = _download(model_uri, tracking_uri, into=Path(scratch))
-        inside = directory.relative_to(root).as_posix()
-        client = MlflowClient()
-        for folder in change(directory):
+        resolved = resolve_model(model_uri, tracking_uri, Path(scratch))
+        assert resolved.download_root is not None
+        inside = resolved.directory.relative_to(resolved.download_root).as_posix()
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        for folder in change(resolved.directory):
             client.log_model_artifacts(
-                logged["id"], str(directory / folder), artifact_path=f"{inside}/{folder}"
+                location.model_id,
+                str(resolved.directory / folder),
+                artifact_path=f"{inside}/{folder}",
             )
-    return str(version.version)
+    # The version's files changed under the same name, version and run: a cached copy is stale.
+    evict(location)
+    return location.version

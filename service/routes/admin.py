@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from service.deps import MetricsDep, SettingsDep
 from service.schemas import ErrorBody, ReloadFailure, ReloadResponse
 from service.serving import ReloadError, reload_model
+from service.state import service_state
 
 router = APIRouter(tags=["admin"])
 
@@ -41,7 +42,7 @@ async def reload(request: Request, settings: SettingsDep, metrics: MetricsDep) -
     if not settings.admin_keys:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NEEDS_KEYS)
     try:
-        result = await reload_model(request.app.state)
+        result = await reload_model(service_state(request.app))
     except ReloadError as error:
         if error.status_code >= 500:
             metrics.reloads.labels(outcome="failure").inc()

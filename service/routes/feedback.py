@@ -15,6 +15,7 @@ from model.labels import LABELS
 from service.deps import JsonBody
 from service.limits import feedback_limits
 from service.schemas import JSON_BODY_ERRORS, ErrorBody, FeedbackRequest, FeedbackResponse
+from service.state import service_state
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["feedback"])
@@ -35,7 +36,7 @@ def corrections_counter(registry: CollectorRegistry) -> Counter:
 
 
 def get_store(request: Request) -> FeedbackStore:
-    return request.app.state.feedback
+    return service_state(request.app).feedback
 
 
 StoreDep = Annotated[FeedbackStore, Depends(get_store)]
@@ -85,7 +86,7 @@ async def feedback(
             detail="the feedback store cannot take the correction now; retry with the same id",
         ) from None
     if created:
-        request.app.state.corrections.labels(
+        service_state(request.app).corrections.labels(
             model_label=stored.model_label.value, correct_label=stored.correct_label.value
         ).inc()
     else:

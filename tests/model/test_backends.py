@@ -14,7 +14,7 @@ from transformers import AutoTokenizer
 
 from model.backends import has_onnx_export, load_backend
 from model.classifier import ClaimClassifier, ModelDirectoryError
-from model.embeddings import SentenceEmbedder, default_embedder_dir
+from model.embeddings import SentenceEmbedder, packaged_model_dir
 from model.encoding import TextEncoder
 from model.export import export_classifier
 
@@ -45,7 +45,7 @@ def test_fast_tokenizer_gives_transformers_ids(tiny_model_dir: Path, max_length:
 
 
 def test_fast_tokenizer_matches_the_packaged_encoder() -> None:
-    directory = default_embedder_dir()
+    directory = packaged_model_dir()
     reference = AutoTokenizer.from_pretrained(directory)(
         TEXTS, padding=True, truncation=True, max_length=16, return_tensors="np"
     )

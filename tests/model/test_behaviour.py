@@ -21,16 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def champion() -> ClaimClassifier:
-    from mlflow.exceptions import MlflowException
-
-    from training.tracking import download_model_dir
+    from model.resolve import ModelNotFoundError, resolve_model
 
     uri = os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{REPO / 'mlflow.db'}")
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         pytest.skip("no MLflow store: run `make train` first")
     try:
-        directory = download_model_dir("models:/claimstance@champion", uri)
-    except (MlflowException, FileNotFoundError) as error:
+        directory = resolve_model("models:/claimstance@champion", uri).directory
+    except ModelNotFoundError as error:
         pytest.skip(f"no champion model: run `make train` first ({error})")
     return ClaimClassifier.from_directory(directory, device="cpu")
 

@@ -60,3 +60,15 @@ def test_the_makefile_asks_the_same_rule(tmp_path: Path) -> None:
     )
     assert result.stdout.strip() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
     assert "$(BIN)/python -m model.store" in (REPO / "Makefile").read_text(encoding="utf-8")
+
+
+def test_a_sqlite_store_is_taken_apart_in_one_place(tmp_path: Path) -> None:
+    from model.store import missing_sqlite_store, sqlite_path
+
+    database = tmp_path / "mlflow.db"
+    assert sqlite_path(f"sqlite:///{database}") == database
+    assert sqlite_path("http://mlflow:5000") is None
+    assert missing_sqlite_store(f"sqlite:///{database}") == database
+    database.touch()
+    assert missing_sqlite_store(f"sqlite:///{database}") is None
+    assert missing_sqlite_store("http://mlflow:5000") is None

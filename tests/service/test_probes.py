@@ -185,7 +185,8 @@ def test_missing_registry_store_is_not_created(tmp_path: Path) -> None:
         response = test_client.get("/ready")
     assert response.status_code == 503
     # The file by its name: /ready answers without a key, and no path of the machine.
-    assert "the MLflow store .../mlflow.db does not exist" in response.json()["detail"]
+    assert "no MLflow store at .../mlflow.db" in response.json()["detail"]
+    assert response.json()["detail"].startswith("no model loaded: no model at models:/claimstance")
     assert str(tmp_path) not in response.text
     assert "make train" in response.json()["detail"]
     assert not database.exists()
@@ -245,16 +246,16 @@ def test_ready_and_model_never_show_credentials_or_paths(
     """A failed load used to put the store's password and the machine's paths on /ready."""
     from mlflow.exceptions import MlflowException
 
-    import service.registry
+    import model.resolve
 
     secret = "s3cr3t-Passw0rd"
     tracking_uri = f"https://alice:{secret}@mlflow.example"
 
-    def unreachable(uri: str, tracking: str) -> None:
+    def unreachable(uri: object, tracking: str) -> None:
         # What MLflow says when the store does not answer: the URI, password included.
         raise MlflowException(f"API request to {tracking}/api/2.0/mlflow failed ({tmp_path})")
 
-    monkeypatch.setattr(service.registry, "_locate", unreachable)
+    monkeypatch.setattr(model.resolve, "locate", unreachable)
     settings = make_settings("models:/claimstance@champion", tmp_path, tracking_uri=tracking_uri)
     with TestClient(create_app(settings)) as test_client:
         for path in ("/ready", "/health", "/model", "/classify"):

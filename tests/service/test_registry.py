@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from model.resolve import ModelNotFoundError, name_from_uri, resolve_model
 from service.app import create_app
-from service.registry import ModelNotFoundError, name_from_uri, resolve_model
 from tests.service.conftest import Registry
 from tests.service.support import make_settings
 
@@ -117,3 +117,43 @@ def test_app_serves_the_registry_champion(mlflow_registry: Registry, tmp_path: P
 )
 def test_display_name_of_a_uri(uri: str, name: str) -> None:
     assert name_from_uri(uri) == name
+
+
+def test_a_download_is_named_by_model_version_and_run_and_reused(
+    mlflow_registry: Registry, tmp_path: Path
+) -> None:
+    uri = f"models:/{mlflow_registry.name}@champion"
+    first = resolve_model(uri, mlflow_registry.tracking_uri, tmp_path)
+    folder = f"{mlflow_registry.name}-v{mlflow_registry.version}-run-{mlflow_registry.run_id}"
+    assert first.download_root == tmp_path / folder
+    assert first.alias == "champion"
+    marker = first.directory / "reused.txt"
+    marker.write_text("kept")
+    # The alias and the version name the same files: the second call downloads nothing.
+    by_version = f"models:/{mlflow_registry.name}/{mlflow_registry.version}"
+    second = resolve_model(by_version, mlflow_registry.tracking_uri, tmp_path)
+    assert second.directory == first.directory and marker.is_file()
+    assert [path.name for path in tmp_path.iterdir()] == [folder]  # no scratch left behind
+
+
+def test_an_interrupted_download_is_fetched_again(
+    mlflow_registry: Registry, tmp_path: Path
+) -> None:
+    folder = f"{mlflow_registry.name}-v{mlflow_registry.version}-run-{mlflow_registry.run_id}"
+    (tmp_path / folder / "artifacts").mkdir(parents=True)  # no model inside
+    resolved = resolve_model(
+        f"models:/{mlflow_registry.name}@champion", mlflow_registry.tracking_uri, tmp_path
+    )
+    assert (resolved.directory / "config.json").is_file()
+
+
+def test_resolving_leaves_the_process_wide_store_alone(
+    mlflow_registry: Registry, tmp_path: Path
+) -> None:
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    resolve_model(
+        f"models:/{mlflow_registry.name}@champion", mlflow_registry.tracking_uri, tmp_path
+    )
+    assert mlflow.get_tracking_uri() == before

@@ -278,3 +278,67 @@ def test_sighup_reloads_the_model_of_a_running_service(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_start_up_and_reload_load_through_one_loader(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = service.serving.load_models
+
+    def counting(settings: Settings, **kwargs: Any) -> service.serving.LoadedModels:
+        calls.append(settings.model_uri)
+        return real(settings, **kwargs)
+
+    monkeypatch.setattr(service.serving, "load_models", counting)
+    settings = make_settings(tiny_model_dir, tmp_path, api_keys=[KEY], admin_keys=[KEY])
+    app = create_app(settings, embedder=WordEmbedder())
+    with TestClient(app) as client:
+        assert calls == [str(tiny_model_dir)]
+        assert client.post("/admin/reload", headers=AUTH).status_code == 200
+        assert calls == [str(tiny_model_dir)] * 2
+
+
+def test_a_reload_whose_encoder_fails_keeps_both_old_models(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(
+        tiny_model_dir,
+        tmp_path,
+        api_keys=[KEY],
+        admin_keys=[KEY],
+        embedder_dir=str(tiny_model_dir),
+    )
+    with TestClient(create_app(settings)) as client:
+        app_state = client.app.state  # type: ignore[attr-defined]
+        model, embedder = app_state.model, app_state.embedder
+        assert embedder is not None
+
+        def broken(settings: Settings, model_dir: Path | None = None) -> None:
+            raise OSError("encoder files unreadable")
+
+        monkeypatch.setattr(service.serving, "load_embedder", broken)
+        response = client.post("/admin/reload", headers=AUTH)
+        assert response.status_code == 500
+        assert "encoder files unreadable" in response.json()["detail"]
+        assert (app_state.model, app_state.embedder) == (model, embedder)
+        assert client.post("/compare", json={"documents": _TWO}, headers=AUTH).status_code == 200
+
+
+_TWO = [
+    {"id": "a", "text": "Moscow denied the reports."},
+    {"id": "b", "text": "Officials said Moscow denied the reports."},
+]
+
+
+def test_app_state_is_typed() -> None:
+    from fastapi import FastAPI
+
+    from service.state import ServiceState, service_state
+
+    app = create_app(make_settings("unused", Path("/nonexistent")))
+    state = service_state(app)
+    assert isinstance(state, ServiceState) and state is app.state
+    assert state.model is None and state.settings.model_uri == "unused"
+    with pytest.raises(TypeError, match="create_app"):
+        service_state(FastAPI())

@@ -167,3 +167,10 @@ def test_serving_open_on_purpose_says_so_in_the_log(
 
     create_app(Settings(host="0.0.0.0", allow_open=True, model_uri=str(tmp_path)))
     assert "SERVING WITHOUT API KEYS on 0.0.0.0" in caplog.text
+
+
+def test_the_compare_example_uses_the_settings_default_threshold() -> None:
+    [example] = CompareRequest.model_config["json_schema_extra"]["examples"]  # type: ignore[index]
+    default = Settings.model_fields["similarity_threshold"].default
+    assert example.get("threshold") == default
+    CompareRequest.model_validate(example)

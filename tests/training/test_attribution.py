@@ -402,3 +402,23 @@ def test_the_agreement_command_prints_the_table_and_writes_disagreements(tmp_pat
     assert "2 sentences answered in both passes" in result.output
     assert "1 disagreements written" in result.output
     assert read_ids(out / "disagreements.csv") == ["fnc1:1:1"]
+
+
+def test_merge_asks_before_replacing_a_gold_file(tmp_path: Path) -> None:
+    out = handed_out(tmp_path)
+    write_csv(out / "out/batch_01.csv", ["id", "source", "source_kind", "cue"], GOOD)
+    gold = tmp_path / "gold.csv"
+    gold.write_text("committed\n", encoding="utf-8")
+    refused = runner.invoke(app, ["attribution-merge", str(out), "--gold", str(gold)], input="n\n")
+    assert refused.exit_code == 2
+    assert f"rewrite {gold} (committed files)?" in refused.output
+    assert "nothing written (pass --yes" in refused.output
+    assert gold.read_text(encoding="utf-8") == "committed\n"
+    agreed = runner.invoke(app, ["attribution-merge", str(out), "--gold", str(gold)], input="y\n")
+    assert agreed.exit_code == 0, agreed.output
+    assert gold.read_text(encoding="utf-8").startswith("id,source_text")
+    gold.write_text("committed\n", encoding="utf-8")
+    forced = runner.invoke(app, ["attribution-merge", str(out), "--gold", str(gold), "--yes"])
+    assert forced.exit_code == 0, forced.output
+    assert "committed files" not in forced.output
+    assert gold.read_text(encoding="utf-8").startswith("id,source_text")

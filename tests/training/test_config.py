@@ -89,3 +89,48 @@ def test_experiment_files_name_a_base_model_only_to_change_it() -> None:
     assert load_config().training.base_model == PACKAGED_MINILM
     accurate = load_config(CONFIG_DIR / "accurate.yaml").training.base_model
     assert accurate != PACKAGED_MINILM
+
+
+def test_the_experiments_register_under_the_names_the_code_knows() -> None:
+    from model.identity import ACCURATE_MODEL, FAST_MODEL
+
+    assert load_config().registered_model == FAST_MODEL
+    assert load_config(CONFIG_DIR / "accurate.yaml").registered_model == ACCURATE_MODEL
+
+
+def test_the_spark_job_defaults_to_the_same_model() -> None:
+    """training/spark_score.py runs on a cluster without the repo: it restates the URI."""
+    from model.identity import DEFAULT_MODEL_URI
+    from training import spark_score
+
+    source = Path(spark_score.__file__).read_text(encoding="utf-8")
+    assert f'parser.add_argument("--model-uri", default="{DEFAULT_MODEL_URI}")' in source
+
+
+def test_a_bad_override_is_blamed_and_the_closest_key_suggested() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(overrides=["training.epoch=3"])
+    message = str(raised.value)
+    assert message.startswith("override 'training.epoch=3': unknown config key 'training.epoch'")
+    assert message.endswith("did you mean 'training.epochs'?")
+    assert "default.yaml" not in message
+    # A key under the wrong section, a misspelt section, a bad value: each names its override.
+    with pytest.raises(ConfigError, match=r"'data\.epochs'; did you mean 'training\.epochs'\?"):
+        load_config(overrides=["data.epochs=2"])
+    with pytest.raises(ConfigError, match=r"^override 'trainng\.epochs=2': .*'training'\?"):
+        load_config(overrides=["trainng.epochs=2"])
+    with pytest.raises(ConfigError, match=r"^override 'training\.epochs=0': training\.epochs"):
+        load_config(overrides=["training.epochs=0"])
+    with pytest.raises(ConfigError) as unrelated:
+        load_config(overrides=["zzzz=1"])
+    assert "did you mean" not in str(unrelated.value)
+
+
+def test_a_bad_key_in_the_file_blames_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("training:\n  epochz: 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, ["seed=3"])
+    assert str(raised.value) == (
+        f"{path}: unknown config key 'training.epochz'; did you mean 'training.epochs'?"
+    )

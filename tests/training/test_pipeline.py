@@ -8,7 +8,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from model.classifier import ClaimClassifier, ModelDirectoryError
+from model.identity import CHAMPION
 from model.labels import LABELS
+from model.resolve import resolve_model
 from tests.training.conftest import HEADLINES
 from training import tracking
 from training.baseline import Baseline
@@ -49,11 +51,9 @@ def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) ->
     assert f"plots/transformer/calibration_{EMERGENT_TEST}.png" in artifacts
 
     assert report.registration is not None and report.registration.promoted
-    champion = client.get_model_version_by_alias("claimstance", tracking.CHAMPION)
+    champion = client.get_model_version_by_alias("claimstance", CHAMPION)
     assert str(champion.version) == report.registration.version
-    model_dir = tracking.download_model_dir(
-        "models:/claimstance@champion", tiny_config.tracking_uri
-    )
+    model_dir = resolve_model("models:/claimstance@champion", tiny_config.tracking_uri).directory
     reloaded = ClaimClassifier.from_directory(model_dir, device="cpu")
     texts = ["Moscow denied the reports", "It may be true"]
     np.testing.assert_allclose(

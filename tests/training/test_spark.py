@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 import pandas as pd
@@ -14,6 +17,9 @@ from tests.training.test_score import TEXTS, write_input
 from training import tracking
 from training.score import score_file
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
 pytestmark = [
     pytest.mark.spark,
@@ -21,12 +27,47 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    """A local[2] session, and at the end its JVM stopped too.
+
+    ``SparkSession.stop`` ends the context but leaves py4j's JVM running until the
+    interpreter exits, which kept pytest from exiting for seconds after the last test.
+    The JVM pyspark launches exits when its stdin closes, so that is closed and awaited.
+    """
+    from pyspark import SparkContext
+
+    from training.spark_score import session
+
+    spark = session("local[2]", config={"spark.ui.enabled": "false"})
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        gateway = SparkContext._gateway
+        if gateway is not None:
+            gateway.shutdown()
+            process = getattr(gateway, "proc", None)
+            if process is not None:
+                if process.stdin is not None:
+                    process.stdin.close()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            # A later session in this process launches a JVM of its own.
+            SparkContext._gateway = None
+            SparkContext._jvm = None
+
+
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["id", "claim_index"]).reset_index(drop=True)
 
 
-def test_spark_scoring_matches_the_local_command(tmp_path: Path, tiny_exported_dir: Path) -> None:
-    from training.spark_score import score_with_spark, session
+def test_spark_scoring_matches_the_local_command(
+    tmp_path: Path, tiny_exported_dir: Path, spark: SparkSession
+) -> None:
+    from training.spark_score import score_with_spark
 
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracking.configure(tracking_uri, "spark-test")
@@ -42,19 +83,15 @@ def test_spark_scoring_matches_the_local_command(tmp_path: Path, tiny_exported_d
     expected = _sorted(pd.read_parquet(local_out))
 
     csv_in = write_input(tmp_path / "in.csv", id_column="doc", text_column="body")
-    spark = session("local[2]", config={"spark.ui.enabled": "false"})
-    try:
-        score_with_spark(
-            spark,
-            str(csv_in),  # quoted newlines inside texts
-            str(tmp_path / "spark.parquet"),
-            "models:/claimstance/1",
-            id_column="doc",
-            text_column="body",
-            tracking_uri=tracking_uri,
-        )
-    finally:
-        spark.stop()
+    score_with_spark(
+        spark,
+        str(csv_in),  # quoted newlines inside texts
+        str(tmp_path / "spark.parquet"),
+        "models:/claimstance/1",
+        id_column="doc",
+        text_column="body",
+        tracking_uri=tracking_uri,
+    )
 
     got = _sorted(pd.read_parquet(tmp_path / "spark.parquet"))
     assert list(got.columns) == list(expected.columns)
