@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from model.labels import Label
+from tests.training.conftest import emergent_only
 from training.config import load_config
 from training.corpus.build import (
     EMERGENT_TEST,
@@ -63,18 +64,8 @@ def test_merged_corpus_keeps_evaluation_sets_out_of_training(shared_dir: Path) -
 
 
 def test_sources_can_be_switched_off(shared_dir: Path) -> None:
-    config = load_config(
-        overrides=[
-            f"data.shared_dir={shared_dir}",
-            "data.szeged=false",
-            "data.news_gold=false",
-            "data.news_natural=false",
-            "data.counterfactual=false",
-            "data.cue_sentences=false",
-            "data.active_gold=false",
-            "data.contrast_sets=false",
-        ]
-    )
+    # The conftest's list switches every other source off: a new source must join it there.
+    config = load_config(overrides=emergent_only(shared_dir))
     corpus = build_corpus(config.data, seed=config.seed)
     assert {e.source for e in corpus.train} == {"emergent"}
     assert NEWS_TEST not in corpus.evaluation
