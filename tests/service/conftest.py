@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from model.classifier import ClaimClassifier
 from service.app import create_app
-from tests.service.support import make_settings, mlflow_pointed_at
+from tests.service.support import KeywordClassifier, WordEmbedder, make_settings, mlflow_pointed_at
 
 REGISTERED_NAME = "claimstance"
 
@@ -39,6 +39,17 @@ def client(
     """One app per test module with the tiny model injected: fast, and shared by the module."""
     settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("settings"))
     with TestClient(create_app(settings, classifier=tiny_classifier)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def story_client(
+    tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """Labels and groups a test can predict: keyword rules and bag-of-words vectors."""
+    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("story"))
+    app = create_app(settings, classifier=KeywordClassifier(), embedder=WordEmbedder())
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -3,15 +3,9 @@ responses with offsets into the same cleaned text as the claim's own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
 from model.attribution import SourceKind
-from service.app import create_app
-from tests.service.support import KeywordClassifier, WordEmbedder, make_settings
 
 # Markup and an entity before the claims, so the cleaned text's offsets differ from the raw.
 ARTICLE = (
@@ -60,14 +54,6 @@ def test_unsegmented_text_is_attributed_as_one_claim(client: TestClient) -> None
     body = client.post("/classify", json={"text": text, "segment": False}).json()
     [result] = body["results"]
     assert _attributions(result) == [("Valk", "person", "said")]
-
-
-@pytest.fixture(scope="module")
-def story_client(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("attribution"))
-    app = create_app(settings, classifier=KeywordClassifier(), embedder=WordEmbedder())
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def test_compare_claims_carry_source_and_cue_in_documents_and_groups(

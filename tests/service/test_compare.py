@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,15 +37,6 @@ STORY = [
     {"id": "b", "text": f"{DENIAL}\n\nThe weather in Pyongyang was mild."},
     {"id": "c", "text": f"{DENIAL} {HEDGED}"},
 ]
-
-
-@pytest.fixture(scope="module")
-def story_client(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    """Labels and groups a test can predict: keyword rules and bag-of-words vectors."""
-    settings = make_settings(tiny_model_dir, tmp_path_factory.mktemp("story"))
-    app = create_app(settings, classifier=KeywordClassifier(), embedder=WordEmbedder())
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def _cells(body: dict) -> list[tuple[bool, dict[str, str]]]:
