@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from model.attribution import Span
 from model.labels import Label
 from training.attribution_metrics import score_attribution, token_f1
 from training.cli import app
@@ -24,7 +25,6 @@ from training.corpus.attribution import (
     GoldSentence,
     LabelledSentence,
     SourceKind,
-    Span,
     corpus_news,
     gold_sentences,
     load_attribution_gold,
@@ -212,15 +212,15 @@ def test_merge_places_spans_by_occurrence_and_adjudication_wins(tmp_path: Path) 
 
 def test_an_occurrence_suffix_picks_the_nth_copy_and_round_trips() -> None:
     text = SENTENCES["fnc1:1:2"][0]
-    assert resolve_span(text, "said") == Span(3, 7, "said")
-    assert resolve_span(text, "said#2") == Span(11, 15, "said")
-    assert resolve_span(text, "said#3") == Span(30, 34, "said")
-    assert span_value(text, Span(11, 15, "said")) == "said#2"
-    assert span_value(text, Span(3, 7, "said")) == "said"
+    assert resolve_span(text, "said") == Span("said", 3, 7)
+    assert resolve_span(text, "said#2") == Span("said", 11, 15)
+    assert resolve_span(text, "said#3") == Span("said", 30, 34)
+    assert span_value(text, Span("said", 11, 15)) == "said#2"
+    assert span_value(text, Span("said", 3, 7)) == "said"
     with pytest.raises(ValueError, match="occurs 3 time"):
         resolve_span(text, "said#4")
     # A literal "#2" in the sentence stays literal.
-    assert resolve_span("Fans chose #2 again.", "#2") == Span(11, 13, "#2")
+    assert resolve_span("Fans chose #2 again.", "#2") == Span("#2", 11, 13)
 
 
 @pytest.mark.parametrize(
@@ -352,8 +352,8 @@ def test_scores_match_hand_counts() -> None:
 
 def test_token_f1_counts_words_by_position() -> None:
     text = "He said he said so."
-    assert token_f1(text, Span(0, 7, "He said"), Span(11, 15, "said")) == 0.0
-    assert token_f1(text, Span(0, 7, "He said"), Span(3, 7, "said")) == pytest.approx(2 / 3)
+    assert token_f1(text, Span("He said", 0, 7), Span("said", 11, 15)) == 0.0
+    assert token_f1(text, Span("He said", 0, 7), Span("said", 3, 7)) == pytest.approx(2 / 3)
     assert token_f1(text, None, None) == 1.0
 
 

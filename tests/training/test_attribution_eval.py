@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.attribution import RuleAttributor, SourceKind
+from model.attribution import RuleAttributor, SourceKind, Span
 from model.labels import Label
 from training.attribution_eval import score_attributor
-from training.corpus.attribution import AttributionSpan, Span
+from training.corpus.attribution import AttributionSpan
 from training.data import Split
 
 
@@ -24,7 +24,7 @@ def _gold(
         if part is None:
             return None
         start = text.index(part)
-        return Span(start, start + len(part), part)
+        return Span(part, start, start + len(part))
 
     return AttributionSpan(sentence_id, text, label, "story", split, span(source), kind, span(cue))
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.attribution import SourceKind
+from model.attribution import SourceKind, Span
 from model.labels import Label
 from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE, id_order
 from training.corpus.active import ACTIVE_SOURCE as ACTIVE_GOLD_SOURCE
@@ -150,15 +150,6 @@ def sort_ids(ids: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Span:
-    """Characters ``start`` to ``end`` (exclusive) of a sentence, and what they read."""
-
-    start: int
-    end: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class Attribution:
     """One sentence's answer: a source, its kind and a cue, or all three ``None`` (null)."""
 
@@ -224,7 +215,7 @@ def resolve_span(text: str, value: str) -> Span:
     if occurrence > len(starts):
         raise ValueError(f"{value!r} occurs {len(starts)} time(s), not {occurrence}")
     start = starts[occurrence - 1]
-    return Span(start, start + len(value), value)
+    return Span(value, start, start + len(value))
 
 
 def span_value(text: str, span: Span) -> str:
@@ -365,7 +356,7 @@ def read_gold(path: Path = ATTRIBUTION_GOLD_FILE) -> dict[str, Attribution]:
     def span(row: dict[str, str], prefix: str) -> Span | None:
         if not row[f"{prefix}_start"]:
             return None
-        return Span(int(row[f"{prefix}_start"]), int(row[f"{prefix}_end"]), row[f"{prefix}_text"])
+        return Span(row[f"{prefix}_text"], int(row[f"{prefix}_start"]), int(row[f"{prefix}_end"]))
 
     return {
         row["id"]: Attribution(
