@@ -74,6 +74,11 @@ class Attribution:
         if (self.source is None) != (self.cue is None):
             raise ValueError("an attribution has both a source and a cue, or neither")
 
+    @property
+    def source_kind(self) -> SourceKind | None:
+        """The source's kind (``None`` for null), as the gold files store it beside the spans."""
+        return None if self.source is None else self.source.kind
+
     def shifted(self, offset: int) -> Attribution:
         """The same spans with ``offset`` added: from the claim's text into the text around it."""
         if self.source is None or self.cue is None:

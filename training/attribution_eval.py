@@ -8,28 +8,11 @@ conventions (attribution.md, "several sources").
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-from model.attribution import Attribution as PredictedAttribution
-from model.attribution import Attributor, SourceKind
-from model.attribution import Span as PredictedSpan
+from model.attribution import Attributor
 from training.attribution_metrics import AttributionScores, score_attribution
 from training.corpus.attribution import AttributionSpan
 from training.data import Split
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """A predicted attribution seen through the metrics' protocol (kind beside the spans)."""
-
-    source: PredictedSpan | None
-    source_kind: SourceKind | None
-    cue: PredictedSpan | None
-
-
-def _answer(predicted: PredictedAttribution) -> _Answer:
-    source = predicted.source
-    return _Answer(source, None if source is None else source.kind, predicted.cue)
 
 
 def score_attributor(
@@ -44,8 +27,7 @@ def score_attributor(
             [sentence.text for sentence in sentences], [sentence.label for sentence in sentences]
         )
         answers = {
-            sentence.id: _answer(answer)
-            for sentence, answer in zip(sentences, predicted, strict=True)
+            sentence.id: answer for sentence, answer in zip(sentences, predicted, strict=True)
         }
         scores[split] = score_attribution(sentences, answers)
     return scores
