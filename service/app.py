@@ -80,15 +80,16 @@ WORK_PATHS = frozenset({"/classify", "/compare", "/admin/reload"})
 
 async def _reload_for_signal(app: FastAPI) -> None:
     """SIGHUP: reload as POST /admin/reload does; the outcome goes to the log."""
+    state = service_state(app)
     try:
-        await reload_model(service_state(app))
+        await reload_model(state)
     except ReloadError as error:
         if error.status_code >= 500:
-            service_state(app).metrics.reloads.labels(outcome="failure").inc()
+            state.metrics.reloads.labels(outcome="failure").inc()
         else:
             logger.warning("SIGHUP ignored: %s", error.detail)
         return
-    service_state(app).metrics.reloads.labels(outcome="success").inc()
+    state.metrics.reloads.labels(outcome="success").inc()
 
 
 @contextmanager
@@ -133,9 +134,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             state.embedder, error = await anyio.to_thread.run_sync(
                 serving.try_load_embedder, state.settings, state.model.directory
             )
-            if error is not None:
-                state.embedder_error = embedder_message(error)
-                logger.error(state.embedder_error)
+            _record_embedder_error(state, error)
         state.metrics.model_loaded.set(1 if state.model is not None else 0)
         with _reload_on_sighup(app):
             yield
@@ -166,8 +165,13 @@ async def _load_at_start(state: ServiceState) -> None:
     state.load_error = None
     ref = models.model.ref
     logger.info("serving %s version %s (run %s)", ref.name, ref.version, ref.run_id)
-    if models.embedder_error is not None:
-        state.embedder_error = embedder_message(models.embedder_error)
+    _record_embedder_error(state, models.embedder_error)
+
+
+def _record_embedder_error(state: ServiceState, error: Exception | None) -> None:
+    """At start-up, an encoder that did not load leaves /compare answering 503 with why."""
+    if error is not None:
+        state.embedder_error = embedder_message(error)
         logger.error(state.embedder_error)
 
 

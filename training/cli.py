@@ -238,11 +238,15 @@ def classify(
             typer.echo(f"{claim.label.value:<10} {scores}  {claim.text}")
 
 
-def _announce(config: Path | None, overrides: list[str] | None) -> None:
-    """Say which config a training run reads (``--show-config`` prints all of it)."""
+def _train_from(
+    config: Path | None, overrides: list[str] | None, show_config: bool, *, train_transformer: bool
+) -> None:
+    """``train`` and ``baseline``: load the config, say which one the run reads, run it."""
+    settings = _load(config, overrides, show_config=show_config)
     named = str(config) if config is not None else "training/configs/default.yaml"
     extra = f" + {' '.join(overrides)}" if overrides else ""
     typer.echo(f"config: {named}{extra} (--show-config prints all of it)", err=True)
+    _run(settings, train_transformer=train_transformer)
 
 
 @app.command(rich_help_panel=TRAIN)
@@ -250,9 +254,7 @@ def train(
     config: ConfigOption = None, overrides: Overrides = None, show_config: ShowConfig = False
 ) -> None:
     """Fine-tune the transformer and the baseline on one split, log both, register the model."""
-    settings = _load(config, overrides, show_config=show_config)
-    _announce(config, overrides)
-    _run(settings, train_transformer=True)
+    _train_from(config, overrides, show_config, train_transformer=True)
 
 
 @app.command(rich_help_panel=TRAIN)
@@ -260,9 +262,7 @@ def baseline(
     config: ConfigOption = None, overrides: Overrides = None, show_config: ShowConfig = False
 ) -> None:
     """Train and score only the TF-IDF + logistic-regression baseline."""
-    settings = _load(config, overrides, show_config=show_config)
-    _announce(config, overrides)
-    _run(settings, train_transformer=False)
+    _train_from(config, overrides, show_config, train_transformer=False)
 
 
 JsonOption = Annotated[
