@@ -174,9 +174,15 @@ def _source(text: str, match: re.Match[str]) -> Source | None:
     if p.possessive_end.search(phrase):  # "the newspaper's claims": an owner, not a speaker
         return None
     start, end = match.span("np")
+    return Source(phrase, start, end, kind_at(text, start, end))
+
+
+def kind_at(text: str, start: int, end: int) -> SourceKind:
+    """The kind of the source ``text[start:end]``, whoever found the span (these rules, or
+    a learned head that reads spans but leaves their kind to the rules)."""
     # Bounded, so a long text's many cues never rescan its opening.
-    opens = start <= OPENING_LIMIT and p.opening.fullmatch(text, 0, start) is not None
-    return Source(phrase, start, end, source_kind(phrase, opens_sentence=opens))
+    opens = start <= OPENING_LIMIT and patterns().opening.fullmatch(text, 0, start) is not None
+    return source_kind(text[start:end], opens_sentence=opens)
 
 
 def _made(text: str, match: re.Match[str] | None, cue: Span) -> Attribution | None:

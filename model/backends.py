@@ -1,7 +1,9 @@
 """The forward pass behind one small seam: a token batch in, one float32 row per text out.
 
 The classifier's backend returns logits, the sentence encoder's returns unit
-vectors; callers never see which engine ran them.
+vectors; callers never see which engine ran them. A classifier with an attribution
+head has a second output, token logits (one row per token), which ``run`` returns
+beside the first; ``__call__`` and ``map`` return the first output alone.
 
 - ``torch``: the saved weights in fp32 on CPU or CUDA. Always available where
   torch is installed, and the reference the others are measured against.
@@ -62,11 +64,39 @@ class Backend(Protocol):
     # Padded tokens per batch beyond which a batch is split; None: batch_size alone decides.
     max_batch_tokens: int | None
 
+    # What each forward pass returns, in order: ("output",), or ("output", "token_logits").
+    output_names: tuple[str, ...]
+
     def __call__(self, batch: TokenBatch) -> np.ndarray: ...
 
     def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
         """Every batch's output, in order; a backend may run several at once."""
         ...
+
+    def run(self, batch: TokenBatch) -> tuple[np.ndarray, ...]:
+        """Every output of one forward pass, in ``output_names`` order."""
+        ...
+
+    def run_many(self, batches: Sequence[TokenBatch]) -> list[tuple[np.ndarray, ...]]:
+        """``run`` over every batch, in order; a backend may run several at once."""
+        ...
+
+
+def _work_batches(
+    backend: Backend,
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    batch_size: int,
+    offsets: bool = False,
+) -> list[tuple[np.ndarray, TokenBatch]]:
+    """``texts`` as token-count-sorted batches, in the order the backend should run them."""
+    # 30 claims on a two-way backend run as two batches of 15, not one batch on one core.
+    size = max(1, min(batch_size, -(-len(texts) // backend.parallel)))
+    batches = encoder.sorted_batches(texts, size, backend.max_batch_tokens, offsets=offsets)
+    # Longest first: the workers take batches in order, so the short ones fill in at the end
+    # and no core waits on one long batch.
+    batches.reverse()
+    return batches
 
 
 def forward_sorted(
@@ -74,16 +104,29 @@ def forward_sorted(
 ) -> np.ndarray:
     """Rows for ``texts`` in input order, computed over token-count-sorted batches."""
     output = np.empty((len(texts), width), dtype=np.float32)
-    # 30 claims on a two-way backend run as two batches of 15, not one batch on one core.
-    size = max(1, min(batch_size, -(-len(texts) // backend.parallel)))
-    batches = encoder.sorted_batches(texts, size, backend.max_batch_tokens)
-    # Longest first: the workers take batches in order, so the short ones fill in at the end
-    # and no core waits on one long batch.
-    batches.reverse()
+    batches = _work_batches(backend, encoder, texts, batch_size)
     rows = backend.map([batch for _, batch in batches])
     for (indices, _), values in zip(batches, rows, strict=True):
         output[indices] = values
     return output
+
+
+def forward_batches(
+    backend: Backend,
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    batch_size: int,
+    *,
+    offsets: bool = False,
+) -> list[tuple[np.ndarray, TokenBatch, tuple[np.ndarray, ...]]]:
+    """(input positions, batch, every output) per batch, batched as ``forward_sorted``
+    batches: for a caller that reads more than the first output (an attribution head).
+    ``offsets``: the batches carry their tokens' characters."""
+    batches = _work_batches(backend, encoder, texts, batch_size, offsets)
+    outputs = backend.run_many([batch for _, batch in batches])
+    return [
+        (indices, batch, values) for (indices, batch), values in zip(batches, outputs, strict=True)
+    ]
 
 
 def onnx_file(directory: Path) -> Path:
@@ -111,19 +154,28 @@ class TorchBackend:
         self._torch = torch
         self.device = device
         self.module = module.to(device).eval()
+        # A module with several outputs (model.network.JointLogitsModule) names them.
+        self.output_names: tuple[str, ...] = tuple(getattr(module, "output_names", ("output",)))
 
-    def __call__(self, batch: TokenBatch) -> np.ndarray:
+    def run(self, batch: TokenBatch) -> tuple[np.ndarray, ...]:
         torch = self._torch
         with torch.inference_mode():
             output = self.module(
                 torch.from_numpy(batch.input_ids).to(self.device),
                 torch.from_numpy(batch.attention_mask).to(self.device),
             )
-        return output.float().cpu().numpy()
+        outputs = output if isinstance(output, tuple) else (output,)
+        return tuple(value.float().cpu().numpy() for value in outputs)
+
+    def __call__(self, batch: TokenBatch) -> np.ndarray:
+        return self.run(batch)[0]
 
     def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
         # torch spreads one batch over its own intra-op threads already.
         return [self(batch) for batch in batches]
+
+    def run_many(self, batches: Sequence[TokenBatch]) -> list[tuple[np.ndarray, ...]]:
+        return [self.run(batch) for batch in batches]
 
 
 class OnnxBackend:
@@ -161,22 +213,33 @@ class OnnxBackend:
         self._session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
+        self.output_names = tuple(output.name for output in self._session.get_outputs())
         self._pool = (
             ThreadPoolExecutor(self.parallel, thread_name_prefix="claimstance-onnx")
             if self.parallel > 1
             else None
         )
 
+    def _feeds(self, batch: TokenBatch) -> dict[str, np.ndarray]:
+        return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
+
     def __call__(self, batch: TokenBatch) -> np.ndarray:
-        (output,) = self._session.run(
-            None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-        )
+        # The first output alone: stance logits, or the encoder's vectors.
+        (output,) = self._session.run(self.output_names[:1], self._feeds(batch))
         return output
+
+    def run(self, batch: TokenBatch) -> tuple[np.ndarray, ...]:
+        return tuple(self._session.run(list(self.output_names), self._feeds(batch)))
 
     def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
         if self._pool is None or len(batches) < 2:
             return [self(batch) for batch in batches]
         return list(self._pool.map(self, batches))
+
+    def run_many(self, batches: Sequence[TokenBatch]) -> list[tuple[np.ndarray, ...]]:
+        if self._pool is None or len(batches) < 2:
+            return [self.run(batch) for batch in batches]
+        return list(self._pool.map(self.run, batches))
 
 
 def _torch_module(

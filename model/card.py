@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from model.attribution_head import DEFAULT_KIND_SOURCE
+
 CARD_FILE = "claimstance.json"
 
 
@@ -19,6 +21,10 @@ class ModelCard:
     pooling: str = "cls"
     data_hash: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    # The attribution head's tags (model.attribution_head.TAGS); empty: no head, the rules
+    # attribute. ``attribution_kind``: whether the head or the rules name the source's kind.
+    token_tags: tuple[str, ...] = ()
+    attribution_kind: str = DEFAULT_KIND_SOURCE
 
     def save(self, directory: Path) -> Path:
         path = Path(directory) / CARD_FILE
@@ -33,6 +39,8 @@ class ModelCard:
             return cls()
         raw = json.loads(path.read_text(encoding="utf-8"))
         known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
+        if "token_tags" in known:
+            known["token_tags"] = tuple(known["token_tags"])
         return cls(**known)
 
 

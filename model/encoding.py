@@ -25,6 +25,9 @@ class TokenBatch:
 
     input_ids: np.ndarray
     attention_mask: np.ndarray
+    # Each token's (start, end) characters in its text, (0, 0) for special tokens and
+    # padding, shape (batch, tokens, 2); only when asked for (an attribution head reads them).
+    offsets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.input_ids.shape[0])
@@ -57,21 +60,38 @@ class TextEncoder:
             )
         return cls(Tokenizer.from_file(str(path)), max_length)
 
-    def _pad(self, ids: Sequence[list[int]]) -> TokenBatch:
+    def _pad(
+        self, ids: Sequence[list[int]], offsets: Sequence[list[tuple[int, int]]] | None = None
+    ) -> TokenBatch:
         lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
         width = int(lengths.max()) if len(ids) else 0
         input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
         for row, token_ids in enumerate(ids):
             input_ids[row, : len(token_ids)] = token_ids
         attention_mask = (np.arange(width) < lengths[:, None]).astype(np.int64)
-        return TokenBatch(input_ids=input_ids, attention_mask=attention_mask)
+        spans = None
+        if offsets is not None:
+            spans = np.zeros((len(ids), width, 2), dtype=np.int64)
+            for row, token_spans in enumerate(offsets):
+                if token_spans:
+                    spans[row, : len(token_spans)] = token_spans
+        return TokenBatch(input_ids=input_ids, attention_mask=attention_mask, offsets=spans)
 
-    def encode(self, texts: Sequence[str]) -> TokenBatch:
-        """One batch, in input order, padded to its longest text."""
-        return self._pad([e.ids for e in self._tokenizer.encode_batch(list(texts))])
+    def encode(self, texts: Sequence[str], *, offsets: bool = False) -> TokenBatch:
+        """One batch, in input order, padded to its longest text; with ``offsets``, each
+        token's characters too."""
+        encodings = self._tokenizer.encode_batch(list(texts))
+        return self._pad(
+            [e.ids for e in encodings], [e.offsets for e in encodings] if offsets else None
+        )
 
     def sorted_batches(
-        self, texts: Sequence[str], batch_size: int, max_tokens: int | None = None
+        self,
+        texts: Sequence[str],
+        batch_size: int,
+        max_tokens: int | None = None,
+        *,
+        offsets: bool = False,
     ) -> list[tuple[np.ndarray, TokenBatch]]:
         """(input positions, batch) pairs of texts with similar token counts.
 
@@ -79,9 +99,11 @@ class TextEncoder:
         batch pads to within a token or two of its members; callers scatter the
         results back with the positions. A batch holds at most ``batch_size`` texts
         and, when ``max_tokens`` is set, at most that many padded tokens (never fewer
-        than one text).
+        than one text). With ``offsets``, each batch carries its tokens' characters.
         """
-        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = [e.ids for e in encodings]
+        spans = [e.offsets for e in encodings] if offsets else None
         order = np.argsort([len(row) for row in ids], kind="stable")
         groups: list[list[int]] = []
         group: list[int] = []
@@ -98,6 +120,12 @@ class TextEncoder:
         if group:
             groups.append(group)
         return [
-            (np.array(members, dtype=np.int64), self._pad([ids[i] for i in members]))
+            (
+                np.array(members, dtype=np.int64),
+                self._pad(
+                    [ids[i] for i in members],
+                    None if spans is None else [spans[i] for i in members],
+                ),
+            )
             for members in groups
         ]

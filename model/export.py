@@ -1,6 +1,7 @@
 """Export a model directory to ONNX with int8 weights, beside the weights it came from.
 
-``export_classifier`` writes ``<model dir>/onnx/model.int8.onnx``;
+``export_classifier`` writes ``<model dir>/onnx/model.int8.onnx`` (with a second output,
+``token_logits``, when the classifier has an attribution head: one graph, one pass);
 ``export_encoder`` writes a self-contained sentence-encoder directory (tokenizer,
 config, ``onnx/model.int8.onnx``) so /compare can run without torch too. Training
 calls both before it logs the model, so the registered version carries them;
@@ -87,17 +88,28 @@ _ENCODER_FILES = (
 )
 
 
+def output_axes(module: torch.nn.Module) -> dict[str, dict[int, str]]:
+    """The graph's outputs and their dynamic axes: one row per text (stance logits, vectors),
+    and for an attribution head one row per token too."""
+    names = tuple(getattr(module, "output_names", ("output",)))
+    return {
+        name: {0: "batch"} if index == 0 else {0: "batch", 1: "tokens"}
+        for index, name in enumerate(names)
+    }
+
+
 def write_fp32_onnx(module: torch.nn.Module, encoder: TextEncoder, path: Path) -> Path:
     """Trace ``module`` to an fp32 ONNX graph with dynamic batch and sequence axes."""
     sample = encoder.encode(_SAMPLE_TEXTS)
     dynamic = {0: "batch", 1: "tokens"}
+    outputs = output_axes(module)
     torch.onnx.export(
         module.eval(),
         (torch.from_numpy(sample.input_ids), torch.from_numpy(sample.attention_mask)),
         str(path),
         input_names=["input_ids", "attention_mask"],
-        output_names=["output"],
-        dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "output": {0: "batch"}},
+        output_names=list(outputs),
+        dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, **outputs},
         opset_version=17,
         # The TorchScript exporter: the dynamo one needs onnxscript and gains nothing here.
         dynamo=False,
@@ -227,6 +239,7 @@ def _export(
             "feed-forward down-projections (after GELU) in fp32"
         ),
         "batch_independent": True,
+        "outputs": list(output_axes(module)),
     }
     (out.parent / ONNX_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     logger.info(

@@ -2,6 +2,9 @@
 in a single classifier call, attribute each (``model.attribution``: who makes the move,
 and the cue), hand each text its own claims back.
 
+A model with an attribution head answers both in its one forward pass: its predictions
+carry the source and cue, and the rules are not run. Without one, the rules attribute.
+
 ``/classify``, ``/compare`` (``model.story``) and the CLIs call ``label_texts``; the
 edges only map its dataclasses to their own formats.
 """
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 from model.attribution import NO_ATTRIBUTION, Attribution, Attributor, RuleAttributor
 from model.claims import extract_claims
-from model.classifier import StanceClassifier
+from model.classifier import Prediction, StanceClassifier
 from model.labels import LABELS, Label
 
 
@@ -35,6 +38,19 @@ class LabelledText:
     claims: list[LabelledClaim]
 
 
+def _attributions(
+    texts: Sequence[str], predictions: Sequence[Prediction], attributor: Attributor | None
+) -> Sequence[Attribution]:
+    if attributor is None:
+        from_model = [prediction.attribution for prediction in predictions]
+        if all(attribution is not None for attribution in from_model):
+            return from_model  # type: ignore[return-value]  # no None, checked above
+    # The label goes in too: among several attributed moves, the one that decides it wins.
+    return (attributor or RuleAttributor()).attribute(
+        texts, [prediction.label for prediction in predictions]
+    )
+
+
 def label_texts(
     classifier: StanceClassifier,
     texts: Sequence[str],
@@ -44,7 +60,8 @@ def label_texts(
     attributor: Attributor | None = None,
 ) -> list[LabelledText]:
     """Every claim of every text, labelled in one ``predict`` call (batches fill across texts)
-    and attributed by ``attributor`` (the rules of ``model.attribution`` unless given).
+    and attributed by ``attributor`` when given, else by the classifier's attribution head
+    when its predictions carry one, else by the rules of ``model.attribution``.
 
     ``segment=False`` keeps each text whole as one claim. ``checkpoint`` is called
     before each text is cut into claims and throughout its cleaning and segmentation,
@@ -63,10 +80,7 @@ def label_texts(
     predictions = classifier.predict(flat) if flat else []
     if len(predictions) != len(flat):
         raise RuntimeError(f"classifier returned {len(predictions)} predictions for {len(flat)}")
-    # The label goes in too: among several attributed moves, the one that decides it wins.
-    attributions = (attributor or RuleAttributor()).attribute(
-        flat, [prediction.label for prediction in predictions]
-    )
+    attributions = _attributions(flat, predictions, attributor)
     results: list[LabelledText] = []
     offset = 0
     for item in extracted:

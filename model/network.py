@@ -6,10 +6,17 @@ the pooling sentence-transformers encoders such as all-MiniLM-L6-v2 were
 trained with, and puts a linear layer on that average. The pooling is
 recorded in the model card, so a directory always reloads the way it was
 trained.
+
+Either may carry an attribution head (``JointNetwork``): a linear layer over every
+token's last hidden state giving BIO tags for the claim's source and cue
+(``model.attribution_head``), trained with the stance head and run in the same forward
+pass. Its weights sit beside the encoder's in their own safetensors file, so the
+directory stays a plain Hugging Face checkpoint for the stance head alone.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +27,7 @@ from transformers import (
     PretrainedConfig,
     PreTrainedModel,
 )
-from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 
 from model.weights import check_weights, refuse_pickle
 
@@ -30,6 +37,8 @@ POOLINGS: tuple[Pooling, ...] = ("cls", "mean")
 MEAN_HEAD_FILE = "mean_pooling_head.safetensors"
 # Written by torch.save before the head moved to safetensors: a pickle, read only when allowed.
 PICKLED_MEAN_HEAD_FILE = "mean_pooling_head.pt"
+# The attribution head's weights, beside the classifier's (JointNetwork).
+ATTRIBUTION_HEAD_FILE = "attribution_head.safetensors"
 
 
 def masked_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -58,13 +67,18 @@ class MeanPooledClassifier(torch.nn.Module):
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
+        output_hidden_states: bool = False,
         **encoder_inputs: torch.Tensor,
     ) -> SequenceClassifierOutput:
         hidden = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, **encoder_inputs
         ).last_hidden_state
         pooled = masked_mean(hidden, attention_mask)
-        return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))
+        return SequenceClassifierOutput(
+            logits=self.classifier(self.dropout(pooled)),
+            # The last layer only: all the attribution head reads.
+            hidden_states=(hidden,) if output_hidden_states else None,
+        )
 
     def save_pretrained(self, directory: str | Path) -> None:
         from safetensors.torch import save_file
@@ -94,20 +108,84 @@ class MeanPooledClassifier(torch.nn.Module):
         return network
 
 
+@dataclass
+class JointOutput(ModelOutput):
+    """Stance logits (batch, labels) and attribution tag logits (batch, tokens, tags)."""
+
+    logits: torch.Tensor | None = None
+    token_logits: torch.Tensor | None = None
+
+
+class JointNetwork(torch.nn.Module):
+    """A stance classifier (either pooling) with a token-tagging head on the same encoder."""
+
+    def __init__(self, network: torch.nn.Module, num_tags: int) -> None:
+        super().__init__()
+        self.network = network
+        config = network.config
+        self.dropout = torch.nn.Dropout(getattr(config, "hidden_dropout_prob", 0.1))
+        self.token_classifier = torch.nn.Linear(config.hidden_size, num_tags)
+
+    @property
+    def config(self) -> PretrainedConfig:
+        return self.network.config
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs: torch.Tensor
+    ) -> JointOutput:
+        output = self.network(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, **inputs
+        )
+        hidden = output.hidden_states[-1]
+        return JointOutput(
+            logits=output.logits, token_logits=self.token_classifier(self.dropout(hidden))
+        )
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        from safetensors.torch import save_file
+
+        path = Path(directory)
+        self.network.save_pretrained(path)
+        state = {k: v.contiguous() for k, v in self.token_classifier.state_dict().items()}
+        save_file(state, path / ATTRIBUTION_HEAD_FILE)
+
+    @classmethod
+    def with_saved_head(cls, network: torch.nn.Module, directory: Path) -> JointNetwork:
+        from safetensors.torch import load_file
+
+        head = load_file(directory / ATTRIBUTION_HEAD_FILE)
+        joint = cls(network, num_tags=int(head["weight"].shape[0]))
+        joint.token_classifier.load_state_dict(head)
+        return joint
+
+
+def has_attribution_head(directory: str | Path) -> bool:
+    return (Path(directory) / ATTRIBUTION_HEAD_FILE).is_file()
+
+
 def build_network(
-    base: str, pooling: Pooling, id2label: dict[int, str], label2id: dict[str, int]
+    base: str,
+    pooling: Pooling,
+    id2label: dict[int, str],
+    label2id: dict[str, int],
+    *,
+    attribution_tags: int = 0,
 ) -> torch.nn.Module:
-    """A fresh classifier on a pretrained encoder, its head randomly initialised."""
+    """A fresh classifier on a pretrained encoder, its head randomly initialised; with
+    ``attribution_tags``, an attribution head of that many tags too (``JointNetwork``)."""
+    network: torch.nn.Module
     if pooling == "mean":
         encoder = AutoModel.from_pretrained(base, id2label=id2label, label2id=label2id)
-        return MeanPooledClassifier(encoder, num_labels=len(id2label))
-    return AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(id2label),
-        id2label=id2label,
-        label2id=label2id,
-        ignore_mismatched_sizes=True,
-    )
+        network = MeanPooledClassifier(encoder, num_labels=len(id2label))
+    else:
+        network = AutoModelForSequenceClassification.from_pretrained(
+            base,
+            num_labels=len(id2label),
+            id2label=id2label,
+            label2id=label2id,
+            ignore_mismatched_sizes=True,
+        )
+    return JointNetwork(network, attribution_tags) if attribution_tags else network
 
 
 def _pretrained(
@@ -122,20 +200,26 @@ def _pretrained(
 def load_network(
     directory: str | Path, pooling: str, *, allow_pickle: bool = False, **load_options: Any
 ) -> torch.nn.Module:
-    """A trained classifier saved by ``save_pretrained``, rebuilt with the pooling it was trained with.
+    """A trained classifier saved by ``save_pretrained``, rebuilt with the pooling it was
+    trained with, and with its attribution head when the directory has one.
 
     Weights load from safetensors; pickled ones only with ``allow_pickle`` (model.weights).
     ``load_options`` go to ``from_pretrained`` (the ONNX export asks for eager attention).
     """
+    network: torch.nn.Module
     if pooling == "mean":
-        return MeanPooledClassifier.from_pretrained(
+        network = MeanPooledClassifier.from_pretrained(
             directory, allow_pickle=allow_pickle, **load_options
         )
-    if pooling == "cls":
-        return _pretrained(
+    elif pooling == "cls":
+        network = _pretrained(
             AutoModelForSequenceClassification, directory, allow_pickle, load_options
         )
-    raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
+    else:
+        raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
+    if has_attribution_head(directory):
+        return JointNetwork.with_saved_head(network, Path(directory))
+    return network
 
 
 class LogitsModule(torch.nn.Module):
@@ -151,6 +235,34 @@ class LogitsModule(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.network(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+class JointLogitsModule(torch.nn.Module):
+    """(input_ids, attention_mask) -> (stance logits, token logits): a ``JointNetwork`` as the
+    backends and the export see it; the export names its outputs ``output_names``."""
+
+    output_names = ("output", "token_logits")
+
+    def __init__(self, network: JointNetwork) -> None:
+        super().__init__()
+        self.network = network
+
+    @property
+    def config(self) -> PretrainedConfig:
+        return self.network.config
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        output = self.network(input_ids=input_ids, attention_mask=attention_mask)
+        return output.logits, output.token_logits
+
+
+def logits_module(network: torch.nn.Module) -> LogitsModule | JointLogitsModule:
+    """The network as a backend runs it: stance logits, and token logits when it has the head."""
+    if isinstance(network, JointNetwork):
+        return JointLogitsModule(network)
+    return LogitsModule(network)
 
 
 class SentenceEmbeddingModule(torch.nn.Module):
@@ -179,5 +291,7 @@ class SentenceEmbeddingModule(torch.nn.Module):
 
 def load_logits_module(
     directory: str | Path, pooling: str, *, allow_pickle: bool = False, **load_options: Any
-) -> LogitsModule:
-    return LogitsModule(load_network(directory, pooling, allow_pickle=allow_pickle, **load_options))
+) -> LogitsModule | JointLogitsModule:
+    return logits_module(
+        load_network(directory, pooling, allow_pickle=allow_pickle, **load_options)
+    )

@@ -5,14 +5,20 @@ from __future__ import annotations
 import os
 import shutil
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
+from tokenizers import Tokenizer
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
+from model.attribution_head import TAGS
 from model.card import ModelCard
+from model.classifier import ClaimClassifier
+from model.encoding import TOKENIZER_FILE, TextEncoder, TokenBatch
 from model.labels import id2label, label2id
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -169,6 +175,25 @@ def tiny_exported_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
+def tiny_joint_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT with a random attribution head (``training.attribution_head``), saved as
+    training saves it: the head's safetensors beside the classifier, its tags in the card."""
+    from transformers import AutoTokenizer
+
+    from model.network import build_network
+
+    torch.manual_seed(3)
+    directory = tmp_path_factory.mktemp("joint") / "model"
+    network = build_network(
+        str(tiny_model_dir), "cls", id2label(), label2id(), attribution_tags=len(TAGS)
+    )
+    network.save_pretrained(directory)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(directory)
+    ModelCard(base_model="tiny-random-bert", max_length=64, token_tags=TAGS).save(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DIR}")
@@ -178,3 +203,58 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def examples_dir(shared_dir: Path) -> Path:
     return shared_dir / "examples"
+
+
+class KeywordHeadBackend:
+    """A stand-in joint forward pass: neutral stance logits, and token logits that tag chosen
+    words of the tiny vocabulary (``tags``: word -> tag), so spans are known in advance."""
+
+    name = "keyword-head"
+    device = "cpu"
+    parallel = 1
+    max_batch_tokens = None
+    output_names = ("output", "token_logits")
+
+    def __init__(self, tokenizer_dir: Path, tags: dict[str, str]) -> None:
+        vocab = Tokenizer.from_file(str(tokenizer_dir / TOKENIZER_FILE)).get_vocab()
+        self.tag_of = {vocab[word]: TAGS.index(tag) for word, tag in tags.items()}
+
+    def run(self, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
+        rows, width = batch.input_ids.shape
+        tokens = np.zeros((rows, width, len(TAGS)), dtype=np.float32)
+        tokens[..., TAGS.index("O")] = 1.0
+        for token_id, tag in self.tag_of.items():
+            tokens[batch.input_ids == token_id, tag] = 5.0
+        return np.zeros((rows, len(id2label())), dtype=np.float32), tokens
+
+    def __call__(self, batch: TokenBatch) -> np.ndarray:
+        return self.run(batch)[0]
+
+    def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
+        return [self(batch) for batch in batches]
+
+    def run_many(self, batches: Sequence[TokenBatch]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [self.run(batch) for batch in batches]
+
+
+# The words KeywordHeadBackend tags by default: sources and cues of the tiny vocabulary.
+KEYWORD_TAGS = {
+    "kirby": "B-source-person",
+    "officials": "B-source-role",
+    "moscow": "B-source-organisation",
+    "said": "B-cue",
+    "denied": "B-cue",
+    "dismissed": "B-cue",
+}
+
+
+def keyword_head_classifier(
+    tokenizer_dir: Path, tags: dict[str, str] | None = None, **options: Any
+) -> ClaimClassifier:
+    """A ``ClaimClassifier`` whose attribution head tags ``tags`` (KEYWORD_TAGS by default)."""
+    return ClaimClassifier(
+        KeywordHeadBackend(tokenizer_dir, KEYWORD_TAGS if tags is None else tags),
+        TextEncoder.from_directory(tokenizer_dir, 64),
+        card=ModelCard(base_model="keyword-head", max_length=64, token_tags=TAGS),
+        **options,
+    )
