@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import click
 import typer
 
+from model.attribution_head import KindSource
 from model.backends import BackendSetting
 from model.device import DeviceSetting
 from model.identity import ACCURATE_MODEL_URI, DEFAULT_MODEL_URI, champion_uri
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from model.resolve import ResolvedModel
+    from training.attribution_eval import HeadAttributor
 
 app = typer.Typer(
     help="Use, train, evaluate and track claimstance models.",
@@ -811,21 +813,61 @@ def attribution_merge(
     typer.echo("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
 
 
+KindOption = Annotated[
+    KindSource | None,
+    typer.Option(
+        "--kind",
+        help="With --model: who names the source's kind, head or rules",
+        show_default="what the model's card says",
+    ),
+]
+
+
 @app.command("attribution-eval", rich_help_panel=TRAIN)
-def attribution_eval_command(config: ConfigOption = None, overrides: Overrides = None) -> None:
-    """Score the rule attributor on the gold source and cue spans, split by split."""
-    from model.attribution import RuleAttributor
-    from training.attribution_eval import score_attributor
+def attribution_eval_command(
+    model_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "--model-uri",
+            metavar="URI",
+            help="Score this model's attribution head instead of the rules (a directory or "
+            "an MLflow model URI, as --model elsewhere)",
+            show_default="the rules",
+        ),
+    ] = None,
+    kind: KindOption = None,
+    backend: Annotated[
+        BackendSetting,
+        typer.Option(help="With --model: onnx (int8, as served), torch (fp32) or auto"),
+    ] = "auto",
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Score the rule attributor, or a model's attribution head (--model), on the gold
+    source and cue spans, split by split."""
+    from model.attribution import Attributor, RuleAttributor
+    from training.attribution_eval import HeadError, score_attributor
     from training.corpus.attribution import AttributionError, load_attribution_gold
     from training.corpus.build import build_corpus
 
+    if kind is not None and model_uri is None:
+        _fail("--kind needs --model: the rules always name the kind themselves")
     settings = _load(config, overrides)
     try:
         corpus = build_corpus(settings.data, seed=settings.seed)
         gold = load_attribution_gold(corpus.all_examples)
     except (AttributionError, DataError, FileNotFoundError) as error:
         _fail(str(error))
-    scores = score_attributor(RuleAttributor(), gold)
+    attributor: Attributor = RuleAttributor()
+    title = "rule attributor"
+    if model_uri is not None:
+        attributor, title = _head_attributor(model_uri, settings, backend, kind)
+    try:
+        scores = score_attributor(attributor, gold)
+    except HeadError as error:
+        _fail(str(error))
+    typer.echo(title)
     typer.echo(
         f"  {'split':<12}{'n':>6}{'sourced':>9}{'src exact':>11}{'src tokF1':>11}"
         f"{'cue exact':>11}{'cue tokF1':>11}{'null-vs-not F1':>16}{'kind acc':>10}"
@@ -837,6 +879,31 @@ def attribution_eval_command(config: ConfigOption = None, overrides: Overrides =
             f"{result.cue_exact:>11.3f}{result.cue_token_f1:>11.3f}"
             f"{result.has_source_f1:>16.3f}{result.kind_accuracy:>10.3f}"
         )
+
+
+def _head_attributor(
+    model_uri: str, settings: TrainConfig, backend: str, kind: KindSource | None
+) -> tuple[HeadAttributor, str]:
+    """The model's attribution head as an attributor, and the line that names it."""
+    from model.classifier import ClaimClassifier
+    from training.attribution_eval import HeadAttributor, HeadError
+
+    resolved = _resolve(model_uri, settings.tracking_uri)
+    try:
+        classifier = ClaimClassifier.from_directory(
+            resolved.directory,
+            device=settings.training.device,
+            backend=backend,
+            attribution_kind=kind,
+        )
+        attributor = HeadAttributor(classifier)
+    except (HeadError, FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    chosen = kind or classifier.card.attribution_kind
+    return attributor, (
+        f"{resolved.describe()}: attribution head, {classifier.backend.name} backend, "
+        f"kind from {chosen}"
+    )
 
 
 @app.command("attribution-agreement", rich_help_panel=DATA)

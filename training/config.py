@@ -127,6 +127,12 @@ class TrainingConfig(_Strict):
     # equally often.
     distill_balance: float = Field(0.0, ge=0, le=1)
     soft_labels: Path = SOFT_LABELS_FILE
+    # A token-tagging head for the claim's source and cue (BIO, docs/attribution.md), trained
+    # with the stance head on the attribution gold's training sentences and exported with it,
+    # so serving gets both from one forward pass. Off: the rules attribute, as before.
+    attribution_head: bool = False
+    # Weight of the head's token loss (mean over tagged tokens) beside the stance loss.
+    attribution_weight: float = Field(1.0, ge=0)
 
 
 class BaselineConfig(_Strict):

@@ -4,6 +4,10 @@ Three steps, each its own function: ``train_loop`` (the per-worker loop; under
 ``torchrun --nproc_per_node N`` each of N processes runs it on its share of the
 batches, DDP through Accelerate), ``calibrate`` (the temperature fit on validation)
 and ``model_card``. ``fine_tune`` runs the three on one process and saves the model.
+
+With ``training.attribution_head``, the network also tags each token as part of the
+claim's source or cue (``model.attribution_head``) and the loss adds the token loss of
+the training sentences that have attribution gold (``training.attribution_head``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from torch.nn import functional
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
+from model.attribution_head import DEFAULT_KIND_SOURCE, IGNORE, TAGS, KindSource
 from model.backends import TorchBackend
 from model.card import ModelCard
 from model.classifier import ClaimClassifier
@@ -43,10 +48,11 @@ from model.device import resolve_device
 from model.embeddings import packaged_model_dir
 from model.encoding import TextEncoder
 from model.labels import LABELS, id2label, label2id
-from model.network import LogitsModule, build_network
+from model.network import build_network, logits_module
+from training.attribution_head import AttributionGold, token_targets
 from training.basemodels import FETCH_PREFIX, FetchError, fetch_base
 from training.config import PACKAGE_PREFIX, ConfigError, TrainConfig, TrainingConfig
-from training.data import Example
+from training.data import DataError, Example
 from training.distill import SoftExample
 from training.metrics import EvaluationResult, evaluate, fit_temperature, label_indices
 
@@ -213,6 +219,8 @@ class _Rows:
     class_weights: torch.Tensor | None
     gold: int  # how many gold rows lead
     pool: int  # how many pool rows follow
+    # With an attribution head: each row's token tag targets, None where it has no gold spans.
+    tags: list[np.ndarray | None] | None = None
 
     @property
     def lengths(self) -> list[int]:
@@ -225,11 +233,33 @@ def _rows(
     tokenizer: PreTrainedTokenizerBase,
     config: TrainConfig,
     device: torch.device,
+    attribution: AttributionGold | None = None,
 ) -> _Rows:
     """Tokenize the gold sentences and the pool once, with their targets and weights."""
     settings = config.training
     texts = [e.text for e in train] + [s.text for s in soft]
-    encoded = tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
+    head = settings.attribution_head
+    tokenized = tokenizer(
+        texts, truncation=True, max_length=settings.max_length, return_offsets_mapping=head
+    )
+    encoded = tokenized["input_ids"]
+    tags = None
+    if head:
+        from model.attribution_head import AttributionTags
+
+        tags = token_targets(
+            [e.text for e in train],
+            tokenized["offset_mapping"][: len(train)],
+            attribution.train if attribution is not None else (),
+            AttributionTags(),
+        ) + [None] * len(soft)
+        tagged = sum(target is not None for target in tags)
+        if not tagged:
+            raise DataError(
+                "training.attribution_head=true, but no training sentence has attribution "
+                "gold (training/corpus/annotations/attribution_gold.csv, train split)"
+            )
+        logger.info("attribution head: %d of %d training sentences tagged", tagged, len(train))
     gold_labels = label_indices([e.label for e in train])
     labels = np.concatenate([gold_labels, np.full(len(soft), -1, dtype=gold_labels.dtype)])
     weights = np.array(
@@ -242,7 +272,7 @@ def _rows(
         dtype=torch.float32,
     )
     class_weights = _class_weights(gold_labels).to(device) if settings.class_weights else None
-    return _Rows(encoded, labels, weights, soft_targets, class_weights, len(train), len(soft))
+    return _Rows(encoded, labels, weights, soft_targets, class_weights, len(train), len(soft), tags)
 
 
 @dataclass
@@ -277,7 +307,7 @@ def _live_classifier(
 ) -> ClaimClassifier:
     """Validation during training reads the live network through the path serving uses."""
     return ClaimClassifier(
-        TorchBackend(LogitsModule(network), str(device)),
+        TorchBackend(logits_module(network), str(device)),
         TextEncoder(Tokenizer.from_str(tokenizer.backend_tokenizer.to_str()), card.max_length),
         card=card,
         batch_size=64,
@@ -307,7 +337,8 @@ def _step(
     batch = tokenizer.pad(
         {"input_ids": [rows.encoded[i] for i in batch_indices]}, return_tensors="pt"
     ).to(device)
-    logits = run.model(**batch).logits
+    output = run.model(**batch)
+    logits = output.logits
     target = torch.as_tensor(rows.labels[batch_indices], device=device)
     loss = _loss(
         logits,
@@ -319,12 +350,63 @@ def _step(
     )
     weights = torch.as_tensor(rows.weights[batch_indices], device=device)
     loss = (loss * weights).sum() / weights.sum()
+    if rows.tags is not None:
+        targets = [rows.tags[i] for i in batch_indices]
+        token_loss = _token_loss(output.token_logits, targets, tokenizer.padding_side)
+        loss = loss + settings.attribution_weight * token_loss
     run.workers.backward(loss)
     run.workers.clip_grad_norm_(run.model.parameters(), 1.0)
     run.optimizer.step()
     run.scheduler.step()
     run.optimizer.zero_grad(set_to_none=True)
     return loss.item()
+
+
+def _token_loss(
+    token_logits: torch.Tensor, targets: Sequence[np.ndarray | None], padding_side: str
+) -> torch.Tensor:
+    """Mean cross-entropy over the batch's tagged tokens; rows without gold are masked.
+
+    A batch with no tagged row gives 0, still attached to the head, so every step updates
+    the same parameters (DDP expects it).
+    """
+    width = token_logits.shape[1]
+    target = np.full((len(targets), width), IGNORE, dtype=np.int64)
+    for row, tags in enumerate(targets):
+        if tags is None:
+            continue
+        if padding_side == "left":
+            target[row, width - len(tags) :] = tags
+        else:
+            target[row, : len(tags)] = tags
+    labels = torch.as_tensor(target, device=token_logits.device)
+    total = functional.cross_entropy(
+        token_logits.reshape(-1, token_logits.shape[-1]),
+        labels.reshape(-1),
+        ignore_index=IGNORE,
+        reduction="sum",
+    )
+    return total / max(int((labels != IGNORE).sum()), 1)
+
+
+def _attribution_metrics(
+    classifier: ClaimClassifier, attribution: AttributionGold | None
+) -> dict[str, float]:
+    """This epoch's attribution scores on the validation gold (a history, as epoch.*)."""
+    if attribution is None or not attribution.validation or not classifier.uses_attribution_head:
+        return {}
+    from training.attribution_eval import HeadAttributor, score_attributor
+    from training.data import Split
+
+    scores = score_attributor(
+        HeadAttributor(classifier), {Split.VALIDATION: attribution.validation}
+    )[Split.VALIDATION]
+    return {
+        "epoch.validation.attribution.source_exact": scores.source_exact,
+        "epoch.validation.attribution.source_token_f1": scores.source_token_f1,
+        "epoch.validation.attribution.cue_exact": scores.cue_exact,
+        "epoch.validation.attribution.has_source_f1": scores.has_source_f1,
+    }
 
 
 def _validation_metrics(
@@ -372,6 +454,7 @@ def train_loop(
     workers: Accelerator | None = None,
     on_epoch: EpochCallback | None = None,
     soft: Sequence[SoftExample] = (),
+    attribution: AttributionGold | None = None,
 ) -> TrainedNetwork:
     """Train on this worker's share of each epoch; the main process keeps the best epoch.
 
@@ -383,6 +466,11 @@ def train_loop(
     With ``soft`` (the teacher's distributions over unlabelled sentences), each epoch also
     trains on ``distill_per_epoch`` of them, drawn afresh, with the temperature-scaled KL
     to the teacher (Hinton et al.) in place of cross-entropy.
+
+    With ``training.attribution_head``, the network has a token-tagging head too, trained
+    on ``attribution.train`` (the gold's training split) beside the stance head; the best
+    epoch is still the one with the best stance macro-F1, and each epoch's attribution
+    scores on ``attribution.validation`` are reported beside it.
 
     The steps run in a fixed order, and each random draw comes from its own seeded
     source, so one seed gives the same losses and weights every time.
@@ -396,13 +484,19 @@ def train_loop(
     device = workers.device
     base = resolve_base_model(settings.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    network = build_network(base, settings.pooling, id2label(), label2id())
+    network = build_network(
+        base,
+        settings.pooling,
+        id2label(),
+        label2id(),
+        attribution_tags=len(TAGS) if settings.attribution_head else 0,
+    )
 
     if settings.max_train_examples is not None and len(train) > settings.max_train_examples:
         train = random.Random(config.seed).sample(list(train), settings.max_train_examples)
     per_epoch = min(settings.distill_per_epoch, len(soft))
     soft = soft if per_epoch else ()
-    rows = _rows(train, soft, tokenizer, config, device)
+    rows = _rows(train, soft, tokenizer, config, device, attribution)
 
     rng = np.random.default_rng(config.seed)
     # Its own generator, so a run without distillation draws exactly as before.
@@ -452,6 +546,7 @@ def train_loop(
         if validation:
             scores, macro_f1 = _validation_metrics(classifier, validation)
             metrics.update(scores)
+            metrics.update(_attribution_metrics(classifier, attribution))
             if macro_f1 > best_f1:
                 best_f1, best_state = macro_f1, copy.deepcopy(network.state_dict())
         logger.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
@@ -497,6 +592,7 @@ def model_card(
     temperature: float = 1.0,
     data_hash: str = "",
     results: dict[str, EvaluationResult] | None = None,
+    attribution_kind: KindSource = DEFAULT_KIND_SOURCE,
 ) -> ModelCard:
     """The card saved beside the weights: how to read the model and how well it did."""
     settings = config.training
@@ -512,6 +608,8 @@ def model_card(
         temperature=temperature,
         data_hash=data_hash,
         metrics=metrics,
+        token_tags=TAGS if settings.attribution_head else (),
+        attribution_kind=attribution_kind,
     )
 
 
@@ -523,17 +621,35 @@ def fine_tune(
     *,
     on_epoch: EpochCallback | None = None,
     soft: Sequence[SoftExample] = (),
+    attribution: AttributionGold | None = None,
 ) -> ClaimClassifier:
     """Train (one process), keep the best epoch, calibrate, and save to ``output_dir``.
 
     The training job (``training.pipeline``) runs the same steps with evaluation between
     them and on any number of workers.
     """
-    trained = train_loop(train, validation, config, on_epoch=on_epoch, soft=soft)
+    trained = train_loop(
+        train, validation, config, on_epoch=on_epoch, soft=soft, attribution=attribution
+    )
     classifier = trained.classifier
-    classifier.card = model_card(config, temperature=calibrate(classifier, validation))
+    kind = choose_kind(classifier, attribution)[0]
+    classifier.card = model_card(
+        config, temperature=calibrate(classifier, validation), attribution_kind=kind
+    )
     save_model(trained.network, trained.tokenizer, classifier.card, output_dir)
     return classifier
+
+
+def choose_kind(
+    classifier: ClaimClassifier, attribution: AttributionGold | None
+) -> tuple[KindSource, dict[str, float]]:
+    """Who names the source's kind in the saved model: the head or the rules, whichever
+    scores better on the validation gold (``training.attribution_eval.choose_kind_source``)."""
+    if attribution is None or not classifier.uses_attribution_head:
+        return DEFAULT_KIND_SOURCE, {}
+    from training.attribution_eval import choose_kind_source
+
+    return choose_kind_source(classifier, attribution.validation)
 
 
 def save_model(

@@ -22,13 +22,15 @@ from model.classifier import ClaimClassifier, ModelDirectoryError
 from model.embeddings import BUNDLED_ENCODER_DIR
 from model.labels import LABELS, Label
 from training import tracking
+from training.attribution_head import AttributionGold
 from training.baseline import Baseline
 from training.config import TrainConfig
 from training.corpus.build import Corpus, build_corpus
-from training.data import Example, counts, data_hash, examples_frame
+from training.data import DataError, Example, Split, counts, data_hash, examples_frame
 from training.distill import SoftExample
 from training.finetune import (
     calibrate,
+    choose_kind,
     model_card,
     resolve_base_model,
     save_model,
@@ -226,6 +228,7 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         registration = None
         if train_transformer:
             soft = _soft_examples(config, corpus, tracker)
+            attribution = attribution_gold(config, corpus, tracker)
             trained = train_loop(
                 corpus.train,
                 corpus.validation,
@@ -233,16 +236,25 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                 workers=workers,
                 on_epoch=lambda epoch, metrics: tracker.metrics(metrics, step=epoch),
                 soft=soft,
+                attribution=attribution,
             )
             classifier = trained.classifier
             temperature = calibrate(classifier, corpus.validation)
-            classifier.card = model_card(config, temperature=temperature)
+            kind, kind_metrics = choose_kind(classifier, attribution)
+            tracker.metrics(kind_metrics)
+            classifier.card = model_card(config, temperature=temperature, attribution_kind=kind)
             transformer_results = evaluate_sets(
                 "transformer", classifier.predict_proba, sets, tracker
             )
             classifier.card = model_card(
-                config, temperature=temperature, data_hash=corpus.hash, results=transformer_results
+                config,
+                temperature=temperature,
+                data_hash=corpus.hash,
+                results=transformer_results,
+                attribution_kind=kind,
             )
+            if attribution is not None:
+                tracker.metrics(_attribution_scores(classifier, attribution))
             save_model(trained.network, trained.tokenizer, classifier.card, model_dir)
             tracker.metrics({"temperature": temperature, "train.workers": len(trained.workers)})
             # What each worker trained on, and a hash of its final weights (equal under DDP).
@@ -288,7 +300,62 @@ def _train_worker(config: TrainConfig, workers: Accelerator) -> None:
     share of the training loop, nothing logged."""
     corpus = build_corpus(config.data, seed=config.seed)
     soft = _soft_examples(config, corpus, None)
-    train_loop(corpus.train, corpus.validation, config, workers=workers, soft=soft)
+    attribution = attribution_gold(config, corpus, None)
+    train_loop(
+        corpus.train,
+        corpus.validation,
+        config,
+        workers=workers,
+        soft=soft,
+        attribution=attribution,
+    )
+
+
+def attribution_gold(
+    config: TrainConfig, corpus: Corpus, tracker: tracking.RunTracker | None
+) -> AttributionGold | None:
+    """The attribution gold joined to this corpus, when the run trains an attribution head.
+
+    Only its train rows become targets (``training.attribution_head``); validation chooses
+    the kind source and is reported each epoch; test is scored once, at the end.
+    """
+    if not config.training.attribution_head:
+        return None
+    from training.corpus.attribution import AttributionError, load_attribution_gold
+
+    try:
+        gold = load_attribution_gold(corpus.all_examples)
+    except AttributionError as error:
+        raise DataError(str(error)) from None
+    found = AttributionGold(gold[Split.TRAIN], gold[Split.VALIDATION], gold[Split.TEST])
+    if tracker is not None:
+        tracker.metrics(
+            {
+                f"rows.attribution.{split}": len(sentences)
+                for split, sentences in (
+                    ("train", found.train),
+                    ("validation", found.validation),
+                    ("test", found.test),
+                )
+            }
+        )
+    return found
+
+
+def _attribution_scores(classifier: ClaimClassifier, gold: AttributionGold) -> dict[str, float]:
+    """The trained head on the gold's validation and test splits (``attribution.<split>.*``),
+    scored as ``attribution-eval --model`` scores a saved model."""
+    if not classifier.uses_attribution_head:
+        return {}
+    from training.attribution_eval import HeadAttributor, score_attributor
+
+    scores = score_attributor(
+        HeadAttributor(classifier), {Split.VALIDATION: gold.validation, Split.TEST: gold.test}
+    )
+    metrics: dict[str, float] = {}
+    for split, result in scores.items():
+        metrics.update(result.flat(f"attribution.{split.value}"))
+    return metrics
 
 
 def _soft_examples(
