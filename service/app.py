@@ -42,7 +42,7 @@ from service.admission import CancelledAsJson, InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.headers import AllowedHosts, SecurityHeaders
-from service.inference import LoadedModel
+from service.inference import LoadedModel, attribution_source
 from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware, flat_routes
 from service.openapi import honest_openapi
@@ -337,6 +337,7 @@ def create_app(
             # A bare artifact URI is its own name here, and may carry credentials.
             ref=ModelRef(name=redact_credentials(name_from_uri(settings.model_uri))),
             uri=settings.model_uri,
+            attribution=attribution_source(classifier),
         )
         state.models.install(injected, embedder, ExitStack())
 

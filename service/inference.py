@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from model.attribution import Source, Span
-from model.classifier import StanceClassifier
+from model.classifier import ClaimClassifier, StanceClassifier
 from model.labelling import LabelledClaim, label_texts
 from model.labels import LABELS
 from model.story import ClaimGroup as StoryGroup
@@ -31,6 +32,17 @@ from service.schemas import (
     TextResult,
 )
 
+AttributionSource = Literal["head", "rules"]
+
+
+def attribution_source(classifier: StanceClassifier) -> AttributionSource:
+    """Whether ``classifier``'s predictions carry its attribution head's spans (a wrapper
+    such as the micro-batcher answers for the classifier inside it)."""
+    inner = getattr(classifier, "inner", classifier)
+    if isinstance(inner, ClaimClassifier) and inner.uses_attribution_head:
+        return "head"
+    return "rules"
+
 
 @dataclass(frozen=True, slots=True)
 class LoadedModel:
@@ -42,6 +54,8 @@ class LoadedModel:
     # Which engine runs the forward pass (model.backends); "custom" for an injected classifier.
     backend: str = "custom"
     directory: Path | None = None
+    # Who finds the claims' source and cue: the model's attribution head, or the rules.
+    attribution: AttributionSource = "rules"
 
     def info(self) -> ModelInfo:
         card = self.classifier.card
@@ -51,6 +65,7 @@ class LoadedModel:
             labels=list(LABELS),
             device=self.classifier.device,
             backend=self.backend,
+            attribution=self.attribution,
             base_model=card.base_model,
             pooling=card.pooling,
             max_length=card.max_length,

@@ -297,6 +297,11 @@ class ModelInfo(ModelRef):
     labels: list[Label]
     device: str
     backend: str = Field(description='The engine of the forward pass: "onnx" or "torch"')
+    attribution: Literal["head", "rules"] = Field(
+        "rules",
+        description="Who finds each claim's source and cue: \"head\" (the model's attribution "
+        'head, in the same forward pass) or "rules"',
+    )
     base_model: str
     pooling: str = Field(description='How the head reads the encoder: "cls" or "mean"')
     max_length: int

@@ -29,7 +29,7 @@ from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
 from model.microbatch import MicroBatcher
 from model.resolve import ModelNotFoundError, resolve_model
 from model.story import Embedder
-from service.inference import LoadedModel, StanceClassifier
+from service.inference import LoadedModel, StanceClassifier, attribution_source
 from service.redact import public, redact_credentials
 from service.schemas import ModelRef, ReloadResponse
 from service.settings import Settings
@@ -66,6 +66,7 @@ def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
         backend=settings.backend,
         threads=settings.threads,
         allow_pickle=settings.allow_pickle,
+        attribution_head=settings.attribution != "rules",
     )
     served: StanceClassifier = classifier
     if settings.micro_batch:
@@ -77,6 +78,7 @@ def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
         scratch.callback(batcher.close)
         served = batcher
     # Claims are attributed by rules compiled on first use: here, not in the first request.
+    # A model's attribution head needs them too, when the rules name its sources' kinds.
     compile_rules()
     ref = ModelRef(name=resolved.name, version=resolved.version, run_id=resolved.run_id)
     return LoadedModel(
@@ -85,6 +87,7 @@ def load_model(settings: Settings, scratch: ExitStack) -> LoadedModel:
         uri=resolved.uri,
         backend=classifier.backend.name,
         directory=resolved.directory,
+        attribution=attribution_source(classifier),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         ge=1,
         le=4096,
         description="Most claims in one forward pass (ONNX also splits a batch by padded tokens)",
+    )
+    attribution: Literal["auto", "rules"] = Field(
+        "auto",
+        description="Who finds each claim's source and cue: auto (the model's attribution "
+        "head when it has one, in the same forward pass, else the rules) or rules (always)",
     )
     micro_batch: bool = Field(
         True, description="Coalesce concurrent requests' claims into one forward pass"

@@ -3,9 +3,15 @@ responses with offsets into the same cleaned text as the claim's own."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from model.attribution import SourceKind
+from service.app import create_app
+from tests.conftest import keyword_head_classifier
+from tests.service.support import make_settings
 
 # Markup and an entity before the claims, so the cleaned text's offsets differ from the raw.
 ARTICLE = (
@@ -94,3 +100,39 @@ def test_the_schema_states_and_documents_the_fields(client: TestClient) -> None:
     assert set(source["required"]) == {"text", "start", "end", "kind"}
     assert source["properties"]["kind"]["description"]
     assert schemas["SourceKind"]["enum"] == [kind.value for kind in SourceKind]
+
+
+def test_a_model_with_an_attribution_head_serves_its_spans(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    # The rules find no cue in "Kirby hoax ..."; the head tags both words.
+    head = keyword_head_classifier(tiny_model_dir, {"kirby": "B-source-person", "hoax": "B-cue"})
+    app = create_app(make_settings(tiny_model_dir, tmp_path), classifier=head)
+    text = "<p>The ferry sailed.</p><p>Kirby hoax the reports.</p>"
+    with TestClient(app) as test_client:
+        assert test_client.get("/model").json()["attribution"] == "head"
+        response = test_client.post("/classify", json={"text": text})
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert _attributions(result) == [None, ("Kirby", "person", "hoax")]
+
+
+@pytest.mark.parametrize("setting", ["auto", "rules"])
+def test_the_attribution_setting_can_hold_a_model_with_a_head_to_the_rules(
+    setting: str, tiny_joint_dir: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tiny_joint_dir, tmp_path, embedder_dir=str(tiny_model_dir), attribution=setting
+    )
+    with TestClient(create_app(settings)) as test_client:
+        info = test_client.get("/model").json()
+        body = test_client.post("/classify", json={"text": ARTICLE}).json()
+    assert info["attribution"] == ("rules" if setting == "rules" else "head")
+    [result] = body["results"]
+    found = _attributions(result)  # valid spans inside their claims, whoever found them
+    if setting == "rules":
+        assert found == EXPECTED
+
+
+def test_a_model_without_a_head_is_attributed_by_the_rules(client: TestClient) -> None:
+    assert client.get("/model").json()["attribution"] == "rules"
