@@ -40,7 +40,13 @@ from torch.nn import functional
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from model.attribution_head import DEFAULT_KIND_SOURCE, IGNORE, TAGS, KindSource
+from model.attribution_head import (
+    DEFAULT_KIND_SOURCE,
+    IGNORE,
+    TAGS,
+    AttributionTags,
+    KindSource,
+)
 from model.backends import TorchBackend
 from model.card import ModelCard
 from model.classifier import ClaimClassifier
@@ -245,8 +251,6 @@ def _rows(
     encoded = tokenized["input_ids"]
     tags = None
     if head:
-        from model.attribution_head import AttributionTags
-
         tags = token_targets(
             [e.text for e in train],
             tokenized["offset_mapping"][: len(train)],
