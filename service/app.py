@@ -150,6 +150,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         # Stops the micro-batching threads and removes downloads, of replaced models too.
         state.models.close_all()
+        state.feedback.close()
 
 
 async def _load_at_start(state: ServiceState) -> None:
@@ -349,7 +350,7 @@ def create_app(
     state.embedder_error = EMBEDDER_NOT_LOADED
     state.models = ModelSlot(state)
     # Opened on the first correction, not here: an app that gets none writes no file.
-    state.feedback = FeedbackStore(settings.feedback_path)
+    state.feedback = FeedbackStore(settings.feedback_store())
     state.corrections = feedback.corrections_counter(state.metrics.registry)
     if classifier is not None:
         injected = LoadedModel(

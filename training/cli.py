@@ -1185,11 +1185,13 @@ def soft_labels(
 def feedback_export(
     output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="File to write: .csv or .jsonl")],
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
-            envvar="CLAIMSTANCE_FEEDBACK_PATH",
-            help="The service's feedback file (default: feedback.db here)",
+            # As the service reads them: the URL wins over the file.
+            envvar=["CLAIMSTANCE_FEEDBACK_URL", "CLAIMSTANCE_FEEDBACK_PATH"],
+            help="The service's feedback store: its SQLite file or a SQLAlchemy URL "
+            "(default: feedback.db here)",
         ),
     ] = None,
     fmt: Annotated[
@@ -1197,17 +1199,36 @@ def feedback_export(
     ] = None,
 ) -> None:
     """Write users' label corrections (POST /feedback) as a file make train DATA=... takes."""
-    from model.feedback import FeedbackStore, default_feedback_path
+    from model.feedback import (
+        FeedbackStore,
+        StoreUnavailableError,
+        check_url,
+        default_feedback_path,
+        is_url,
+    )
     from training.feedback_export import export_corrections
 
-    path = db or default_feedback_path()
-    if not path.is_file():
-        # Read-only: never creates an empty store where the user mistyped a path.
-        _fail(f"no feedback store at {path}: pass --db or set CLAIMSTANCE_FEEDBACK_PATH")
+    location: str | Path = db or default_feedback_path()
+    if is_url(location):
+        try:
+            check_url(str(location))
+        except ValueError as error:
+            _fail(f"--db {error}")
+    else:
+        location = Path(location)
+    store = FeedbackStore(location)
     try:
-        report = export_corrections(FeedbackStore(path), output, fmt)
-    except (ValueError, OSError) as error:
+        # Read-only: never creates an empty store where the user mistyped a path.
+        if not store.exists():
+            _fail(
+                f"no feedback store at {store.where}: pass --db, or set "
+                "CLAIMSTANCE_FEEDBACK_URL or CLAIMSTANCE_FEEDBACK_PATH as the service has them"
+            )
+        report = export_corrections(store, output, fmt)
+    except (ValueError, OSError, StoreUnavailableError) as error:
         _fail(str(error))
+    finally:
+        store.close()
     superseded = (
         f"; {report.superseded} texts corrected again to another label: the latest kept"
         if report.superseded
