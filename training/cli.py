@@ -1265,12 +1265,14 @@ def score(
 ) -> None:
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
-    from training.score import ScoreError, check_input, model_provenance, score_file
+    from training.score import ScoreError, check_input, count_rows, model_provenance, score_file
 
     settings = _load(config, overrides)
     try:
-        # The input first: a wrong path or column fails in a second, not after a model loads.
+        # The input first: a wrong path, column or encoding fails before a model loads. The
+        # count (the progress bar's total) reads a text file whole, checking every byte.
         check_input(source, id_column, text_column)
+        total = count_rows(source)
     except ScoreError as error:
         _fail(str(error))
     resolved = _resolve(model_uri, settings.tracking_uri)
@@ -1291,6 +1293,7 @@ def score(
             text_column=text_column,
             chunk_size=chunk_size,
             model=provenance,
+            total=total,
         )
     except ScoreError as error:
         _fail(str(error))
