@@ -474,9 +474,12 @@ def export(
 @app.command("experiment-id", rich_help_panel=REGISTRY)
 def experiment_id(config: ConfigOption = None, overrides: Overrides = None) -> None:
     """Print the id of the configured experiment (for links into the MLflow UI)."""
+    from model.store import missing_sqlite_store, missing_store_reason
     from training.tracking import find_experiment_id
 
     settings = _load(config, overrides)
+    if (database := missing_sqlite_store(settings.tracking_uri)) is not None:
+        _fail(missing_store_reason(database))
     found = find_experiment_id(settings.tracking_uri, settings.experiment)
     if found is None:
         typer.echo(
