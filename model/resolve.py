@@ -30,7 +30,7 @@ from enum import Enum
 from pathlib import Path
 
 from model.card import CARD_FILE, find_model_directory
-from model.store import TRACKING_URI_ENV, missing_sqlite_store
+from model.store import missing_sqlite_store, missing_store_reason
 
 logger = logging.getLogger(__name__)
 
@@ -183,12 +183,7 @@ def default_cache_dir() -> Path:
 
 def _missing_store(uri: str, database: Path) -> ModelNotFoundError:
     """A registry lookup refused because the SQLite store file is not there."""
-    variable = os.environ.get(TRACKING_URI_ENV) or "unset"
-    reason = (
-        f"no MLflow store at {database}: run the command where "
-        f"`make train` wrote {database.name} (the checkout's root), or set "
-        f"{TRACKING_URI_ENV} (now {variable})"
-    )
+    reason = missing_store_reason(database)
     return ModelNotFoundError(f"no model at {uri}: {reason}", reason=reason)
 
 

@@ -49,6 +49,16 @@ def missing_sqlite_store(tracking_uri: str) -> Path | None:
     return None if database is None or database.is_file() else database
 
 
+def missing_store_reason(database: Path) -> str:
+    """Why a command that reads the store stops where its SQLite file is not: the file it
+    looked for and the variable that would point elsewhere."""
+    variable = os.environ.get(TRACKING_URI_ENV) or "unset"
+    return (
+        f"no MLflow store at {database}: run the command where `make train` wrote "
+        f"{database.name} (the checkout's root), or set {TRACKING_URI_ENV} (now {variable})"
+    )
+
+
 if __name__ == "__main__":
     # `python -m model.store` prints the URI, so the Makefile need not restate the rule.
     print(default_tracking_uri())

@@ -59,7 +59,16 @@ from service.routes import (
     page,
 )
 from service.routes.page import STATIC_DIR
-from service.schemas import ClassifyRequest, CompareRequest, FeedbackRequest, ModelRef
+from service.schemas import (
+    ITEM_FORM,
+    PLAIN,
+    TEXTS_ARE,
+    UNION_TAGS,
+    ClassifyRequest,
+    CompareRequest,
+    FeedbackRequest,
+    ModelRef,
+)
 from service.serving import (
     LOAD_ERRORS,
     ModelSlot,
@@ -141,6 +150,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         # Stops the micro-batching threads and removes downloads, of replaced models too.
         state.models.close_all()
+        state.feedback.close()
 
 
 async def _load_at_start(state: ServiceState) -> None:
@@ -188,9 +198,18 @@ _JSON_TYPES = {
 }
 
 
+def _without_tags(loc: Sequence[Any]) -> list[Any]:
+    """``loc`` without the union tags pydantic adds after a list index (service.schemas)."""
+    return [
+        part
+        for index, part in enumerate(loc)
+        if not (part in UNION_TAGS and index and isinstance(loc[index - 1], int))
+    ]
+
+
 def _location(loc: Sequence[Any]) -> str:
     """``("body", "texts", 2)`` -> ``texts[2]``: the field as a client would write it."""
-    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
+    parts = _without_tags(loc[1:] if loc and loc[0] == "body" else loc)
     name = ""
     for part in parts:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
@@ -204,7 +223,7 @@ _USAGE = {
     "/feedback": FeedbackRequest.usage,
 }
 # What a list field holds, for "must be ..." messages.
-_LIST_OF = {"texts": "a list of strings", "documents": 'a list of {"id", "text"} objects'}
+_LIST_OF = {"texts": TEXTS_ARE, "documents": f"a list of {ITEM_FORM} objects"}
 _BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
 
@@ -219,7 +238,9 @@ def _describe(error: dict[str, Any]) -> tuple[str, bool]:
     if kind == "extra_forbidden":
         return f'unknown field "{where}"', True
     if kind == "string_type":
-        return f"{where} must be a string, got {got}", False
+        # An item of "texts" that is no object was read as the plain-string form.
+        either = f", or an {ITEM_FORM} object" if error["loc"][-1] == PLAIN else ""
+        return f"{where} must be a string{either}, got {got}", False
     if kind == "string_too_long":
         return f"{where} is too long: the limit is {error['ctx']['max_length']} characters", False
     if kind == "list_type":
@@ -253,7 +274,7 @@ def _validation_answer(errors: list[dict[str, Any]], route: str) -> tuple[dict[s
         "detail": detail,
         # Machine-readable too, without echoing "input": it may be a 100 kB text.
         "errors": [
-            {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+            {"loc": _without_tags(error["loc"]), "msg": error["msg"], "type": error["type"]}
             for error in shown
         ],
     }
@@ -329,7 +350,7 @@ def create_app(
     state.embedder_error = EMBEDDER_NOT_LOADED
     state.models = ModelSlot(state)
     # Opened on the first correction, not here: an app that gets none writes no file.
-    state.feedback = FeedbackStore(settings.feedback_path)
+    state.feedback = FeedbackStore(settings.feedback_store())
     state.corrections = feedback.corrections_counter(state.metrics.registry)
     if classifier is not None:
         injected = LoadedModel(

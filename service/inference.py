@@ -81,13 +81,19 @@ def classify_texts(
     *,
     segment: bool = True,
     checkpoint: Callable[[], None] | None = None,
+    ids: Sequence[str] | None = None,
 ) -> list[TextResult]:
     """``model.labelling.label_texts`` in the /classify schema. Blocking: run it in a worker thread.
 
     ``checkpoint`` runs before each text is cut into claims and may raise to stop the work.
+    ``ids`` (one per text) are set on the results, in the same order.
     """
+    if ids is not None and len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
+    labelled = label_texts(classifier, texts, segment=segment, checkpoint=checkpoint)
     return [
         TextResult(
+            id=None if ids is None else ids[index],
             text=item.text,
             claims=[
                 ClaimResult(
@@ -102,7 +108,7 @@ def classify_texts(
                 for claim in item.claims
             ],
         )
-        for item in label_texts(classifier, texts, segment=segment, checkpoint=checkpoint)
+        for index, item in enumerate(labelled)
     ]
 
 

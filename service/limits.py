@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from service.schemas import (
     MAX_ID_CHARS,
+    ClassifyItem,
     ClassifyRequest,
     CompareRequest,
     FeedbackRequest,
@@ -100,6 +101,12 @@ def _check_unknown_fields(data: dict[str, Any], known: type[Any], where: str, us
     )
 
 
+def _shown_id(item: dict[str, Any]) -> str:
+    """`` ('bbc')`` after a text's name; the id is not validated yet, so only a short string."""
+    id_ = item.get("id")
+    return f" ({id_!r})" if isinstance(id_, str) and len(id_) <= MAX_ID_CHARS else ""
+
+
 def check_classify_body(data: object, settings: Settings) -> None:
     """Raise ``TooLargeError`` when a /classify body, as parsed, is past a size limit.
 
@@ -113,7 +120,15 @@ def check_classify_body(data: object, settings: Settings) -> None:
     if isinstance(texts, list):
         if len(texts) > settings.max_texts:
             raise _too_many("texts", len(texts), settings.max_texts, "max_texts")
-        named = [(f"texts[{i}]", text) for i, text in enumerate(texts) if isinstance(text, str)]
+        for index, entry in enumerate(texts):
+            if isinstance(entry, str):
+                named.append((f"texts[{index}]", entry))
+            elif isinstance(entry, dict):
+                _check_unknown_fields(
+                    entry, ClassifyItem, f"in texts[{index}]: ", ClassifyRequest.usage
+                )
+                if isinstance(text := entry.get("text"), str):
+                    named.append((f"texts[{index}].text{_shown_id(entry)}", text))
     text = data.get("text")
     if isinstance(text, str):
         named.append(("text", text))
@@ -137,10 +152,7 @@ def check_compare_body(data: object, settings: Settings) -> None:
         where = f"in documents[{index}]: "
         _check_unknown_fields(document, StoryDocument, where, CompareRequest.usage)
         if isinstance(text := document.get("text"), str):
-            id_ = document.get("id")
-            # The id is not validated yet: named only when it is a short string.
-            shown = f" ({id_!r})" if isinstance(id_, str) and len(id_) <= MAX_ID_CHARS else ""
-            named.append((f"documents[{index}].text{shown}", text))
+            named.append((f"documents[{index}].text{_shown_id(document)}", text))
     _check_lengths(named, "documents", settings)
 
 

@@ -6,15 +6,17 @@ read, so a client (or a fuzzer) generating from the schema sends what the
 service accepts and nothing it refuses:
 
 - /classify takes exactly one of ``text`` and ``texts`` (``oneOf``), never null;
-  ``texts`` holds 1 to ``max_texts`` strings; each text is at most ``max_chars``
-  characters and not blank.
+  ``texts`` holds 1 to ``max_texts`` strings or ``{"id", "text"}`` objects (``anyOf``
+  of the two arrays: one kind per request); each text is at most ``max_chars``
+  characters and not blank, and so is each id (at most ``MAX_ID_CHARS``).
 - /compare takes 2 to ``max_documents`` documents; ids and texts are not blank,
   texts at most ``max_chars`` characters.
 - With API keys, every operation but the probes needs one (``securitySchemes``).
 
 Three limits cannot be written in JSON Schema, and the descriptions say so:
 the characters of a whole request (``max_request_chars``), the claims its texts
-hold (``max_claims``, ``max_story_claims``) and duplicate document ids.
+hold (``max_claims``, ``max_story_claims``) and duplicate ids (of documents, of
+/classify's items).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from service.auth import is_public
-from service.schemas import MIN_DOCUMENTS, NOT_BLANK
+from service.schemas import ITEM_FORM, MIN_DOCUMENTS, NOT_BLANK
 from service.settings import Settings
 
 UNAUTHORIZED = {
@@ -43,22 +45,33 @@ def _text(settings: Settings, description: str) -> dict[str, Any]:
     }
 
 
-def _classify(schema: dict[str, Any], settings: Settings) -> None:
+def _classify(schema: dict[str, Any], item: dict[str, Any], settings: Settings) -> None:
     properties = schema["properties"]
     properties["text"] = _text(settings, "One text to classify")
+    bounds = {"minItems": 1, "maxItems": settings.max_texts}
+    item["properties"]["id"]["pattern"] = NOT_BLANK
+    item["properties"]["text"] = _text(settings, "The text to classify")
+    # One kind per request: an array of strings, or of objects (unique, as their ids are).
     properties["texts"] = {
-        "type": "array",
-        "items": _text(settings, "A text"),
-        "minItems": 1,
-        "maxItems": settings.max_texts,
-        "description": f"Several texts, classified together: 1 to {settings.max_texts}",
+        "anyOf": [
+            {"type": "array", "items": _text(settings, "A text"), **bounds},
+            {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ClassifyItem"},
+                "uniqueItems": True,
+                **bounds,
+            },
+        ],
+        "description": f"Several texts, classified together: 1 to {settings.max_texts} strings, "
+        f"or 1 to {settings.max_texts} {ITEM_FORM} objects whose ids come back on their results",
     }
     # Exactly one of the two: a body with both matches both branches, one with neither, none.
     schema["oneOf"] = [{"required": ["text"]}, {"required": ["texts"]}]
     schema["description"] = (
         f"{schema.get('description', '')} All texts together hold at most "
         f"{settings.max_request_chars} characters (max_request_chars) and "
-        f"{settings.max_claims} claims (max_claims); more is refused with 413."
+        f"{settings.max_claims} claims (max_claims); more is refused with 413. "
+        "Item ids must be unique (422)."
     ).strip()
 
 
@@ -108,7 +121,7 @@ def honest_openapi(app: FastAPI, settings: Settings, *, auth: bool) -> dict[str,
             routes=app.routes,
         )
         components = schema["components"]["schemas"]
-        _classify(components["ClassifyRequest"], settings)
+        _classify(components["ClassifyRequest"], components["ClassifyItem"], settings)
         _compare(components["CompareRequest"], components["StoryDocument"], settings)
         components["FeedbackRequest"]["properties"]["text"] = _text(
             settings, "The claim as the model labelled it"

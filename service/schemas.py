@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    PrivateAttr,
     StrictBool,
     StrictFloat,
     StrictStr,
+    Tag,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -25,7 +29,9 @@ from model.attribution import SourceKind
 from model.labels import Label
 from model.story import SIMILARITY_THRESHOLD_GT, SIMILARITY_THRESHOLD_LE
 
-EITHER_TEXT_OR_TEXTS = 'send either "text" (one string) or "texts" (a list of strings)'
+ITEM_FORM = '{"id", "text"}'
+TEXTS_ARE = f"a list of strings, or of {ITEM_FORM} objects"
+EITHER_TEXT_OR_TEXTS = f'send either "text" (one string) or "texts" ({TEXTS_ARE})'
 SEND_DOCUMENTS = 'send "documents": a list of {"id": "...", "text": "..."} objects'
 # A comparison needs two sides; the upper bound is a setting (max_documents).
 MIN_DOCUMENTS = 2
@@ -47,8 +53,43 @@ def is_blank(text: str) -> bool:
     return _NOT_BLANK.search(text) is None
 
 
+class ClassifyItem(BaseModel):
+    """A text with the caller's id for it; the id comes back on the text's result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: StrictStr = Field(
+        max_length=MAX_ID_CHARS,
+        description="The caller's key for the text (a row id, a URL), unique within the request",
+    )
+    text: StrictStr = Field(description="The text to classify")
+
+
+# The two forms of a "texts" item. pydantic puts these tags in an error's location;
+# service.app takes them out again, so errors read texts[2].id, not texts[2].object.id.
+PLAIN, WITH_ID = "string", "object"
+UNION_TAGS = frozenset({PLAIN, WITH_ID})
+
+
+def _entry_kind(value: Any) -> str:
+    # Decided by the item's shape, so a wrong item is described against the one form it
+    # tried to be rather than against both.
+    return WITH_ID if isinstance(value, dict | ClassifyItem) else PLAIN
+
+
+TextEntry = Annotated[
+    Annotated[StrictStr, Tag(PLAIN)] | Annotated[ClassifyItem, Tag(WITH_ID)],
+    Discriminator(_entry_kind),
+]
+
+
 class ClassifyRequest(BaseModel):
-    """One text or a list of texts; ``segment`` cuts each into claims (sentences)."""
+    """One text or a list of texts; ``segment`` cuts each into claims (sentences).
+
+    ``texts`` holds plain strings or ``{"id", "text"}`` objects, one kind per request: a
+    caller that keys its results by id needs an id on every one, so a mixed list (most
+    likely a caller's slip) is refused rather than answered half keyed.
+    """
 
     # Unknown keys are refused so a typo such as "txt" is reported, not silently ignored.
     model_config = ConfigDict(
@@ -57,6 +98,12 @@ class ClassifyRequest(BaseModel):
             "examples": [
                 {"text": "Moscow denied the reports. The purchases had not yet been completed."},
                 {"texts": ["North Korea said it never sold weapons.", "Kirby spoke."]},
+                {
+                    "texts": [
+                        {"id": "bbc-17", "text": "North Korea said it never sold weapons."},
+                        {"id": "cnn-4", "text": "Kirby spoke."},
+                    ]
+                },
             ]
         },
     )
@@ -65,10 +112,17 @@ class ClassifyRequest(BaseModel):
     usage: ClassVar[str] = f'{EITHER_TEXT_OR_TEXTS}, and optionally "segment"'
 
     text: StrictStr | None = Field(None, description="One text to classify")
-    texts: list[StrictStr] | None = Field(None, description="Several texts, classified together")
+    texts: list[TextEntry] | None = Field(
+        None,
+        description='Several texts, classified together: strings, or {"id", "text"} objects '
+        "whose ids come back on their results (one kind per request)",
+    )
     segment: StrictBool = Field(
         True, description="Cut each text into claims; false treats each text as one claim"
     )
+    # Set by validation: the texts as one list of strings, and the ids when items carry them.
+    _texts: list[str] = PrivateAttr(default_factory=list)
+    _ids: list[str] | None = PrivateAttr(None)
 
     @model_validator(mode="before")
     @classmethod
@@ -76,7 +130,7 @@ class ClassifyRequest(BaseModel):
         # The schema says "text" and "texts" are a string and a list when present; an
         # explicit null is refused rather than read as absent.
         if isinstance(data, dict):
-            for name, kind in (("text", "a string"), ("texts", "a list of strings")):
+            for name, kind in (("text", "a string"), ("texts", TEXTS_ARE)):
                 if name in data and data[name] is None:
                     raise PydanticCustomError(
                         "null_text", "{name} must be {kind}, got null", {"name": name, "kind": kind}
@@ -89,21 +143,79 @@ class ClassifyRequest(BaseModel):
             raise PydanticCustomError("text_and_texts", f"{EITHER_TEXT_OR_TEXTS}, not both")
         if self.text is None and self.texts is None:
             raise PydanticCustomError("no_text", EITHER_TEXT_OR_TEXTS)
-        if self.texts is not None and not self.texts:
+        if self.text is not None:
+            if is_blank(self.text):
+                raise PydanticCustomError("empty_text", "text is empty or only whitespace")
+            self._texts = [self.text]
+            return self
+        entries = self.texts or []
+        if not entries:
             raise PydanticCustomError("no_texts", '"texts" is empty: send at least one text')
-        for name, value in self.labelled_texts():
-            if is_blank(value):
-                raise PydanticCustomError("empty_text", f"{name} is empty or only whitespace")
+        if isinstance(entries[0], str):
+            self._texts = _plain_texts(entries)
+        else:
+            self._texts, self._ids = _keyed_texts(entries)
         return self
 
-    def labelled_texts(self) -> list[tuple[str, str]]:
-        """Each text with the name it goes by in error messages: ``text`` or ``texts[i]``."""
-        if self.text is not None:
-            return [("text", self.text)]
-        return [(f"texts[{index}]", value) for index, value in enumerate(self.texts or [])]
-
     def all_texts(self) -> list[str]:
-        return [value for _, value in self.labelled_texts()]
+        """The texts in request order (for a list of strings, that list itself: no copy)."""
+        return self._texts
+
+    def ids(self) -> list[str] | None:
+        """The items' ids in request order; None when the texts are plain strings."""
+        return self._ids
+
+
+def _mixed(entries: list[str | ClassifyItem]) -> PydanticCustomError:
+    plain_first = isinstance(entries[0], str)
+    index = next(i for i, entry in enumerate(entries) if isinstance(entry, str) != plain_first)
+    kinds = ("a string", "an object") if plain_first else ("an object", "a string")
+    return PydanticCustomError(
+        "mixed_texts",
+        "texts mixes plain strings and {form} objects (texts[0] is {first}, texts[{index}] "
+        "{other}): send one kind per request",
+        {"form": ITEM_FORM, "first": kinds[0], "index": index, "other": kinds[1]},
+    )
+
+
+def _plain_texts(entries: list[str | ClassifyItem]) -> list[str]:
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, str):
+            raise _mixed(entries)
+        if is_blank(entry):
+            raise PydanticCustomError(
+                "empty_text", "texts[{index}] is empty or only whitespace", {"index": index}
+            )
+    # Every entry is a string: the validated list is the list of texts.
+    return entries  # type: ignore[return-value]
+
+
+def _keyed_texts(entries: list[str | ClassifyItem]) -> tuple[list[str], list[str]]:
+    texts: list[str] = []
+    ids: list[str] = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, str):
+            raise _mixed(entries)
+        if is_blank(entry.id):
+            raise PydanticCustomError("empty_id", "texts[{index}].id is empty", {"index": index})
+        if is_blank(entry.text):
+            raise PydanticCustomError(
+                "empty_text", "texts[{index}].text is empty or only whitespace", {"index": index}
+            )
+        texts.append(entry.text)
+        ids.append(entry.id)
+    if len(set(ids)) < len(ids):
+        raise _repeated_ids(ids, "ids in texts")
+    return texts, ids
+
+
+def _repeated_ids(ids: list[str], what: str) -> PydanticCustomError:
+    repeated = [id_ for id_, n in Counter(ids).items() if n > 1]
+    return PydanticCustomError(
+        "duplicate_ids",
+        "{what} must be unique; repeated: {repeated}",
+        {"what": what, "repeated": ", ".join(f'"{id_[:40]}"' for id_ in repeated[:10])},
+    )
 
 
 class StoryDocument(BaseModel):
@@ -172,13 +284,9 @@ class CompareRequest(BaseModel):
                     "documents[{index}].text is empty or only whitespace",
                     {"index": index},
                 )
-        repeated = [id_ for id_, n in Counter(d.id for d in self.documents).items() if n > 1]
-        if repeated:
-            raise PydanticCustomError(
-                "duplicate_ids",
-                "document ids must be unique; repeated: {repeated}",
-                {"repeated": ", ".join(f'"{id_}"' for id_ in repeated)},
-            )
+        ids = [document.id for document in self.documents]
+        if len(set(ids)) < len(ids):
+            raise _repeated_ids(ids, "document ids")
         return self
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -232,6 +340,11 @@ class ClaimResult(BaseModel):
 
 
 class TextResult(BaseModel):
+    # Sent only for a {"id", "text"} item: a plain string's result keeps the shape it had.
+    id: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "description": "The item's id, as sent"}),
+    ] = Field(None, exclude_if=lambda value: value is None)
     text: str = Field(description="The cleaned input text that claim offsets point into")
     claims: list[ClaimResult]
 

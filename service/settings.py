@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from model.backends import BackendSetting
 from model.device import DeviceSetting
-from model.feedback import default_feedback_path
+from model.feedback import check_url, default_feedback_path
 from model.identity import DEFAULT_MODEL_URI
 from model.store import default_tracking_uri
 from model.story import (
@@ -187,8 +187,16 @@ class Settings(BaseSettings):
     )
     feedback_path: Path = Field(
         default_factory=default_feedback_path,
-        description="SQLite file of label corrections (POST /feedback)",
+        description="SQLite file (WAL mode) of label corrections (POST /feedback), unless "
+        "feedback_url names another store",
         json_schema_extra={"doc_default": "`feedback.db` where the service runs"},
+    )
+    # Secret: a database URL may carry a password.
+    feedback_url: SecretStr | None = Field(
+        None,
+        description="A SQLAlchemy URL for the corrections instead of feedback_path "
+        "(postgresql+psycopg://user:pass@host/db, sqlite:///path, ...; the driver installed "
+        "beside the service)",
     )
     host: str = Field(
         "127.0.0.1",
@@ -196,11 +204,24 @@ class Settings(BaseSettings):
     )
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on")
 
+    def feedback_store(self) -> str | Path:
+        """Where corrections go: ``feedback_url`` when set, else ``feedback_path``."""
+        if self.feedback_url is not None:
+            return self.feedback_url.get_secret_value()
+        return self.feedback_path
+
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("feedback_url")
+    @classmethod
+    def _a_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_url(value.get_secret_value())
         return value
 
     @field_validator("api_keys", "admin_keys", mode="before")

@@ -476,9 +476,12 @@ def export(
 @app.command("experiment-id", rich_help_panel=REGISTRY)
 def experiment_id(config: ConfigOption = None, overrides: Overrides = None) -> None:
     """Print the id of the configured experiment (for links into the MLflow UI)."""
+    from model.store import missing_sqlite_store, missing_store_reason
     from training.tracking import find_experiment_id
 
     settings = _load(config, overrides)
+    if (database := missing_sqlite_store(settings.tracking_uri)) is not None:
+        _fail(missing_store_reason(database))
     found = find_experiment_id(settings.tracking_uri, settings.experiment)
     if found is None:
         typer.echo(
@@ -1252,11 +1255,13 @@ def soft_labels(
 def feedback_export(
     output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="File to write: .csv or .jsonl")],
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
-            envvar="CLAIMSTANCE_FEEDBACK_PATH",
-            help="The service's feedback file (default: feedback.db here)",
+            # As the service reads them: the URL wins over the file.
+            envvar=["CLAIMSTANCE_FEEDBACK_URL", "CLAIMSTANCE_FEEDBACK_PATH"],
+            help="The service's feedback store: its SQLite file or a SQLAlchemy URL "
+            "(default: feedback.db here)",
         ),
     ] = None,
     fmt: Annotated[
@@ -1264,17 +1269,36 @@ def feedback_export(
     ] = None,
 ) -> None:
     """Write users' label corrections (POST /feedback) as a file make train DATA=... takes."""
-    from model.feedback import FeedbackStore, default_feedback_path
+    from model.feedback import (
+        FeedbackStore,
+        StoreUnavailableError,
+        check_url,
+        default_feedback_path,
+        is_url,
+    )
     from training.feedback_export import export_corrections
 
-    path = db or default_feedback_path()
-    if not path.is_file():
-        # Read-only: never creates an empty store where the user mistyped a path.
-        _fail(f"no feedback store at {path}: pass --db or set CLAIMSTANCE_FEEDBACK_PATH")
+    location: str | Path = db or default_feedback_path()
+    if is_url(location):
+        try:
+            check_url(str(location))
+        except ValueError as error:
+            _fail(f"--db {error}")
+    else:
+        location = Path(location)
+    store = FeedbackStore(location)
     try:
-        report = export_corrections(FeedbackStore(path), output, fmt)
-    except (ValueError, OSError) as error:
+        # Read-only: never creates an empty store where the user mistyped a path.
+        if not store.exists():
+            _fail(
+                f"no feedback store at {store.where}: pass --db, or set "
+                "CLAIMSTANCE_FEEDBACK_URL or CLAIMSTANCE_FEEDBACK_PATH as the service has them"
+            )
+        report = export_corrections(store, output, fmt)
+    except (ValueError, OSError, StoreUnavailableError) as error:
         _fail(str(error))
+    finally:
+        store.close()
     superseded = (
         f"; {report.superseded} texts corrected again to another label: the latest kept"
         if report.superseded
@@ -1311,12 +1335,14 @@ def score(
 ) -> None:
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
-    from training.score import ScoreError, check_input, model_provenance, score_file
+    from training.score import ScoreError, check_input, count_rows, model_provenance, score_file
 
     settings = _load(config, overrides)
     try:
-        # The input first: a wrong path or column fails in a second, not after a model loads.
+        # The input first: a wrong path, column or encoding fails before a model loads. The
+        # count (the progress bar's total) reads a text file whole, checking every byte.
         check_input(source, id_column, text_column)
+        total = count_rows(source)
     except ScoreError as error:
         _fail(str(error))
     resolved = _resolve(model_uri, settings.tracking_uri)
@@ -1337,6 +1363,7 @@ def score(
             text_column=text_column,
             chunk_size=chunk_size,
             model=provenance,
+            total=total,
         )
     except ScoreError as error:
         _fail(str(error))

@@ -123,20 +123,62 @@ def _json_records(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, dict[
         raise ScoreError(f"{path}:{error.number} is not JSON: {error.reason}") from None
 
 
+def utf8_newlines(path: Path) -> int:
+    """The file's newlines, read as bytes a block at a time; raises ScoreError naming the
+    line and offset of the first byte that is not UTF-8."""
+    newlines = offset = 0
+    rest = b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            # Cut after the last newline: a newline byte is never inside a UTF-8 sequence,
+            # so each piece decodes alone and an error's offset is exact.
+            data = rest + block
+            cut = data.rfind(b"\n") + 1
+            whole, rest = data[:cut], data[cut:]
+            _decode_piece(path, whole, offset, newlines)
+            newlines += whole.count(b"\n")
+            offset += len(whole)
+    _decode_piece(path, rest, offset, newlines)
+    return newlines
+
+
+def _decode_piece(path: Path, piece: bytes, offset: int, newlines: int) -> None:
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = newlines + piece[: error.start].count(b"\n") + 1
+        raise ScoreError(
+            f"{path} is not UTF-8: byte {piece[error.start]:#04x} at offset "
+            f"{offset + error.start} (line {line}) cannot be read; save it as UTF-8"
+        ) from None
+
+
 def _columns(path: Path, kind: InputFormat) -> list[str]:
     """The input's columns: the header, the schema, or the first JSON Lines record's keys."""
-    if kind == "csv":
-        import pandas as pd
+    if path.stat().st_size == 0:
+        raise ScoreError(f"input {path} is empty: no texts to score")
+    try:
+        if kind == "csv":
+            import pandas as pd
 
-        return list(pd.read_csv(path, nrows=0).columns)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+            return list(pd.read_csv(path, nrows=0, encoding="utf-8").columns)
+        if kind == "parquet":
+            import pyarrow.parquet as pq
 
-        return pq.ParquetFile(path).schema_arrow.names
-    with path.open(encoding="utf-8") as handle:
-        for _, record in _json_records(path, handle):
-            return list(record)
-    return []
+            return pq.ParquetFile(path).schema_arrow.names
+        with path.open(encoding="utf-8") as handle:
+            for _, record in _json_records(path, handle):
+                return list(record)
+    except UnicodeDecodeError:
+        utf8_newlines(path)  # names the line and the byte
+        raise
+    except (ValueError, OSError) as error:
+        # pandas' EmptyDataError and ParserError, pyarrow's ArrowInvalid: not a file of
+        # this format. (ScoreError is a ValueError too: it goes on as it is.)
+        if isinstance(error, ScoreError):
+            raise
+        raise ScoreError(f"input {path} cannot be read as {kind}: {error}") from None
+    raise ScoreError(f"input {path} has no JSON object: no texts to score")
 
 
 def check_input(path: Path, id_column: str, text_column: str) -> str | None:
@@ -187,9 +229,15 @@ def _csv_chunks(
     def chunks() -> Iterator[Chunk]:
         row = 0
         # Strings as written: no guessing of numbers, and "NA" is a text, not a missing value.
-        for frame in pd.read_csv(
-            path, usecols=columns, dtype=str, keep_default_na=False, chunksize=chunk_size
-        ):
+        frames = pd.read_csv(
+            path,
+            usecols=columns,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=chunk_size,
+            encoding="utf-8",
+        )
+        for frame in _parsed(path, frames):
             ids = (
                 [_row_id(v, path, row + i) for i, v in enumerate(frame[id_column])]
                 if id_column
@@ -199,6 +247,21 @@ def _csv_chunks(
             yield ids, [as_text(v) for v in frame[text_column]]
 
     return chunks()
+
+
+def _parsed(path: Path, frames: Iterable[Any]) -> Iterator[Any]:
+    """pandas' chunks, its parse errors (a row with too many fields) as ScoreError."""
+    import pandas as pd
+
+    iterator = iter(frames)
+    while True:
+        try:
+            frame = next(iterator)
+        except StopIteration:
+            return
+        except pd.errors.ParserError as error:
+            raise ScoreError(f"{path} is not valid CSV: {error}") from None
+        yield frame
 
 
 def _parquet_chunks(
@@ -245,19 +308,30 @@ def _jsonl_chunks(
 
 
 def count_rows(path: Path) -> int | None:
-    """The input's row count where it is cheap to know (Parquet's footer, JSONL's newlines)."""
+    """The input's row count for the progress bar's total and ETA: Parquet's footer, JSONL's
+    lines, CSV's parsed rows. The text formats are read whole, so a byte that is not UTF-8
+    is found here (ScoreError), before a model is loaded for them."""
     kind = INPUT_SUFFIXES.get(path.suffix.lower())
     if kind == "parquet":
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
     if kind == "jsonl":
+        # Checks the encoding on the way; blank lines are counted, a last line without a
+        # newline too.
+        newlines = utf8_newlines(path)
         with path.open("rb") as handle:
-            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+            handle.seek(max(path.stat().st_size - 1, 0))
+            unterminated = handle.read(1) not in (b"\n", b"")
+        return newlines + unterminated
     if kind == "csv":
         # Rows may span lines (quoted newlines): counted by parsing, one quick pass.
-        with path.open(encoding="utf-8", newline="") as handle:
-            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+        except UnicodeDecodeError:
+            utf8_newlines(path)  # names the line and the byte
+            raise
     return None
 
 
@@ -490,11 +564,13 @@ def score_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool = True,
     model: dict[str, str] | None = None,
+    total: int | None = None,
 ) -> ScoreReport:
     """Label every claim of every text in ``source`` not yet in ``output``; append them there.
 
     ``model`` (``model_provenance``) is recorded with the output, and an output another
-    model started is refused before anything is read or changed.
+    model started is refused before anything is read or changed. ``total`` is the input's
+    row count when the caller has it (``count_rows``); else it is counted here.
     """
     if chunk_size < 1:
         raise ScoreError("the chunk size must be at least 1")
@@ -509,9 +585,9 @@ def score_file(
         logger.info("%s already holds %d texts: skipping them", output, len(done))
     started = time.perf_counter()
     read = skipped = scored = claims = 0
-    bar = tqdm(
-        total=count_rows(source), unit="text", desc="scoring", disable=not progress, mininterval=1.0
-    )
+    if total is None:
+        total = count_rows(source)
+    bar = tqdm(total=total, unit="text", desc="scoring", disable=not progress, mininterval=1.0)
     with bar:
         for ids, texts in chunks:
             read += len(ids)

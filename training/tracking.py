@@ -35,7 +35,7 @@ from model.resolve import (
     parse_model_uri,
     resolve_model,
 )
-from model.store import missing_sqlite_store, sqlite_path
+from model.store import missing_sqlite_store, missing_store_reason, sqlite_path
 from model.table import CLAIM_COLUMNS, ID_COLUMN, NULLABLE_FIELDS, TEXT_COLUMN
 from training import mlflow_model
 from training.data import Example, examples_frame
@@ -555,6 +555,9 @@ def promote(tracking_uri: str, name: str, version: str, reason: str) -> str | No
     """
     if not reason.strip():
         raise ValueError("a promotion needs a reason (--reason)")
+    if (database := missing_sqlite_store(tracking_uri)) is not None:
+        # MLflow would make an empty store here, only to find no version in it.
+        raise ValueError(missing_store_reason(database))
     _use_store(tracking_uri)
     client = MlflowClient()
     try:

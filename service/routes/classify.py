@@ -34,6 +34,9 @@ async def classify(
 ) -> ClassifyResponse:
     """Cut each text into claims (unless ``segment`` is false) and label each claim.
 
+    ``texts`` holds strings or ``{"id", "text"}`` objects (one kind per request, ids unique);
+    each object's id comes back as its result's ``id``.
+
     Claim ``start``/``end`` are character offsets into the result's ``text``,
     the cleaned input (markup stripped, whitespace normalised). One request
     may carry at most ``max_texts`` texts of ``max_chars`` characters,
@@ -48,7 +51,13 @@ async def classify(
     # Cleaning, segmenting and the forward pass are CPU-bound: off the event loop,
     # so health probes and other requests are answered meanwhile.
     results = await run_bounded(
-        budget, classify_texts, classifier, texts, segment=body.segment, checkpoint=budget.check
+        budget,
+        classify_texts,
+        classifier,
+        texts,
+        segment=body.segment,
+        checkpoint=budget.check,
+        ids=body.ids(),
     )
     metrics.texts.inc(len(texts))
     metrics.record_claims(claim.label for result in results for claim in result.claims)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from prometheus_client import CollectorRegistry, Counter
 
-from model.feedback import Correction, FeedbackStore, KeyConflictError
+from model.feedback import Correction, FeedbackStore, KeyConflictError, StoreUnavailableError
 from model.labels import LABELS
 from service.deps import JsonBody
 from service.limits import feedback_limits
@@ -78,9 +77,10 @@ async def feedback(
         stored, created = await anyio.to_thread.run_sync(store.add, correction)
     except KeyConflictError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
-    except sqlite3.OperationalError as error:
-        # Locked past the busy timeout, a full disk, a path that cannot be written.
-        logger.error("feedback store %s: %s", store.path, error)
+    except StoreUnavailableError as error:
+        # Locked past the busy timeout, a full disk, a path that cannot be written, a
+        # database server that is down: the client may retry with the same id.
+        logger.error("%s", error)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail="the feedback store cannot take the correction now; retry with the same id",

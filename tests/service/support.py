@@ -39,8 +39,9 @@ def make_settings(model_dir: Path | str, tmp_path: Path, **overrides: Any) -> Se
         "max_chars": 100_000,
         # The test client's Host; a keyless app answers only local names by default.
         "allowed_hosts": ["testserver", "localhost", "127.0.0.1"],
-        # Never feedback.db in the checkout.
+        # Never feedback.db in the checkout, nor a store CLAIMSTANCE_FEEDBACK_URL names.
         "feedback_path": tmp_path / "feedback.db",
+        "feedback_url": None,
     }
     values.update(overrides)
     return Settings(**values)

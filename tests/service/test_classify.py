@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from model.labels import LABELS
+from service.schemas import MAX_ID_CHARS
 
 ARTICLE = (
     "<p>US officials said Russia was buying rockets and artillery shells from North Korea.</p>"
@@ -98,3 +99,34 @@ def test_openapi_schema_names_the_three_labels(client: TestClient) -> None:
     assert "/classify" in schema["paths"]
     label_schema = schema["components"]["schemas"]["Label"]
     assert label_schema["enum"] == [label.value for label in LABELS]
+
+
+def test_items_with_ids_come_back_keyed_and_labelled_as_plain_strings(client: TestClient) -> None:
+    texts = [PLAIN, ARTICLE, "Moscow denied the reports."]
+    ids = ["row-7", "bbc/2022/11", "row-7b"]
+    keyed = client.post(
+        "/classify", json={"texts": [{"id": i, "text": t} for i, t in zip(ids, texts, strict=True)]}
+    )
+    assert keyed.status_code == 200, keyed.text
+    plain = client.post("/classify", json={"texts": texts}).json()["results"]
+    results = keyed.json()["results"]
+    assert [result["id"] for result in results] == ids
+    # Apart from the id, each result is the plain string's result.
+    for result, same in zip(results, plain, strict=True):
+        assert {key: value for key, value in result.items() if key != "id"} == same
+    # A plain string's result has no id field: its shape is as it was.
+    assert all("id" not in result for result in plain)
+
+
+def test_the_schema_shows_both_forms_of_an_item(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    forms = schemas["ClassifyRequest"]["properties"]["texts"]["anyOf"]
+    assert [form["items"].get("type") or form["items"]["$ref"] for form in forms] == [
+        "string",
+        "#/components/schemas/ClassifyItem",
+    ]
+    item = schemas["ClassifyItem"]
+    assert set(item["required"]) == {"id", "text"} and item["additionalProperties"] is False
+    assert item["properties"]["id"]["maxLength"] == MAX_ID_CHARS
+    assert schemas["TextResult"]["properties"]["id"]["type"] == "string"
+    assert "id" not in schemas["TextResult"]["required"]

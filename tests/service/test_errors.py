@@ -36,14 +36,29 @@ def limited(
         ({"text": ""}, "text is empty or only whitespace"),
         ({"text": " \n\t "}, "text is empty or only whitespace"),
         ({"texts": ["fine text.", "   "]}, "texts[1] is empty or only whitespace"),
-        ({"texts": ["fine text.", 3]}, "texts[1] must be a string, got a number"),
-        ({"texts": ["fine text.", None]}, "texts[1] must be a string, got null"),
+        ({"texts": ["fine.", 3]}, 'texts[1] must be a string, or an {"id", "text"} object, got a'),
+        (
+            {"texts": ["fine.", None]},
+            'texts[1] must be a string, or an {"id", "text"} object, got n',
+        ),
         ({"text": ["a list"]}, "text must be a string, got an array"),
-        ({"texts": "not a list"}, "texts must be a list of strings, got a string"),
+        ({"texts": "not"}, 'texts must be a list of strings, or of {"id", "text"} objects, got a'),
+        ({"texts": [{"id": "a", "text": "one."}, "two."]}, "texts mixes plain strings and"),
+        ({"texts": ["one.", {"id": "a", "text": "two."}]}, "(texts[0] is a string, texts[1] an"),
+        ({"texts": ["one.", {"id": "a", "text": "two."}]}, "send one kind per request"),
+        ({"texts": [{"id": "a", "text": "x."}, {"id": "a", "text": "y."}]}, 'repeated: "a"'),
+        ({"texts": [{"id": "a", "text": "x."}, {"id": "a", "text": "y."}]}, "ids in texts must"),
+        ({"texts": [{"id": " ", "text": "x."}]}, "texts[0].id is empty"),
+        ({"texts": [{"id": "a", "text": "\t"}]}, "texts[0].text is empty or only whitespace"),
+        ({"texts": [{"id": "x" * 201, "text": "x."}]}, "texts[0].id is too long: the limit is 200"),
+        ({"texts": [{"id": 7, "text": "x."}]}, "texts[0].id must be a string, got a number"),
+        ({"texts": [{"text": "x."}]}, '"texts[0].id" is missing'),
+        ({"texts": [{"id": "a", "txt": "x."}]}, 'unknown field "texts[0].txt"'),
+        ({"texts": [{"id": "a", "text": None}]}, "texts[0].text must be a string, got null"),
         ({"texts": []}, '"texts" is empty'),
         ({"text": "one", "texts": ["two"]}, 'send either "text"'),
         ({"text": "one", "texts": ["two"]}, "not both"),
-        ({}, 'send either "text" (one string) or "texts" (a list of strings)'),
+        ({}, 'send either "text" (one string) or "texts" (a list of strings, or of {"id", "text"}'),
         ({"segment": False}, 'send either "text"'),
         ({"txt": "typo"}, 'unknown field "txt"'),
         ({"text": "fine.", "segment": "yes"}, "segment must be true or false"),
@@ -86,6 +101,15 @@ def test_too_long_text_is_413_naming_the_text_and_the_limit(limited: TestClient)
         "limit": MAX_CHARS,
         "unit": "characters",
     }
+
+
+def test_too_long_item_is_413_naming_the_item_by_index_and_id(limited: TestClient) -> None:
+    items = [{"id": "ok", "text": "ok."}, {"id": "bbc-7", "text": "x" * (MAX_CHARS + 1)}]
+    response = limited.post("/classify", json={"texts": items})
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith(
+        f"texts[1].text ('bbc-7') is too long: {MAX_CHARS + 1} characters"
+    )
 
 
 def test_text_at_the_limit_is_accepted(limited: TestClient) -> None:

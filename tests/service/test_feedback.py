@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -24,18 +25,38 @@ CORRECTION = {
 }
 
 
+@pytest.fixture(params=["path", "url"])
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[dict[str, object], str]:
+    """The settings naming tmp_path/feedback.db, as feedback_path or as a SQLAlchemy URL
+    (with feedback_path elsewhere: the URL wins), and the export's --db for it."""
+    path = tmp_path / "feedback.db"
+    if request.param == "path":
+        return {"feedback_path": path}, str(path)
+    url = f"sqlite:///{path}"
+    return {"feedback_url": url, "feedback_path": tmp_path / "unused" / "feedback.db"}, url
+
+
 @pytest.fixture
-def app_at(tiny_model_dir: Path, tiny_classifier: ClaimClassifier, tmp_path: Path):
-    """A factory: a fresh app over the same feedback file, as after a restart."""
+def app_at(
+    tiny_model_dir: Path,
+    tiny_classifier: ClaimClassifier,
+    tmp_path: Path,
+    store_at: tuple[dict[str, object], str],
+):
+    """A factory: a fresh app over the same feedback store, as after a restart."""
 
     def start(**overrides: object) -> TestClient:
-        settings = make_settings(tiny_model_dir, tmp_path, max_chars=1000, **overrides)
+        settings = make_settings(
+            tiny_model_dir, tmp_path, max_chars=1000, **{**store_at[0], **overrides}
+        )
         return TestClient(create_app(settings, classifier=tiny_classifier))
 
     return start
 
 
-def test_a_correction_is_stored_once_and_counted(app_at, tmp_path: Path) -> None:
+def test_a_correction_is_stored_once_and_counted(
+    app_at, tmp_path: Path, store_at: tuple[dict[str, object], str]
+) -> None:
     with app_at() as client:
         first = client.post("/feedback", json={**CORRECTION, "id": "c-1"})
         assert first.status_code == 201, first.text
@@ -73,9 +94,7 @@ def test_a_correction_is_stored_once_and_counted(app_at, tmp_path: Path) -> None
 
     # The export is a file training takes.
     out = tmp_path / "corrections.csv"
-    result = CliRunner().invoke(
-        training_cli, ["feedback-export", str(out), "--db", str(tmp_path / "feedback.db")]
-    )
+    result = CliRunner().invoke(training_cli, ["feedback-export", str(out), "--db", store_at[1]])
     assert result.exit_code == 0, result.output
     assert "2 corrections written" in result.output
     data = read_user_file(out)
@@ -83,6 +102,7 @@ def test_a_correction_is_stored_once_and_counted(app_at, tmp_path: Path) -> None
         [CORRECTION["text"], "It was never closed."]
     )
     assert {e.label.value for e in data.examples} == {"denial"}
+    assert not (tmp_path / "unused").exists()  # a URL, when set, is the only store
 
 
 @pytest.mark.parametrize(
@@ -111,11 +131,57 @@ def test_bad_corrections_are_refused_and_nothing_is_stored(
     assert not (tmp_path / "feedback.db").exists()
 
 
-def test_export_without_a_store_fails_and_creates_none(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_url", [False, True])
+def test_export_without_a_store_fails_and_creates_none(tmp_path: Path, as_url: bool) -> None:
     missing = tmp_path / "nowhere.db"
+    db = f"sqlite:///{missing}" if as_url else str(missing)
     result = CliRunner().invoke(
-        training_cli, ["feedback-export", str(tmp_path / "out.csv"), "--db", str(missing)]
+        training_cli, ["feedback-export", str(tmp_path / "out.csv"), "--db", db]
     )
     assert result.exit_code == 2
     assert f"no feedback store at {missing}" in result.output
     assert not missing.exists()
+
+
+def test_a_store_that_cannot_be_written_is_503_and_retryable(app_at, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    unwritable = tmp_path / "a-file" / "feedback.db"
+    with app_at(feedback_path=unwritable, feedback_url=None) as client:
+        response = client.post("/feedback", json={**CORRECTION, "id": "c-9"})
+    assert response.status_code == 503
+    assert "retry with the same id" in response.json()["detail"]
+    assert str(tmp_path) not in response.text  # the path is for the log, not the client
+
+
+def test_export_reads_the_store_the_service_was_told_of(
+    app_at, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app_at() as client:
+        assert client.post("/feedback", json=CORRECTION).status_code == 201
+    # The service's variables name the store for the export too; the URL wins over the path.
+    monkeypatch.setenv("CLAIMSTANCE_FEEDBACK_PATH", str(tmp_path / "nowhere.db"))
+    monkeypatch.setenv("CLAIMSTANCE_FEEDBACK_URL", f"sqlite:///{tmp_path / 'feedback.db'}")
+    out = tmp_path / "corrections.jsonl"
+    result = CliRunner().invoke(training_cli, ["feedback-export", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 corrections written" in result.output
+    assert [e.text for e in read_user_file(out).examples] == [CORRECTION["text"]]
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("nosuch://h/db", "--db nosuch://h/db: SQLAlchemy has no dialect 'nosuch'"),
+        ("postgresql+nosuchdriver://u:hunter2@h/db", "no dialect 'postgresql+nosuchdriver'"),
+        ("mssql+pymssql://u:hunter2@h/db", "mssql+pymssql://u:***@h/db: its driver is not"),
+    ],
+)
+def test_export_refuses_a_url_it_cannot_open(tmp_path: Path, db: str, message: str) -> None:
+    if "pymssql" in db and importlib.util.find_spec("pymssql") is not None:
+        pytest.skip("pymssql is installed here: no missing driver to report")
+    result = CliRunner().invoke(
+        training_cli, ["feedback-export", str(tmp_path / "o.csv"), "--db", db]
+    )
+    assert result.exit_code == 2
+    assert message in result.output and "hunter2" not in result.output
+    assert not (tmp_path / "o.csv").exists()

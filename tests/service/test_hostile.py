@@ -74,8 +74,9 @@ def test_a_megabyte_of_documents_is_refused_for_its_count(client: TestClient) ->
         ("/classify", b'{"text": "A claim."', b"}"),
         ("/compare", b'{"documents": []', b"}"),
         ("/compare", b'{"documents": [{"id": "a", "text": "A."}, {"id": "b"', b"}]}"),
+        ("/classify", b'{"texts": [{"id": "a", "text": "A."', b"}]}"),
     ],
-    ids=["classify", "compare", "document"],
+    ids=["classify", "compare", "document", "item"],
 )
 def test_a_megabyte_of_unknown_fields_gets_a_short_answer(
     client: TestClient, path: str, head: bytes, tail: bytes
@@ -99,7 +100,9 @@ def test_errors_within_the_limits_are_listed_up_to_the_cap(client: TestClient) -
     payload = response.json()
     assert len(payload["errors"]) == MAX_ERRORS
     assert payload["errors_not_shown"] == 64 - MAX_ERRORS
-    assert payload["detail"].startswith("texts[0] must be a string, got a number; texts[1] ")
+    assert payload["detail"].startswith(
+        'texts[0] must be a string, or an {"id", "text"} object, got a number; texts[1] '
+    )
     assert "; and 44 more" in payload["detail"]
 
 

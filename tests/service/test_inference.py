@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from model.card import ModelCard
 from model.classifier import ClaimClassifier, Prediction
 from model.labels import LABELS, Label
@@ -58,3 +60,13 @@ def test_segment_false_keeps_each_text_whole(tiny_classifier: ClaimClassifier) -
     [result] = classify_texts(classifier, [text], segment=False)
     assert [claim.text for claim in result.claims] == [text]
     assert classifier.calls == [[text]]
+
+
+def test_ids_go_on_their_results_in_order(tiny_classifier: ClaimClassifier) -> None:
+    texts = ["Moscow denied the reports.", "Kirby spoke. He said more."]
+    results = classify_texts(tiny_classifier, texts, ids=["b", "a"])
+    assert [result.id for result in results] == ["b", "a"]
+    assert [len(result.claims) for result in results] == [1, 2]
+    assert all(result.id is None for result in classify_texts(tiny_classifier, texts))
+    with pytest.raises(ValueError, match="1 ids for 2 texts"):
+        classify_texts(tiny_classifier, texts, ids=["a"])

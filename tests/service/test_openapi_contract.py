@@ -61,8 +61,14 @@ def test_classify_schema_states_one_of_and_the_limits(contract_app: object) -> N
     text, texts = request["properties"]["text"], request["properties"]["texts"]
     assert text["type"] == "string"  # not nullable: null is refused
     assert (text["maxLength"], text["pattern"]) == (LIMITS["max_chars"], NOT_BLANK)
-    assert (texts["minItems"], texts["maxItems"]) == (1, LIMITS["max_texts"])
-    assert texts["items"]["maxLength"] == LIMITS["max_chars"]
+    strings, items = texts["anyOf"]  # one kind per request
+    for form in (strings, items):
+        assert (form["minItems"], form["maxItems"]) == (1, LIMITS["max_texts"])
+    assert strings["items"]["maxLength"] == LIMITS["max_chars"]
+    assert items["uniqueItems"] is True
+    item = schemas["ClassifyItem"]["properties"]
+    assert item["text"]["maxLength"] == LIMITS["max_chars"]
+    assert item["id"]["pattern"] == item["text"]["pattern"] == NOT_BLANK
     assert str(OUT_OF_REACH["max_claims"]) in request["description"]
 
 
@@ -103,8 +109,9 @@ def test_blank_is_what_the_pattern_says() -> None:
     ("body", "expected"),
     [
         ({"text": None, "texts": ["a claim."]}, "text must be a string, got null"),
-        ({"texts": None, "text": "a claim."}, "texts must be a list of strings, got null"),
+        ({"texts": None, "text": "a claim."}, "texts must be a list of strings, or of {"),
         ({"text": "\x1e"}, "text is empty or only whitespace"),
+        ({"texts": [{"id": "\x1e", "text": "a claim."}]}, "texts[0].id is empty"),
     ],
 )
 def test_what_the_schema_refuses_is_refused(client: TestClient, body: dict, expected: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import typer
 from pydantic import ValidationError
 
 from model.story import (
@@ -174,3 +175,19 @@ def test_the_compare_example_uses_the_settings_default_threshold() -> None:
     default = Settings.model_fields["similarity_threshold"].default
     assert example.get("threshold") == default
     CompareRequest.model_validate(example)
+
+
+def test_a_feedback_url_wins_over_the_path_and_a_bad_one_stops_the_start(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("CLAIMSTANCE_FEEDBACK_PATH", str(tmp_path / "feedback.db"))
+    assert Settings().feedback_store() == tmp_path / "feedback.db"
+    clean_env.setenv("CLAIMSTANCE_FEEDBACK_URL", "sqlite:///elsewhere/feedback.db")
+    assert Settings().feedback_store() == "sqlite:///elsewhere/feedback.db"
+    clean_env.setenv("CLAIMSTANCE_FEEDBACK_URL", "postgresql+nosuchdriver://u:hunter2@db/claims")
+    with pytest.raises(typer.Exit):
+        settings_from_flags()
+    # The service's start-up line says why, never the password.
+    line = capsys.readouterr().err
+    assert line.startswith("error: invalid settings: CLAIMSTANCE_FEEDBACK_URL: ")
+    assert "u:***@db/claims" in line and "hunter2" not in line

@@ -140,13 +140,29 @@ def test_evaluate_unknown_model_is_a_clear_cli_error(tmp_path: Path) -> None:
 
 
 def test_promoting_a_missing_version_is_a_clear_cli_error(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["promote", "7", "--reason", "better", f"tracking_uri=sqlite:///{tmp_path}/m.db"],
-    )
+    from training import tracking
+
+    store = tmp_path / "m.db"
+    promote = ["promote", "7", "--reason", "better", f"tracking_uri=sqlite:///{store}"]
+    # No store: named with the variable, and none is made just to find it empty.
+    result = runner.invoke(app, promote)
+    assert result.exit_code == 2
+    assert f"error: no MLflow store at {store}" in result.output
+    assert "MLFLOW_TRACKING_URI" in result.output and not store.exists()
+
+    tracking.configure(f"sqlite:///{store}", "claimstance")
+    result = runner.invoke(app, promote)
     assert result.exit_code == 2
     assert "error: model 'claimstance' has no version '7'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_experiment_id_in_a_missing_store_names_it_and_makes_none(tmp_path: Path) -> None:
+    store = tmp_path / "elsewhere" / "mlflow.db"
+    result = runner.invoke(app, ["experiment-id", f"tracking_uri=sqlite:///{store}"])
+    assert result.exit_code == 2
+    assert f"no MLflow store at {store}" in result.output
+    assert "MLFLOW_TRACKING_URI" in result.output and not store.parent.exists()
 
 
 def test_export_adds_onnx_to_a_version_registered_without_it(

@@ -289,3 +289,43 @@ def test_every_input_format_has_a_total_for_the_progress_bar(tmp_path: Path) -> 
     for name in ("in.jsonl", "in.csv", "in.parquet"):
         # a5's text spans two lines: CSV rows are counted by parsing, not by newlines.
         assert count_rows(write_input(tmp_path / name)) == len(TEXTS)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        # The header reads; the second line does not: found by the count, before any model.
+        ("in.csv", b"id,text\n1,caf\xe9 au lait\n", "byte 0xe9 at offset 13 (line 2)"),
+        ("in.jsonl", b'{"id": 1, "text": "A."}\n{"id": 2, "text": "\xff"}\n', "(line 2)"),
+        ("in.csv", b"", "is empty: no texts to score"),
+        ("in.jsonl", b"", "is empty: no texts to score"),
+        ("in.jsonl", b"\n\n", "has no JSON object"),
+        ("in.parquet", b"not parquet", "cannot be read as parquet"),
+    ],
+)
+def test_an_unreadable_input_is_one_error_before_the_model_loads(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    source = tmp_path / name
+    source.write_bytes(content)
+    output = tmp_path / "out.jsonl"
+    # No model at this path: an error about the input proves the model was never reached.
+    arguments = ["score", str(source), str(output), "--model-uri", str(tmp_path / "none")]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert "cannot load" not in result.output
+    assert not output.exists() and not provenance_path(output).exists()
+
+
+def test_a_csv_that_breaks_off_is_named(tmp_path: Path, classifier: ClaimClassifier) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text('id,text\n1,"A claim."\n2,"A quote never closed\n', encoding="utf-8")
+    with pytest.raises(ScoreError, match=r"in\.csv is not valid CSV: .*EOF inside string"):
+        score_file(classifier, source, tmp_path / "out.jsonl", progress=False)
+
+
+def test_a_last_line_without_a_newline_is_counted(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "A."}\n{"id": 2, "text": "B."}', encoding="utf-8")
+    assert count_rows(source) == 2
