@@ -937,7 +937,7 @@ def bench(
     overrides: Overrides = None,
 ) -> None:
     """Speed, accuracy and memory of each backend beside transformers.pipeline, as one table."""
-    from training.bench import (
+    from training.bench.backends import (
         PATHS,
         bench_sentences,
         http_table,
@@ -999,7 +999,7 @@ def load_test(
     1, 8 and 32 clients of the mixed workload by default; ``--soak`` adds a timed run that
     reports memory.
     """
-    from training.load import Workload, example_articles, report
+    from training.bench.load import Workload, example_articles, report
 
     settings = _load(config, overrides)
     try:
@@ -1042,7 +1042,7 @@ def bench_grouping(
     import torch
 
     from model.embeddings import SentenceEmbedder
-    from training.grouping_bench import (
+    from training.bench.grouping import (
         CHECK,
         DEFAULT_CANDIDATE_NAME,
         TUNE,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training.bench import (
+from training.bench.backends import (
     CALL_SIZES,
     _load,
     _load_requests_of,

@@ -1,7 +1,7 @@
 """``make load``: the service under concurrent clients on loopback, and a soak that watches memory.
 
 The load tool starts ``python -m service`` on a free loopback port with a
-fresh API key (``training.bench.running_service``), or, with ``--port``,
+fresh API key (``training.bench.backends.running_service``), or, with ``--port``,
 loads a service already running on 127.0.0.1. It never sends a request
 anywhere else.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.bench import _rss_mb, running_service
+from training.bench.backends import _rss_mb, running_service
 
 LOOPBACK = "127.0.0.1"
 SHARES = (("claim", 0.70), ("article", 0.25), ("compare", 0.05))

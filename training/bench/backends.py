@@ -211,7 +211,14 @@ def in_process_table(model_dir: Path, data: dict[str, object], paths: Sequence[s
         for path in paths:
             print(f"bench: {path} ...", file=sys.stderr, flush=True)
             child = subprocess.run(
-                [sys.executable, "-m", "training.bench", path, str(model_dir), str(data_file)],
+                [
+                    sys.executable,
+                    "-m",
+                    "training.bench.backends",
+                    path,
+                    str(model_dir),
+                    str(data_file),
+                ],
                 capture_output=True,
                 text=True,
                 check=False,
