@@ -13,9 +13,9 @@ from training.bench.backends import (
     _load_requests_of,
     in_process_table,
     mixed_requests,
-    running_service,
     soak,
 )
+from training.bench.server import running_service
 
 TEXTS = [
     "Moscow denied the reports at the time.",
