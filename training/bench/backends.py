@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model.labels import LABELS
+from model.labels import LABELS, Label
 from training.bench.server import rss_mb, running_service
+from training.metrics import evaluate
 
 PATHS = ("pipeline", "torch-fp32", "torch-int8", "onnx-fp32", "onnx-int8")
 SENTENCES = 2000
@@ -75,14 +76,6 @@ def bench_sentences(config_path: Path | None, overrides: list[str]) -> dict[str,
         "validation": [[e.text, e.label.value] for e in corpus.validation],
         NEWS_TEST: [[e.text, e.label.value] for e in news],
     }
-
-
-def _macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(
-        f1_score(truth, predicted, labels=[label.value for label in LABELS], average="macro")
-    )
 
 
 def _predictor(path: str, model_dir: Path, scratch: Path) -> Callable[[list[str]], list[str]]:
@@ -162,11 +155,13 @@ def run_path(path: str, model_dir: Path, data_file: Path) -> PathResult:
         scores = {}
         for name in ("validation", "news_test"):
             rows = data[name]
-            scores[name] = (
-                _macro_f1([label for _, label in rows], predict([text for text, _ in rows]))
-                if rows
-                else float("nan")
-            )
+            if not rows:
+                scores[name] = float("nan")
+                continue
+            # Training's own scoring, so the F1 columns read as `evaluate` and the runs do.
+            truth = [Label(label) for _, label in rows]
+            predicted = [Label(label) for label in predict([text for text, _ in rows])]
+            scores[name] = evaluate(name, truth, predicted).macro_f1
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return PathResult(
         path=path,
