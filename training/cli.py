@@ -1244,7 +1244,7 @@ def score(
 ) -> None:
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
-    from training.score import ScoreError, check_input, model_provenance, score_file
+    from training.batch.score import ScoreError, check_input, model_provenance, score_file
 
     settings = _load(config, overrides)
     try:
@@ -1311,7 +1311,7 @@ def score_spark(
 ) -> None:
     """The same scoring on Spark: the logged MLflow model as a Spark UDF (needs the spark extra).
 
-    On a cluster, hand training/spark_score.py to spark-submit instead (README).
+    On a cluster, hand training/batch/spark.py to spark-submit instead (docs/performance.md).
     """
     import importlib.util
 
@@ -1319,7 +1319,7 @@ def score_spark(
     if importlib.util.find_spec("pyspark") is None:
         typer.echo("error: Spark scoring needs pyspark: pip install 'claimstance[spark]'", err=True)
         raise typer.Exit(2)
-    from training.spark_score import SparkScoreError, check_paths, score_with_spark, session
+    from training.batch.spark import SparkScoreError, check_paths, score_with_spark, session
 
     try:
         check_paths(source, output)
