@@ -10,7 +10,7 @@ Input: a DataFrame (or JSON records) with a ``text`` column and an optional ``id
 column (the row's position when absent). Output: ``model.table.CLAIM_COLUMNS``, a row
 per claim. With the parameter ``per_text=True`` it returns one row per input text
 instead, its claims as a list in a ``claims`` column: a Spark UDF must return one
-row for each row it is given (``training/spark_score.py`` explodes the list).
+row for each row it is given (``training/batch/spark.py`` explodes the list).
 """
 
 from __future__ import annotations
