@@ -30,6 +30,7 @@ from enum import Enum
 from pathlib import Path
 
 from model.card import CARD_FILE, find_model_directory
+from model.identity import folder_part, model_folder_name
 from model.store import TRACKING_URI_ENV, missing_sqlite_store
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ _LOGGED_MODEL_URI = re.compile(r"^models:/(?P<model_id>m-[0-9a-f]+)/?$")
 _RUNS_URI = re.compile(r"^runs:/(?P<run_id>[^/]+)(?:/(?P<path>.*))?$")
 # Any "scheme:" prefix other than a Windows drive letter marks a URI rather than a path.
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+:")
-# What a cache folder's name may hold: registered names are free text.
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 CACHE_ENV = "CLAIMSTANCE_MODEL_CACHE"
 
@@ -221,15 +220,16 @@ class Location:
     def cache_key(self) -> str:
         """The cache folder's name: model, version and run, so a folder says what it holds."""
         if self.version is not None:
-            parts = [self.name, f"v{self.version}", f"run-{self.run_id or 'none'}"]
-        elif self.model_id is not None:
+            # The name training gives the folder it writes, so a download and its source match.
+            return model_folder_name(self.name, self.run_id, self.version)
+        if self.model_id is not None:
             parts = [self.name, self.model_id]
         elif self.run_id is not None:
             path = self.artifact_uri.split(self.run_id, 1)[-1].strip("/") or "root"
             parts = [f"run-{self.run_id}", path]
         else:
             parts = ["uri", hashlib.sha256(self.artifact_uri.encode()).hexdigest()[:16]]
-        return "-".join(_UNSAFE.sub("_", part).strip("_") or "_" for part in parts)
+        return "-".join(folder_part(part) for part in parts)
 
 
 def locate(uri: str | ModelUri, tracking_uri: str) -> Location:

@@ -176,6 +176,8 @@ def _run(config: TrainConfig, *, train_transformer: bool) -> None:
         _print_results("transformer", report.transformer)
     _print_results("baseline (TF-IDF + logistic regression)", report.baseline)
     typer.echo(f"\nrun {report.run_id}, data hash {report.data_hash}, {report.seconds:.0f} s")
+    if report.transformer:
+        typer.echo(f"model directory {report.model_dir}")
     if report.registration is not None:
         state = "now champion" if report.registration.promoted else "champion unchanged"
         typer.echo(
