@@ -21,7 +21,7 @@ import pandas as pd
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
-# The model directory, logged as this artifact (its files sit under artifacts/classifier/).
+# The model directory, logged as this artifact (MLflow keeps it under artifacts/<folder name>/).
 CLASSIFIER_ARTIFACT = "classifier"
 PER_TEXT_PARAM = "per_text"
 CLAIMS_COLUMN = "claims"
