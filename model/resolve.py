@@ -25,6 +25,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -44,6 +46,9 @@ _RUNS_URI = re.compile(r"^runs:/(?P<run_id>[^/]+)(?:/(?P<path>.*))?$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+:")
 
 CACHE_ENV = "CLAIMSTANCE_MODEL_CACHE"
+# MLflow draws a "Downloading artifacts" bar for every download, though from a local store it
+# only copies files in a blink: in a terminal table or a service log the bar is noise.
+PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 TRAIN_HINT = (
     "train one with `make train` (or `python -m training train`), "
@@ -278,6 +283,22 @@ def locate(uri: str | ModelUri, tracking_uri: str) -> Location:
     )
 
 
+@contextmanager
+def _quiet_when_local(artifact_uri: str) -> Iterator[None]:
+    """No MLflow progress bar while a local store's files are copied; a remote download keeps
+    its bar, and so does any download when the user set the variable themselves."""
+    local = artifact_uri.startswith("file:") or not _SCHEME.match(artifact_uri)
+    if not local or PROGRESS_BAR_ENV in os.environ:
+        yield
+        return
+    # MLflow reads the variable when a download starts; it is this module's only for its call.
+    os.environ[PROGRESS_BAR_ENV] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(PROGRESS_BAR_ENV, None)
+
+
 def _holds_model(folder: Path) -> bool:
     return folder.is_dir() and find_model_directory(folder) is not None
 
@@ -301,12 +322,13 @@ def _download(location: Location, tracking_uri: str, cache_dir: Path) -> Path:
         # MLflow puts the URI's last folder inside ``dst_path`` and returns it: that folder,
         # the root of the artifact URI, becomes the cache folder, so paths inside it are
         # the same as in the store (``training.tracking`` uploads to them).
-        root = mlflow.artifacts.download_artifacts(
-            artifact_uri=location.artifact_uri,
-            dst_path=str(scratch),
-            tracking_uri=tracking_uri,
-            registry_uri=tracking_uri,
-        )
+        with _quiet_when_local(location.artifact_uri):
+            root = mlflow.artifacts.download_artifacts(
+                artifact_uri=location.artifact_uri,
+                dst_path=str(scratch),
+                tracking_uri=tracking_uri,
+                registry_uri=tracking_uri,
+            )
         if location.immutable and _holds_model(target):
             # Another process finished the same download first: theirs is as good.
             return target
