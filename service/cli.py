@@ -199,7 +199,7 @@ def compare_files(
     paths: Sequence[Path], settings: Settings, *, segment: bool = True
 ) -> CompareResponse:
     """Load the model and encoder ``settings`` name and compare the files, as /compare does."""
-    from service.inference import compare_texts
+    from service.responses import compare_texts
     from service.serving import load_models
 
     documents = read_documents(paths)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from model.card import ModelCard
 from model.classifier import ClaimClassifier, Prediction
 from model.labels import LABELS, Label
-from service.inference import classify_texts
+from service.responses import classify_texts
 
 
 class CountingClassifier:
