@@ -7,7 +7,8 @@ SHELL := /bin/bash
 # trains. fast and accurate are the two registered models; each is trained from its config, and
 # the config's `registered_model:` line is its one name (read below, not restated). Any value
 # with a ":" or "/" is a trained model already: an MLflow URI (models:/claimstance/3,
-# runs:/<id>/model) or a model directory (artifacts/models/<run>), passed on as it is.
+# runs:/<id>/model) or a model directory (artifacts/models/claimstance-v2-run-<id>, as `make
+# train` names it), passed on as it is.
 ##= MODEL=$(MODEL)	fast | accurate | a model URI or directory: the model of every target
 MODEL ?= fast
 MODEL_CONFIG.fast := training/configs/default.yaml
@@ -24,7 +25,7 @@ else ifneq ($(findstring :,$(MODEL))$(findstring /,$(MODEL)),)
   MODEL_CONFIG := $(MODEL_CONFIG.fast)
   model_uri := $(MODEL)
 else
-  MODEL_ERROR := MODEL=$(MODEL) is not a model: use MODEL=fast, MODEL=accurate, or a model URI or directory (models:/claimstance/3, runs:/<id>/model, artifacts/models/<run>)
+  MODEL_ERROR := MODEL=$(MODEL) is not a model: use MODEL=fast, MODEL=accurate, or a model URI or directory (models:/claimstance/3, runs:/<id>/model, artifacts/models/claimstance-v2-run-<id>)
 endif
 
 # Checked when make starts, before anything installs or trains, for the targets that read them.

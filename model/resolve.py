@@ -25,11 +25,14 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from model.card import CARD_FILE, find_model_directory
+from model.identity import folder_part, model_folder_name
 from model.store import missing_sqlite_store, missing_store_reason
 
 logger = logging.getLogger(__name__)
@@ -41,10 +44,11 @@ _LOGGED_MODEL_URI = re.compile(r"^models:/(?P<model_id>m-[0-9a-f]+)/?$")
 _RUNS_URI = re.compile(r"^runs:/(?P<run_id>[^/]+)(?:/(?P<path>.*))?$")
 # Any "scheme:" prefix other than a Windows drive letter marks a URI rather than a path.
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+:")
-# What a cache folder's name may hold: registered names are free text.
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 CACHE_ENV = "CLAIMSTANCE_MODEL_CACHE"
+# MLflow draws a "Downloading artifacts" bar for every download, though from a local store it
+# only copies files in a blink: in a terminal table or a service log the bar is noise.
+PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 TRAIN_HINT = (
     "train one with `make train` (or `python -m training train`), "
@@ -216,15 +220,16 @@ class Location:
     def cache_key(self) -> str:
         """The cache folder's name: model, version and run, so a folder says what it holds."""
         if self.version is not None:
-            parts = [self.name, f"v{self.version}", f"run-{self.run_id or 'none'}"]
-        elif self.model_id is not None:
+            # The name training gives the folder it writes, so a download and its source match.
+            return model_folder_name(self.name, self.run_id, self.version)
+        if self.model_id is not None:
             parts = [self.name, self.model_id]
         elif self.run_id is not None:
             path = self.artifact_uri.split(self.run_id, 1)[-1].strip("/") or "root"
             parts = [f"run-{self.run_id}", path]
         else:
             parts = ["uri", hashlib.sha256(self.artifact_uri.encode()).hexdigest()[:16]]
-        return "-".join(_UNSAFE.sub("_", part).strip("_") or "_" for part in parts)
+        return "-".join(folder_part(part) for part in parts)
 
 
 def locate(uri: str | ModelUri, tracking_uri: str) -> Location:
@@ -273,6 +278,22 @@ def locate(uri: str | ModelUri, tracking_uri: str) -> Location:
     )
 
 
+@contextmanager
+def _quiet_when_local(artifact_uri: str) -> Iterator[None]:
+    """No MLflow progress bar while a local store's files are copied; a remote download keeps
+    its bar, and so does any download when the user set the variable themselves."""
+    local = artifact_uri.startswith("file:") or not _SCHEME.match(artifact_uri)
+    if not local or PROGRESS_BAR_ENV in os.environ:
+        yield
+        return
+    # MLflow reads the variable when a download starts; it is this module's only for its call.
+    os.environ[PROGRESS_BAR_ENV] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(PROGRESS_BAR_ENV, None)
+
+
 def _holds_model(folder: Path) -> bool:
     return folder.is_dir() and find_model_directory(folder) is not None
 
@@ -296,12 +317,13 @@ def _download(location: Location, tracking_uri: str, cache_dir: Path) -> Path:
         # MLflow puts the URI's last folder inside ``dst_path`` and returns it: that folder,
         # the root of the artifact URI, becomes the cache folder, so paths inside it are
         # the same as in the store (``training.tracking`` uploads to them).
-        root = mlflow.artifacts.download_artifacts(
-            artifact_uri=location.artifact_uri,
-            dst_path=str(scratch),
-            tracking_uri=tracking_uri,
-            registry_uri=tracking_uri,
-        )
+        with _quiet_when_local(location.artifact_uri):
+            root = mlflow.artifacts.download_artifacts(
+                artifact_uri=location.artifact_uri,
+                dst_path=str(scratch),
+                tracking_uri=tracking_uri,
+                registry_uri=tracking_uri,
+            )
         if location.immutable and _holds_model(target):
             # Another process finished the same download first: theirs is as good.
             return target

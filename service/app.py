@@ -42,11 +42,11 @@ from service.admission import CancelledAsJson, InFlightLimit
 from service.auth import KEY_HEADER, ApiKeyMiddleware, ApiKeys
 from service.body_limit import BodyLimitMiddleware, too_large_message
 from service.headers import AllowedHosts, SecurityHeaders
-from service.inference import LoadedModel, attribution_source
 from service.limits import MAX_ERRORS, TooLargeError, too_large_handler
 from service.metrics import Metrics, MetricsMiddleware, flat_routes
 from service.openapi import honest_openapi
 from service.redact import redact_credentials
+from service.responses import LoadedModel, attribution_source
 from service.routes import (
     admin,
     classify,

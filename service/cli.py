@@ -13,6 +13,7 @@ the app, the model code and uvicorn are imported by the command that needs them.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from collections import Counter
@@ -198,7 +199,7 @@ def compare_files(
     paths: Sequence[Path], settings: Settings, *, segment: bool = True
 ) -> CompareResponse:
     """Load the model and encoder ``settings`` name and compare the files, as /compare does."""
-    from service.inference import compare_texts
+    from service.responses import compare_texts
     from service.serving import load_models
 
     documents = read_documents(paths)
@@ -217,15 +218,33 @@ def compare_files(
         )
 
 
+def _quiet_progress_bars() -> None:
+    """No "Loading weights" bars from transformers: compare's output is its table.
+
+    Nothing is imported for it (a model on ONNX Runtime never loads transformers): a
+    library not loaded yet reads the variable when it is, one loaded already is told.
+    """
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "huggingface_hub.utils" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    if "transformers.utils.logging" in sys.modules:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def render_comparison(response: CompareResponse, *, width: int = 120) -> str:
+def render_comparison(response: CompareResponse, *, width: int = 120, full: bool = False) -> str:
     """The groups x documents table, a legend, and claims per label per document.
 
     A cell is the document's label for the group, ``-`` where the document does
-    not carry the claim; ``!`` marks groups whose documents disagree.
+    not carry the claim; ``!`` marks groups whose documents disagree. Each group's
+    claim is cut to ``width``, or printed whole with ``full``.
     """
     ids = [document.id for document in response.documents]
     column = max(len(label.value) for label in LABELS)
@@ -245,6 +264,9 @@ def render_comparison(response: CompareResponse, *, width: int = 120) -> str:
         lines.append("  ".join([*header, "claim"]))
         for position, group in enumerate(response.groups, start=1):
             labels = {member.document: member.label.value for member in group.members}
+            claim = group.proposition
+            if not full:
+                claim = _fit(claim, max(width - prefix_width, 30))
             row = [
                 f"{position:>{number}}",
                 DISAGREEMENT_MARK if group.disagreement else " ",
@@ -252,7 +274,7 @@ def render_comparison(response: CompareResponse, *, width: int = 120) -> str:
                     f"{labels.get(id_, EMPTY_CELL):<{w}}"
                     for id_, w in zip(ids, widths, strict=True)
                 ),
-                _fit(group.proposition, max(width - prefix_width, 30)),
+                claim,
             ]
             lines.append("  ".join(row))
         lines += [
@@ -293,6 +315,10 @@ def compare(
     no_segment: Annotated[
         bool, typer.Option("--no-segment", help="Treat each file as one claim (short statements)")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Print each claim whole instead of cutting it to the terminal"),
+    ] = False,
     model_uri: ModelUriOption = None,
     device: DeviceOption = None,
     embedder_dir: Annotated[
@@ -315,6 +341,7 @@ def compare(
             param_hint="'FILE'",
         )
     logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
+    _quiet_progress_bars()
     settings = settings_from_flags(
         model_uri=model_uri,
         device=device,
@@ -331,7 +358,7 @@ def compare(
         # Loading failures: no registered model, a wrong directory or device, an unwritable OUT.
         _fail(str(error))
     width = shutil.get_terminal_size((120, 24)).columns
-    typer.echo(render_comparison(response, width=width))
+    typer.echo(render_comparison(response, width=width, full=full))
     if json_out is not None:
         typer.echo(f"\nwrote {json_out}", err=True)
 

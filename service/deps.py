@@ -13,9 +13,9 @@ from fastapi import Depends, HTTPException, Request, status
 from model.story import Embedder
 from service.admission import ARRIVED_KEY
 from service.budget import Budget, request_budget
-from service.inference import LoadedModel
 from service.metrics import Metrics
 from service.redact import public
+from service.responses import LoadedModel
 from service.serving import ModelSlot
 from service.settings import Settings
 from service.state import service_state

@@ -29,8 +29,8 @@ from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
 from model.microbatch import MicroBatcher
 from model.resolve import ModelNotFoundError, resolve_model
 from model.story import Embedder
-from service.inference import LoadedModel, StanceClassifier, attribution_source
 from service.redact import public, redact_credentials
+from service.responses import LoadedModel, StanceClassifier, attribution_source
 from service.schemas import ModelRef, ReloadResponse
 from service.settings import Settings
 

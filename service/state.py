@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
     from model.feedback import FeedbackStore
     from model.story import Embedder
-    from service.inference import LoadedModel
     from service.metrics import Metrics
+    from service.responses import LoadedModel
     from service.serving import ModelSlot
     from service.settings import Settings
 

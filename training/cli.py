@@ -178,6 +178,8 @@ def _run(config: TrainConfig, *, train_transformer: bool) -> None:
         _print_results("transformer", report.transformer)
     _print_results("baseline (TF-IDF + logistic regression)", report.baseline)
     typer.echo(f"\nrun {report.run_id}, data hash {report.data_hash}, {report.seconds:.0f} s")
+    if report.transformer:
+        typer.echo(f"model directory {report.model_dir}")
     if report.registration is not None:
         state = "now champion" if report.registration.promoted else "champion unchanged"
         typer.echo(
@@ -1007,7 +1009,7 @@ def bench(
     overrides: Overrides = None,
 ) -> None:
     """Speed, accuracy and memory of each backend beside transformers.pipeline, as one table."""
-    from training.bench import (
+    from training.bench.backends import (
         PATHS,
         bench_sentences,
         http_table,
@@ -1069,7 +1071,7 @@ def load_test(
     1, 8 and 32 clients of the mixed workload by default; ``--soak`` adds a timed run that
     reports memory.
     """
-    from training.load import Workload, example_articles, report
+    from training.bench.load import Workload, example_articles, report
 
     settings = _load(config, overrides)
     try:
@@ -1112,7 +1114,7 @@ def bench_grouping(
     import torch
 
     from model.embeddings import SentenceEmbedder
-    from training.grouping_bench import (
+    from training.bench.grouping import (
         CHECK,
         DEFAULT_CANDIDATE_NAME,
         TUNE,
@@ -1335,7 +1337,13 @@ def score(
 ) -> None:
     """Label every claim of a file of texts: one row per claim, written a chunk at a time."""
     from model.classifier import ClaimClassifier
-    from training.score import ScoreError, check_input, count_rows, model_provenance, score_file
+    from training.batch.score import (
+        ScoreError,
+        check_input,
+        count_rows,
+        model_provenance,
+        score_file,
+    )
 
     settings = _load(config, overrides)
     try:
@@ -1405,7 +1413,7 @@ def score_spark(
 ) -> None:
     """The same scoring on Spark: the logged MLflow model as a Spark UDF (needs the spark extra).
 
-    On a cluster, hand training/spark_score.py to spark-submit instead (README).
+    On a cluster, hand training/batch/spark.py to spark-submit instead (docs/performance.md).
     """
     import importlib.util
 
@@ -1413,7 +1421,7 @@ def score_spark(
     if importlib.util.find_spec("pyspark") is None:
         typer.echo("error: Spark scoring needs pyspark: pip install 'claimstance[spark]'", err=True)
         raise typer.Exit(2)
-    from training.spark_score import SparkScoreError, check_paths, score_with_spark, session
+    from training.batch.spark import SparkScoreError, check_paths, score_with_spark, session
 
     try:
         check_paths(source, output)

@@ -10,7 +10,7 @@ Input: a DataFrame (or JSON records) with a ``text`` column and an optional ``id
 column (the row's position when absent). Output: ``model.table.CLAIM_COLUMNS``, a row
 per claim. With the parameter ``per_text=True`` it returns one row per input text
 instead, its claims as a list in a ``claims`` column: a Spark UDF must return one
-row for each row it is given (``training/spark_score.py`` explodes the list).
+row for each row it is given (``training/batch/spark.py`` explodes the list).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
-# The model directory, logged as this artifact (its files sit under artifacts/classifier/).
+# The model directory, logged as this artifact (MLflow keeps it under artifacts/<folder name>/).
 CLASSIFIER_ARTIFACT = "classifier"
 PER_TEXT_PARAM = "per_text"
 CLAIMS_COLUMN = "claims"

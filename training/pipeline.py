@@ -20,6 +20,7 @@ from accelerate import Accelerator
 from model.backends import ONNX_DIR
 from model.classifier import ClaimClassifier, ModelDirectoryError
 from model.embeddings import BUNDLED_ENCODER_DIR
+from model.identity import model_folder_name
 from model.labels import LABELS, Label
 from training import tracking
 from training.attribution_head import AttributionGold
@@ -189,10 +190,12 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
     corpus = build_corpus(config.data, seed=config.seed)
     if not corpus.train:
         raise ValueError("the corpus has no training examples: enable at least one source")
-    model_dir = config.output_dir / time.strftime("%Y%m%d-%H%M%S")
     kind = "fine-tune" if train_transformer else "baseline"
     name = run_name(config, corpus.hash, train_transformer=train_transformer)
     with tracking.start_run(config.tracking_uri, config.experiment, name) as tracker:
+        # Named by model and run, not by the time: unique, and it says which run made it. The
+        # logged model keeps its copy under this name too (MLflow names it after the folder).
+        model_dir = config.output_dir / model_folder_name(config.registered_model, tracker.run_id)
         tracker.params(config.flat())
         tracker.tags({"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": kind})
         tracker.text(corpus_table(corpus), "data/counts.tsv")
@@ -284,6 +287,14 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                 )
         seconds = time.perf_counter() - started
         tracker.metrics({"seconds": seconds})
+    if registration is not None:
+        # The version is known once registered, and the run that registered it has finished
+        # (a failed run withdraws its version), so the local folder can say it now.
+        model_dir = model_dir.rename(
+            model_dir.with_name(
+                model_folder_name(registration.name, tracker.run_id, registration.version)
+            )
+        )
     return TrainReport(
         tracker.run_id,
         model_dir,

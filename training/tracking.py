@@ -241,8 +241,8 @@ class RunTracker:
     def model(self, model_dir: Path) -> str:
         """Log the model directory as the pyfunc model (``training.mlflow_model``); return its URI.
 
-        The directory sits under ``artifacts/classifier/`` as before, where the service and
-        ``export`` find it.
+        MLflow keeps the directory under ``artifacts/<its folder name>/``; the service and
+        ``export`` search the download for it (``model.card.find_model_directory``).
         """
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,

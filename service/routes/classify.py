@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends
 
 from service.budget import BudgetedClassifier, run_bounded
 from service.deps import BudgetDep, JsonBody, MetricsDep, ModelDep, SettingsDep
-from service.inference import classify_texts
 from service.limits import classify_limits
+from service.responses import classify_texts
 from service.schemas import (
     BUSY_DESCRIPTION,
     JSON_BODY_ERRORS,

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends
 
 from service.budget import BudgetedClassifier, BudgetedEmbedder, run_bounded
 from service.deps import BudgetDep, EmbedderDep, JsonBody, MetricsDep, ModelDep, SettingsDep
-from service.inference import compare_texts
 from service.limits import compare_limits
+from service.responses import compare_texts
 from service.schemas import (
     BUSY_DESCRIPTION,
     JSON_BODY_ERRORS,

@@ -7,7 +7,6 @@ should change the label (a denial verb, a hedge).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def champion() -> ClaimClassifier:
     from model.resolve import ModelNotFoundError, resolve_model
+    from model.store import default_tracking_uri, missing_sqlite_store
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{REPO / 'mlflow.db'}")
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    uri = default_tracking_uri(REPO)
+    if missing_sqlite_store(uri) is not None:
         pytest.skip("no MLflow store: run `make train` first")
     try:
         directory = resolve_model("models:/claimstance@champion", uri).directory

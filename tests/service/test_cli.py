@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args
 
@@ -26,6 +27,7 @@ from service.schemas import (
     ModelRef,
     StoryClaim,
 )
+from tests.service.conftest import Registry
 
 LABEL_NAMES = [label.value for label in LABELS]
 REPO = Path(__file__).resolve().parents[2]
@@ -105,6 +107,42 @@ def test_compare_prints_the_table_and_writes_the_api_json(
     assert f"wrote {out}" in printed.stderr
 
 
+@pytest.fixture
+def progress_bars_restored(clean_env: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """compare turns progress bars off for its process: here, only for the test."""
+    from huggingface_hub.utils import enable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"):
+        clean_env.delenv(name, raising=False)
+    yield clean_env
+    enable_progress_bars()
+    transformers_logging.enable_progress_bar()
+
+
+def test_compare_of_a_registered_model_prints_the_table_and_no_progress_bars(
+    progress_bars_restored: pytest.MonkeyPatch,
+    mlflow_registry: Registry,
+    tiny_model_dir: Path,
+    articles: list[Path],
+    tmp_path: Path,
+) -> None:
+    # The registered model is copied from the local store: MLflow would draw a
+    # "Downloading artifacts" bar, and transformers a "Loading weights" bar per model.
+    progress_bars_restored.setenv("CLAIMSTANCE_TRACKING_URI", mlflow_registry.tracking_uri)
+    progress_bars_restored.setenv("CLAIMSTANCE_MODEL_CACHE", str(tmp_path / "cache"))
+    printed = invoke(
+        "compare",
+        *map(str, articles),
+        *("--model-uri", f"models:/{mlflow_registry.name}@champion", "--device", "cpu"),
+        *("--embedder-dir", str(tiny_model_dir), "--threshold", "0.5"),
+    )
+    assert printed.exit_code == 0, printed.stderr
+    assert printed.stdout.startswith("2 documents, ")
+    assert "Downloading artifacts" not in printed.stderr
+    assert "Loading weights" not in printed.stderr
+
+
 def test_render_marks_disagreements_and_empty_cells() -> None:
     def claim(text: str, label: str) -> StoryClaim:
         scores = {name: 0.8 if name == label else 0.1 for name in LABEL_NAMES}
@@ -180,8 +218,8 @@ def test_render_says_when_nothing_is_shared() -> None:
     assert "No claim is carried by two or more documents" in cli.render_comparison(response)
 
 
-def test_long_claims_are_cut_to_the_width() -> None:
-    text = "word " * 100
+def _one_long_claim(text: str) -> CompareResponse:
+    """Two documents sharing one claim, ``text``."""
     claim = StoryClaim(
         index=0,
         text=text,
@@ -204,12 +242,23 @@ def test_long_claims_are_cut_to_the_width() -> None:
         outlets={"assertion": len(members), "denial": 0, "caveat": 0},
         members=members,
     )
-    response = CompareResponse(
+    return CompareResponse(
         model=ModelRef(name="m"), threshold=0.6, documents=documents, groups=[group]
     )
+
+
+def test_long_claims_are_cut_to_the_width() -> None:
+    response = _one_long_claim("word " * 100)
     row = cli.render_comparison(response, width=80).splitlines()[3]
     assert len(row) == 80
     assert row.endswith("…")
+
+
+def test_full_prints_each_claim_whole() -> None:
+    text = " ".join(f"word{i}" for i in range(60))
+    row = cli.render_comparison(_one_long_claim(text), width=80, full=True).splitlines()[3]
+    assert row.endswith(text)
+    assert len(row) > 80
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 import service.serving
 from model.card import CARD_FILE
 from service.app import create_app
-from service.inference import LoadedModel
+from service.responses import LoadedModel
 from service.schemas import ModelRef
 from service.settings import Settings
 from tests.service.conftest import Registry

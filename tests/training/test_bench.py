@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from training.bench import (
+from model.classifier import ClaimClassifier
+from model.labels import LABELS, Label
+from training.bench.backends import (
     CALL_SIZES,
     _load,
     _load_requests_of,
     in_process_table,
     mixed_requests,
-    running_service,
+    run_path,
     soak,
 )
+from training.bench.server import running_service
+from training.metrics import evaluate
 
 TEXTS = [
     "Moscow denied the reports at the time.",
@@ -52,6 +57,22 @@ def test_in_process_table_measures_each_path_against_the_first(tiny_exported_dir
     assert float(rows["onnx-int8"][9]) == 1.0
     assert len(rows["onnx-int8"][10:]) == len(CALL_SIZES)
     assert all(float(rate) > 0 for rate in rows["onnx-int8"][10:])
+
+
+def test_f1_columns_are_trainings_macro_f1(tiny_exported_dir: Path, tmp_path: Path) -> None:
+    # Gold labels the tiny model gets partly wrong, so each label's F1 differs and a score
+    # computed another way (another average, another zero rule) would show.
+    classifier = ClaimClassifier.from_directory(tiny_exported_dir, device="cpu", backend="torch")
+    predicted = [LABELS[i] for i in classifier.predict_proba(TEXTS).argmax(axis=1)]
+    gold = [Label.DENIAL, Label.CAVEAT, Label.ASSERTION, predicted[3]]
+    rows = [[text, label.value] for text, label in zip(TEXTS, gold, strict=True)]
+    data_file = tmp_path / "data.json"
+    data_file.write_text(json.dumps({"speed": TEXTS, "validation": rows, "news_test": rows[:2]}))
+
+    result = run_path("torch-fp32", tiny_exported_dir, data_file)
+
+    assert result.validation_f1 == evaluate("validation", gold, predicted).macro_f1
+    assert result.news_test_f1 == evaluate("news_test", gold[:2], predicted[:2]).macro_f1
 
 
 def test_load_client_and_soak_against_a_running_service(

@@ -99,11 +99,11 @@ def test_the_experiments_register_under_the_names_the_code_knows() -> None:
 
 
 def test_the_spark_job_defaults_to_the_same_model() -> None:
-    """training/spark_score.py runs on a cluster without the repo: it restates the URI."""
+    """training/batch/spark.py runs on a cluster without the repo: it restates the URI."""
     from model.identity import DEFAULT_MODEL_URI
-    from training import spark_score
+    from training.batch import spark
 
-    source = Path(spark_score.__file__).read_text(encoding="utf-8")
+    source = Path(spark.__file__).read_text(encoding="utf-8")
     assert f'parser.add_argument("--model-uri", default="{DEFAULT_MODEL_URI}")' in source
 
 

@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 
 from model.claims import extract_claims
-from training.corpus.fnc1 import read_bodies
-from training.corpus.news_gold import body_placement
-from training.data import Split
-from training.grouping_bench import (
+from training.bench.grouping import (
     CHECK,
     GROUPING_GOLD,
     TUNE,
@@ -26,6 +23,9 @@ from training.grouping_bench import (
     leave_one_story_out,
     score_story,
 )
+from training.corpus.fnc1 import read_bodies
+from training.corpus.news_gold import body_placement
+from training.data import Split
 
 # Two articles, two facts each, and a third claim in the second article that belongs to
 # no group. Embeddings are scripted: a fact's claims share a direction, plus a tilt.

@@ -14,7 +14,7 @@ import pytest
 from model.classifier import ClaimClassifier
 from service.app import create_app
 from tests.service.support import make_settings, served
-from training.load import Workload, example_articles, run_load, soak
+from training.bench.load import Workload, example_articles, run_load, soak
 
 KEY = "load-test-key"
 

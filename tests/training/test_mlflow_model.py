@@ -20,7 +20,7 @@ from mlflow.types.schema import ColSpec
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
 from model.table import CLAIM_COLUMNS
-from service.inference import classify_texts
+from service.responses import classify_texts
 from tests.test_dependency_files import problem_with_requirement
 from training import tracking
 

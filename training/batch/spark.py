@@ -10,7 +10,7 @@ This file imports only pyspark and mlflow, so it can be handed to ``spark-submit
 as it is: the driver needs pyspark and mlflow, the executors the model's own
 requirements (or ``--env-manager virtualenv``/``uv`` to build them from the model):
 
-    spark-submit --master spark://HOST:7077 training/spark_score.py \\
+    spark-submit --master spark://HOST:7077 training/batch/spark.py \\
         --model-uri models:/claimstance@champion texts.parquet claims.parquet
 
 ``python -m training score-spark`` runs it on a local session.

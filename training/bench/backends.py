@@ -20,19 +20,19 @@ import json
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from model.labels import LABELS
+from model.labels import LABELS, Label
+from training.bench.server import rss_mb, running_service
+from training.metrics import evaluate
 
 PATHS = ("pipeline", "torch-fp32", "torch-int8", "onnx-fp32", "onnx-int8")
 SENTENCES = 2000
@@ -76,14 +76,6 @@ def bench_sentences(config_path: Path | None, overrides: list[str]) -> dict[str,
         "validation": [[e.text, e.label.value] for e in corpus.validation],
         NEWS_TEST: [[e.text, e.label.value] for e in news],
     }
-
-
-def _macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(
-        f1_score(truth, predicted, labels=[label.value for label in LABELS], average="macro")
-    )
 
 
 def _predictor(path: str, model_dir: Path, scratch: Path) -> Callable[[list[str]], list[str]]:
@@ -163,11 +155,13 @@ def run_path(path: str, model_dir: Path, data_file: Path) -> PathResult:
         scores = {}
         for name in ("validation", "news_test"):
             rows = data[name]
-            scores[name] = (
-                _macro_f1([label for _, label in rows], predict([text for text, _ in rows]))
-                if rows
-                else float("nan")
-            )
+            if not rows:
+                scores[name] = float("nan")
+                continue
+            # Training's own scoring, so the F1 columns read as `evaluate` and the runs do.
+            truth = [Label(label) for _, label in rows]
+            predicted = [Label(label) for label in predict([text for text, _ in rows])]
+            scores[name] = evaluate(name, truth, predicted).macro_f1
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return PathResult(
         path=path,
@@ -211,7 +205,14 @@ def in_process_table(model_dir: Path, data: dict[str, object], paths: Sequence[s
         for path in paths:
             print(f"bench: {path} ...", file=sys.stderr, flush=True)
             child = subprocess.run(
-                [sys.executable, "-m", "training.bench", path, str(model_dir), str(data_file)],
+                [
+                    sys.executable,
+                    "-m",
+                    "training.bench.backends",
+                    path,
+                    str(model_dir),
+                    str(data_file),
+                ],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -242,19 +243,6 @@ def in_process_table(model_dir: Path, data: dict[str, object], paths: Sequence[s
 
 
 # --- HTTP mode --------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 Request = tuple[bytes, bytes]  # (path, JSON body)
@@ -348,45 +336,14 @@ def soak(port: int, pid: int, requests: list[Request], clients: int, seconds: fl
         asyncio.run(_run_load(port, batch, clients))
         served += len(requests)
         if rss_warm is None and time.perf_counter() - started >= min(60.0, seconds / 5):
-            rss_warm = _rss_mb(pid)
-    rss_end = _rss_mb(pid)
+            rss_warm = rss_mb(pid)
+    rss_end = rss_mb(pid)
     warm = rss_warm if rss_warm is not None else rss_end
     return (
         f"soak: {served} mixed requests from {clients} clients in "
         f"{time.perf_counter() - started:.0f} s, 0 errors; RSS {warm:.0f} MB after warm-up, "
         f"{rss_end:.0f} MB at the end ({(rss_end / warm - 1) * 100:+.1f}%)"
     )
-
-
-@contextmanager
-def running_service(model_uri: str, **settings: str) -> Iterator[tuple[int, int, float]]:
-    """``python -m service`` on a free loopback port: yields (port, pid, seconds to /ready)."""
-    import httpx
-
-    port = _free_port()
-    env = {**os.environ, "CLAIMSTANCE_MODEL_URI": model_uri}
-    env.update({f"CLAIMSTANCE_{name.upper()}": value for name, value in settings.items()})
-    started = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.perf_counter() - started > 300:
-                raise RuntimeError("the service did not become ready")
-            time.sleep(0.02)
-        yield port, server.pid, time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def http_table(model_uri: str, texts: Sequence[str], documents: list[dict[str, str]]) -> str:
@@ -398,7 +355,7 @@ def http_table(model_uri: str, texts: Sequence[str], documents: list[dict[str, s
     ]
     for micro_batch in ("true", "false"):
         with running_service(model_uri, micro_batch=micro_batch) as (port, pid, ready_s):
-            rss_start = _rss_mb(pid)
+            rss_start = rss_mb(pid)
             _load(port, texts, 1, 20)  # warm-up
             _, single = _load(port, texts, 1, 200)
             rate_1, _ = _load(port, texts, 1, 200)
@@ -408,7 +365,7 @@ def http_table(model_uri: str, texts: Sequence[str], documents: list[dict[str, s
             per_request = _load_requests_of(port, texts, REQUEST_SENTENCES, 20)
             asyncio.run(_run_load(port, list(compare), 1))  # warm-up
             _, compare_ms = asyncio.run(_run_load(port, compare * 5, 1))
-            rss_end = _rss_mb(pid)
+            rss_end = rss_mb(pid)
         lines.append(
             f"{'on' if micro_batch == 'true' else 'off':<12}{ready_s:>8.1f}{rss_start:>8.0f}"
             f"{np.percentile(single, 50):>8.1f}{np.percentile(single, 99):>8.1f}{rate_1:>8.0f}"

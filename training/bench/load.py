@@ -1,7 +1,7 @@
 """``make load``: the service under concurrent clients on loopback, and a soak that watches memory.
 
 The load tool starts ``python -m service`` on a free loopback port with a
-fresh API key (``training.bench.running_service``), or, with ``--port``,
+fresh API key (``training.bench.server.running_service``), or, with ``--port``,
 loads a service already running on 127.0.0.1. It never sends a request
 anywhere else.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.bench import _rss_mb, running_service
+from training.bench.server import rss_mb, running_service
 
 LOOPBACK = "127.0.0.1"
 SHARES = (("claim", 0.70), ("article", 0.25), ("compare", 0.05))
@@ -252,12 +252,12 @@ def soak(
     api_key: str | None = None,
 ) -> SoakResult:
     """The mix for ``seconds``; RSS at the start, after a fifth of the time (at most 60 s), at the end."""
-    start = _rss_mb(pid)
+    start = rss_mb(pid)
     warm_up = min(60.0, seconds / 5)
     first = run_load(port, workload, clients, seconds=warm_up, api_key=api_key, seed=1)
-    warm = _rss_mb(pid)
+    warm = rss_mb(pid)
     rest = run_load(port, workload, clients, seconds=seconds - warm_up, api_key=api_key, seed=2)
-    end = _rss_mb(pid)
+    end = rss_mb(pid)
     load = LoadResult(clients, first.seconds + rest.seconds, first.outcomes + rest.outcomes)
     return SoakResult(load, start, warm, end)
 
@@ -294,7 +294,7 @@ def report(
     """Lines of the report, as each measurement finishes."""
     with target(model_uri, port) as (service_port, pid, started_key):
         key = started_key or api_key
-        rss = f", RSS {_rss_mb(pid):.0f} MB" if pid is not None else ""
+        rss = f", RSS {rss_mb(pid):.0f} MB" if pid is not None else ""
         yield f"service on {LOOPBACK}:{service_port}{rss}; mix {SHARES}"
         run_load(service_port, workload, 1, count=10, api_key=key)  # warm-up
         for clients in levels:

@@ -9,7 +9,7 @@ import pytest
 from model.card import ModelCard
 from model.classifier import ClaimClassifier, Prediction
 from model.labels import LABELS, Label
-from service.inference import classify_texts
+from service.responses import classify_texts
 
 
 class CountingClassifier:

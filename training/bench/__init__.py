@@ -1,0 +1,1 @@
+"""Benchmarks: serving backends and the service over HTTP, load tests, /compare's grouping."""
