@@ -247,11 +247,6 @@ def group_similar(
     # One claim is no group (and linkage needs two observations).
     if len(positions) < 2:
         return StoryGrouping([], threshold if threshold is not None else SMALL_STORY_THRESHOLD)
-    # Imported on first use: scipy's clustering costs half a second to import, and a
-    # service that never compares should not pay it at start.
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import squareform
-
     similarities = claim_similarities(
         embeddings,
         positions,
@@ -259,6 +254,37 @@ def group_similar(
         lexical_weight=lexical_weight,
         same_document_penalty=same_document_penalty,
     )
+    return cluster_similarities(
+        similarities, positions, threshold=threshold, method=method, spread=spread
+    )
+
+
+def cluster_similarities(
+    similarities: np.ndarray,
+    positions: Sequence[ClaimPosition],
+    *,
+    threshold: float | None = None,
+    method: str = "average",
+    spread: float = ADAPTIVE_SPREAD,
+) -> StoryGrouping:
+    """Cluster one story's claims on a ready pairwise similarity (symmetric, 1 on the
+    diagonal); ``threshold=None`` adapts it to the story.
+
+    ``group_similar`` builds the similarity the service uses; the grouping benchmark
+    hands other similarities here, so every candidate is cut and scored the same way.
+    """
+    _check_threshold(threshold)
+    if len(similarities) != len(positions):
+        raise ValueError(
+            f"{len(similarities)} similarity rows for {len(positions)} claim positions"
+        )
+    if len(positions) < 2:
+        return StoryGrouping([], threshold if threshold is not None else SMALL_STORY_THRESHOLD)
+    # Imported on first use: scipy's clustering costs half a second to import, and a
+    # service that never compares should not pay it at start.
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
     if threshold is None:
         threshold = story_threshold(similarities, positions, spread=spread)
     distances = np.clip(1.0 - similarities, 0.0, None)
