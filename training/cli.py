@@ -1058,6 +1058,7 @@ def bench_grouping(
         CHECK,
         CLAIM,
         DEFAULT_CANDIDATE_NAME,
+        INPUTS,
         TUNE,
         candidates,
         choose_parameter,
@@ -1123,10 +1124,20 @@ def bench_grouping(
 
     tune = [story for story in gold if story.story.fold == TUNE]
     check = [story for story in gold if story.story.fold == CHECK]
-    older = embed_stories(
-        older_stories(shared), {"minilm": encoders["minilm"]}, inputs=[CLAIM], tokens=tokens
+    # With --per-story every candidate gets the tune-only check; else the default and the
+    # alignment candidate (what the default could become), which need the claims alone.
+    guarded = (
+        results
+        if per_story
+        else [default] + [row for row in results if row.candidate.name == ALIGNMENT_CANDIDATE_NAME]
     )
-    guarded = [default] + [row for row in results if row.candidate.name == ALIGNMENT_CANDIDATE_NAME]
+    older_encoders = encoders if per_story else {"minilm": encoders["minilm"]}
+    older = embed_stories(
+        older_stories(shared),
+        older_encoders,
+        inputs=INPUTS if per_story else [CLAIM],
+        tokens=tokens,
+    )
     for result in guarded:
         candidate = result.candidate
         parameter = choose_parameter(tune, candidate)
