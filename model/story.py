@@ -51,10 +51,11 @@ logger = logging.getLogger(__name__)
 
 # The grouping setting, chosen by leave-stories-out cross-validation on the nine "tune"
 # stories of tests/fixtures/grouping_gold.json with the packaged all-MiniLM-L6-v2
-# (`python -m training bench-grouping`; table in docs/data.md). Against the former
+# (`python -m training bench-grouping`; table in docs/model-quality.md). Against the former
 # setting (embedding cosine alone, one threshold of 0.62 tuned on the five example
-# articles) held-out pairwise F1 rose from 0.37 to 0.44 over 13 stories (every candidate's
-# number is in that table; the best few are within each other's intervals).
+# articles) held-out pairwise F1 rose from 0.37 to 0.44 over 13 stories. Every candidate's
+# number is in that table; the few that score higher held out either need the encoder's token
+# states, which the backends do not return, or break the five examples' grouping.
 # Weight of the story-IDF word overlap against the embedding cosine: 0.3 and 0.7 both
 # scored lower (0.41-0.46 held out, against 0.49, in exploration before the furniture rules).
 LEXICAL_WEIGHT = 0.5
