@@ -196,20 +196,25 @@ def _content_weights(states: Sequence[TokenStates]) -> list[np.ndarray]:
 
 def token_alignment(states: Sequence[TokenStates]) -> np.ndarray:
     """Pairwise alignment F of one story's claims: see the module docstring (1 on the
-    diagonal, 0 for a claim without tokens)."""
+    diagonal)."""
     count = len(states)
-    lengths = np.array([len(item.tokens) for item in states])
     if count == 0:
         return np.zeros((0, 0))
+    lengths = np.array([len(item.tokens) for item in states])
     if not lengths.all():
         raise ValueError("every claim needs at least one token")
-    vectors = np.concatenate([item.vectors for item in states]).astype(np.float64)
-    weights = np.concatenate(_content_weights(states))
+    # float32 and content tokens only as queries: a zero-weight token adds nothing to any
+    # recall, and this keeps ten articles' claims at about 0.04 s instead of 0.17 s.
+    vectors = np.concatenate([item.vectors for item in states]).astype(np.float32)
+    weights = np.concatenate(_content_weights(states)).astype(np.float32)
+    owner = np.repeat(np.arange(count), lengths)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    # best[t, b]: how well token t is matched anywhere in claim b.
-    best = np.maximum.reduceat(vectors @ vectors.T, starts, axis=1)
+    queries = weights > 0
+    # best[t, b]: how well content token t is matched anywhere in claim b.
+    best = np.maximum.reduceat(vectors[queries] @ vectors.T, starts, axis=1)
     # recall[a, b]: the weighted share of claim a found in claim b.
-    recall = np.add.reduceat(weights[:, None] * best, starts, axis=0)
+    recall = np.zeros((count, count), dtype=np.float64)
+    np.add.at(recall, owner[queries], weights[queries, None] * best)
     denominator = recall + recall.T
     alignment = np.divide(
         2 * recall * recall.T, denominator, out=np.zeros_like(recall), where=denominator > 0
