@@ -1107,16 +1107,30 @@ def bench_grouping(
             "all-MiniLM-L6-v2 is always in",
         ),
     ] = None,
+    alignment: Annotated[
+        bool,
+        typer.Option(
+            "--alignment/--no-alignment",
+            help="Also score the token-alignment candidates (reads MiniLM's token states)",
+        ),
+    ] = True,
+    per_story: Annotated[
+        bool,
+        typer.Option("--per-story", help="Print every candidate's scores on each held-out story"),
+    ] = False,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
     """/compare's grouping cross-validated over hand-grouped stories (leave one story out)."""
     import torch
 
-    from model.embeddings import SentenceEmbedder
+    from model.embeddings import SentenceEmbedder, packaged_model_dir
     from training.bench.grouping import (
+        ALIGNMENT_CANDIDATE_NAME,
         CHECK,
+        CLAIM,
         DEFAULT_CANDIDATE_NAME,
+        INPUTS,
         TUNE,
         candidates,
         choose_parameter,
@@ -1124,7 +1138,9 @@ def bench_grouping(
         embed_stories,
         gold_stories,
         older_stories,
+        paired_difference,
         score_story,
+        token_states,
     )
 
     settings = _load(config, overrides)
@@ -1136,57 +1152,81 @@ def bench_grouping(
         if not name or not directory:
             _fail(f"--encoder takes NAME=DIRECTORY, got {item!r}")
         encoders[name] = SentenceEmbedder.from_directory(directory, device="cpu").embed
+    tokens = token_states(packaged_model_dir()) if alignment else None
     shared = settings.data.shared_dir
-    gold = embed_stories(gold_stories(shared), encoders)
-    rows = candidates(list(encoders))
+    gold = embed_stories(gold_stories(shared), encoders, tokens=tokens)
+    rows = candidates(list(encoders), alignment=alignment)
     results = cross_validate(gold, rows)
+    [default] = [row for row in results if row.candidate.name == DEFAULT_CANDIDATE_NAME]
 
     typer.echo(
         f"Leave-one-story-out over {len(gold)} gold stories: pairwise scores over cross-article "
-        "pairs, mean over held-out stories, 95% story bootstrap interval of the F1"
+        "pairs, mean over held-out stories, 95% story bootstrap interval of the F1; "
+        "diff: paired F1 difference from the default (interval, stories better/worse)"
     )
     typer.echo(
-        f"{'candidate':<52} {'F1':>5} {'[95% CI]':>14} {'P':>6} {'R':>6}  worst story     parameter"
+        f"{'candidate':<62} {'F1':>5} {'[95% CI]':>14} {'diff':>6} {'[95% CI]':>16} "
+        f"{'+/-':>5} {'P':>6} {'R':>6}  worst story     parameter"
     )
     for result in results:
         low, high = result.interval
+        diff = paired_difference(result, default)
         chosen = sorted({row.parameter for row in result.held_out})
         kind = "spread" if result.candidate.adaptive else "threshold"
         typer.echo(
-            f"{result.candidate.name:<52} {result.mean('f1'):5.3f} [{low:.3f}, {high:.3f}] "
+            f"{result.candidate.name:<62} {result.mean('f1'):5.3f} [{low:.3f}, {high:.3f}] "
+            f"{diff.mean:+6.3f} [{diff.low:+.3f}, {diff.high:+.3f}] "
+            f"{diff.better:>2}/{diff.worse:<2} "
             f"{result.mean('precision'):6.3f} {result.mean('recall'):6.3f}  "
             f"{result.worst.scores.f1:5.3f} {result.worst.story:<9} {kind} "
             + "/".join(f"{value:g}" for value in chosen)
         )
 
-    [default] = [row for row in results if row.candidate.name == DEFAULT_CANDIDATE_NAME]
     folds = {story.story.name: story.story.fold for story in gold}
-    typer.echo(f"\n{DEFAULT_CANDIDATE_NAME}, per held-out story:")
-    for row in default.held_out:
-        scores = row.scores
-        typer.echo(
-            f"  {row.story:<9} {folds[row.story]:<5} P {scores.precision:.3f} R {scores.recall:.3f} "
-            f"F1 {scores.f1:.3f}  pairs {scores.correct_pairs}/{scores.predicted_pairs}/"
-            f"{scores.gold_pairs} (correct/predicted/gold)"
-        )
+    for result in results if per_story else [default]:
+        typer.echo(f"\n{result.candidate.name}, per held-out story:")
+        for row in result.held_out:
+            scores = row.scores
+            typer.echo(
+                f"  {row.story:<9} {folds[row.story]:<5} P {scores.precision:.3f} "
+                f"R {scores.recall:.3f} F1 {scores.f1:.3f}  pairs {scores.correct_pairs}/"
+                f"{scores.predicted_pairs}/{scores.gold_pairs} (correct/predicted/gold)  "
+                f"at {row.parameter:g}"
+            )
 
     tune = [story for story in gold if story.story.fold == TUNE]
     check = [story for story in gold if story.story.fold == CHECK]
-    spread = choose_parameter(tune, default.candidate)
-    typer.echo(
-        f"\nChosen on the {len(tune)} tune stories only: spread {spread:g}. "
-        f"On the {len(check)} check stories, never used to choose:"
+    # With --per-story every candidate gets the tune-only check; else the default and the
+    # alignment candidate (what the default could become), which need the claims alone.
+    guarded = (
+        results
+        if per_story
+        else [default] + [row for row in results if row.candidate.name == ALIGNMENT_CANDIDATE_NAME]
     )
-    older = embed_stories(older_stories(shared), {"minilm": encoders["minilm"]}, propositions=False)
-    for heading, stories in (("", check), ("Older groupings at that setting:", older)):
-        if heading:
-            typer.echo(heading)
-        for story in stories:
-            scores = score_story(story, default.candidate, spread)
-            typer.echo(
-                f"  {story.story.name:<14} P {scores.precision:.3f} R {scores.recall:.3f} "
-                f"F1 {scores.f1:.3f}"
-            )
+    older_encoders = encoders if per_story else {"minilm": encoders["minilm"]}
+    older = embed_stories(
+        older_stories(shared),
+        older_encoders,
+        inputs=INPUTS if per_story else [CLAIM],
+        tokens=tokens,
+    )
+    for result in guarded:
+        candidate = result.candidate
+        parameter = choose_parameter(tune, candidate)
+        kind = "spread" if candidate.adaptive else "threshold"
+        typer.echo(
+            f"\n{candidate.name}: chosen on the {len(tune)} tune stories only: {kind} "
+            f"{parameter:g}. On the {len(check)} check stories, never used to choose:"
+        )
+        for heading, stories in (("", check), ("Older groupings at that setting:", older)):
+            if heading:
+                typer.echo(heading)
+            for story in stories:
+                scores = score_story(story, candidate, parameter)
+                typer.echo(
+                    f"  {story.story.name:<14} P {scores.precision:.3f} R {scores.recall:.3f} "
+                    f"F1 {scores.f1:.3f}"
+                )
 
 
 @app.command("fetch-base", rich_help_panel=TRAIN)

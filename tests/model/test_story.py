@@ -23,6 +23,7 @@ from model.story import (
     StoryComparison,
     claim_similarities,
     cluster_claims,
+    cluster_similarities,
     compare_documents,
     group_claims,
     group_similar,
@@ -548,3 +549,24 @@ def test_pairwise_scores_count_only_cross_document_pairs() -> None:
     assert scores.precision == pytest.approx(0.5)
     assert scores.recall == pytest.approx(0.25)
     assert scores.f1 == pytest.approx(2 * 0.5 * 0.25 / 0.75)
+
+
+def test_cluster_similarities_cuts_a_given_similarity_and_keeps_cross_document_groups() -> None:
+    positions = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    similarities = np.array(
+        [
+            [1.0, 0.9, 0.8, 0.1],  # 0 and 1 share a document: alone they are no group
+            [0.9, 1.0, 0.1, 0.1],
+            [0.8, 0.1, 1.0, 0.1],
+            [0.1, 0.1, 0.1, 1.0],
+        ]
+    )
+    grouping = cluster_similarities(similarities, positions, threshold=0.85, method="single")
+    assert grouping.clusters == []
+    grouping = cluster_similarities(similarities, positions, threshold=0.75, method="single")
+    [cluster] = grouping.clusters
+    assert cluster.members == ((0, 0), (0, 1), (1, 0))
+    assert cluster.representative == (0, 0)
+    assert grouping.threshold == 0.75
+    with pytest.raises(ValueError, match="similarity rows"):
+        cluster_similarities(similarities, positions[:3])

@@ -211,14 +211,18 @@ def test_export_of_an_unknown_version_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.slow  # embeds every gold claim twice with the packaged encoder (about a minute)
+@pytest.mark.slow  # embeds every gold claim three times and aligns their tokens (a minute)
 def test_bench_grouping_prints_the_cross_validated_table(shared_dir: Path) -> None:
     result = runner.invoke(app, ["bench-grouping", f"data.shared_dir={shared_dir}"])
     assert result.exit_code == 0, result.output
     assert "Leave-one-story-out over 13 gold stories" in result.output
     assert "cosine, fixed (former)" in result.output
     assert "default: story words + same-doc penalty, adaptive" in result.output
-    assert "Chosen on the 9 tune stories only: spread 1.75." in result.output
+    assert (
+        "default: story words + same-doc penalty, adaptive: chosen on the 9 tune stories only: "
+        "spread 1.75." in result.output
+    )
+    assert "cosine + token alignment + story words, penalty 0.3, adaptive" in result.output
     assert "examples" in result.output and "baghdadi-wife" in result.output
 
 

@@ -10,18 +10,29 @@ import numpy as np
 import pytest
 
 from model.claims import extract_claims
+from model.story import PairwiseScores
 from training.bench.grouping import (
     CHECK,
+    CLAIM,
+    CORE,
     GROUPING_GOLD,
+    PROPOSITION,
     TUNE,
     Candidate,
+    CandidateResult,
     EmbeddedStory,
     GoldStory,
+    HeldOut,
+    TokenStates,
     bootstrap_interval,
+    candidate_similarities,
     choose_parameter,
+    core_proposition,
     embed_stories,
     leave_one_story_out,
+    paired_difference,
     score_story,
+    token_alignment,
 )
 from training.corpus.fnc1 import read_bodies
 from training.corpus.news_gold import body_placement
@@ -42,7 +53,7 @@ def _story(name: str, tilt: float) -> EmbeddedStory:
     vectors = np.array([row / np.linalg.norm(row) for row in rows])
     groups = [{keys[0], keys[2]}, {keys[1], keys[3]}]
     story = GoldStory(name, [("x", ""), ("y", "")], groups, TUNE)
-    return EmbeddedStory(story, keys, positions, {("minilm", False): vectors})
+    return EmbeddedStory(story, keys, positions, {("minilm", CLAIM): vectors})
 
 
 def test_each_story_is_scored_with_the_parameter_chosen_on_the_others() -> None:
@@ -82,20 +93,110 @@ def test_embed_stories_cuts_claims_as_compare_does_and_slices_one_embed_call() -
 
     stories = [
         GoldStory(
-            "one", [("a", "Police said the man fled. He was caught."), ("b", "He fled.")], [], TUNE
+            "one",
+            [("a", "Police said the man fled. He was caught."), ("b", "He fled.")],
+            [],
+            TUNE,
         ),
         GoldStory("two", [("c", "Shares rose.")], [], CHECK),
     ]
-    embedded = embed_stories(stories, {"enc": embed})
-    # One call per input kind (the claims, then their propositions), over every story.
+    tokenised: list[list[str]] = []
+
+    def tokens(texts: Sequence[str]) -> list[TokenStates]:
+        tokenised.append(list(texts))
+        return [TokenStates([text], np.ones((1, 2)) / np.sqrt(2)) for text in texts]
+
+    embedded = embed_stories(stories, {"enc": embed}, tokens=tokens)
+    # One call per input kind (the claims, their propositions, their cores), over every story.
     assert calls[0] == ["Police said the man fled.", "He was caught.", "He fled.", "Shares rose."]
     assert calls[1][0] == "The man fled."
+    assert len(calls) == 3
+    assert tokenised == [calls[0]]
     assert [story.keys for story in embedded] == [
         [("a", "Police said the man fled."), ("a", "He was caught."), ("b", "He fled.")],
         [("c", "Shares rose.")],
     ]
     assert embedded[0].positions == [(0, 0), (0, 1), (1, 0)]
-    assert embedded[1].vectors[("enc", False)][0, 0] == 3.0
+    assert embedded[1].vectors[("enc", CLAIM)][0, 0] == 3.0
+    assert set(embedded[0].vectors) == {("enc", CLAIM), ("enc", PROPOSITION), ("enc", CORE)}
+    # Each story aligns its own claims only.
+    assert embedded[0].alignment is not None and embedded[0].alignment.shape == (3, 3)
+    assert embedded[1].alignment is not None and embedded[1].alignment.shape == (1, 1)
+
+
+def test_core_takes_stance_and_frame_words_off_so_a_denial_meets_its_claim() -> None:
+    # The reporting frame goes (model.propositions), then negations, hedges and frame words.
+    assert core_proposition("The man has fled to Nigeria, police said.") == (
+        "The man has fled to Nigeria."
+    )
+    assert core_proposition("He may not be dead.") == "He be dead."
+    denial = core_proposition("The hospital denied rumours the patient has Ebola.")
+    assert denial == "The hospital the patient has Ebola."
+    # Fewer than three words left: the proposition stays whole.
+    assert core_proposition("Not true.") == "Not true."
+
+
+def _states(*rows: tuple[list[str], list[list[float]]]) -> list[TokenStates]:
+    out = []
+    for tokens, vectors in rows:
+        array = np.asarray(vectors, dtype=np.float64)
+        out.append(TokenStates(tokens, array / np.linalg.norm(array, axis=1, keepdims=True)))
+    return out
+
+
+def test_token_alignment_finds_a_short_claim_inside_a_longer_one() -> None:
+    # Claim 0 says "troops crossed"; claim 1 wraps the same two tokens in a frame; claim 2
+    # shares one of them. Axes: troops, crossed, minister, denied, retreated, filler.
+    troops, crossed, minister, denied, retreated, filler = np.eye(6).tolist()
+    short = (["troops", "crossed"], [troops, crossed])
+    framed = (["minister", "denied", "troops", "crossed"], [minister, denied, troops, crossed])
+    other = (["troops", "retreated"], [troops, retreated])
+    alignment = token_alignment(_states(short, framed, other))
+    np.testing.assert_allclose(np.diag(alignment), 1.0)
+    np.testing.assert_allclose(alignment, alignment.T)
+    # All of claim 0 is found in claim 1, half of it in claim 2.
+    assert alignment[0, 1] > alignment[0, 2] > 0
+    # The frame counts: claim 1 is only partly found in claim 0.
+    assert alignment[0, 1] < 1.0
+    # A stop word and punctuation weigh nothing: adding them to claim 1 changes nothing.
+    padded = (framed[0] + ["the", "."], framed[1] + [filler, filler])
+    np.testing.assert_allclose(token_alignment(_states(short, padded, other)), alignment)
+
+
+def test_candidate_similarities_mix_the_shares_and_push_one_documents_claims_apart() -> None:
+    story = _story("s", 0.5)
+    alignment = np.full((4, 4), 0.2)
+    np.fill_diagonal(alignment, 1.0)
+    story = EmbeddedStory(story.story, story.keys, story.positions, story.vectors, alignment)
+    cosine = story.vectors[("minilm", CLAIM)] @ story.vectors[("minilm", CLAIM)].T
+    mixed = candidate_similarities(
+        story, Candidate("c", "minilm", alignment_weight=0.5, same_document_penalty=0.1)
+    )
+    # (0, 2) are from two documents, (0, 1) from one.
+    assert mixed[0, 2] == pytest.approx(0.5 * cosine[0, 2] + 0.5 * 0.2)
+    assert mixed[0, 1] == pytest.approx(0.5 * cosine[0, 1] + 0.5 * 0.2 - 0.1)
+    assert np.allclose(np.diag(mixed), 1.0)
+    only = candidate_similarities(story, Candidate("a", "minilm", alignment_weight=1.0))
+    assert only[0, 2] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="token alignments"):
+        candidate_similarities(_story("t", 0.5), Candidate("a", "minilm", alignment_weight=1.0))
+
+
+def test_paired_difference_compares_the_same_stories() -> None:
+    def result(name: str, f1s: Sequence[float]) -> CandidateResult:
+        rows = [
+            HeldOut(f"s{i}", 0.5, PairwiseScores(f1, f1, f1, 1, 1, 1)) for i, f1 in enumerate(f1s)
+        ]
+        return CandidateResult(Candidate(name, "minilm"), rows)
+
+    better = result("b", [0.6, 0.5, 0.7, 0.4])
+    reference = result("r", [0.5, 0.5, 0.6, 0.5])
+    diff = paired_difference(better, reference)
+    assert diff.mean == pytest.approx(0.025)
+    assert (diff.better, diff.worse) == (2, 1)
+    assert diff.low <= diff.mean <= diff.high
+    with pytest.raises(ValueError, match="different stories"):
+        paired_difference(better, result("x", [0.5, 0.5]))
 
 
 # --- the gold itself ------------------------------------------------------------------
