@@ -1249,15 +1249,17 @@ def fetch_base_model(
 
 @app.command("soft-labels", rich_help_panel=TRAIN)
 def soft_labels(
-    teacher: Annotated[
-        str,
+    teachers: Annotated[
+        list[str] | None,
         typer.Option(
             "--teacher",
             "--model",
             metavar="URI",
-            help="The teacher: a model directory or MLflow model URI",
+            help="The teacher: a model directory or MLflow model URI. Give it more than once "
+            "for an ensemble: the teachers' probabilities are averaged",
+            show_default=ACCURATE_MODEL_URI,
         ),
-    ] = ACCURATE_MODEL_URI,
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="CSV to write (resumes if present)")] = None,
     config: ConfigOption = None,
     overrides: Overrides = None,
@@ -1266,28 +1268,41 @@ def soft_labels(
     from model.classifier import ClaimClassifier
     from training.corpus.build import build_corpus
     from training.corpus.pool import corpus_pool, pool_hash
-    from training.distill import write_soft_labels
+    from training.distill import ensemble_logits, write_soft_labels
 
     settings = _load(config, overrides)
     target = output or settings.training.soft_labels
-    resolved = _resolve(teacher, settings.tracking_uri)
-    source = resolved.provenance()
+    uris = teachers or [ACCURATE_MODEL_URI]
+    resolved = [_resolve(uri, settings.tracking_uri) for uri in uris]
+    sources = [model.provenance() for model in resolved]
     try:
-        classifier = ClaimClassifier.from_directory(resolved.directory, batch_size=64)
+        classifiers = [
+            ClaimClassifier.from_directory(model.directory, batch_size=64) for model in resolved
+        ]
         corpus = build_corpus(settings.data, seed=settings.seed)
         pool = corpus_pool(settings.data, corpus)
+
+        def joined(values: Sequence[object]) -> str:
+            # One teacher keeps the sidecar's earlier form; an ensemble lists each, in order.
+            return " + ".join(str(value) for value in values)
+
         meta = {
-            "teacher_uri": teacher,
-            # Pinned: the run and version the alias names now, not the alias alone.
-            "teacher_run_id": source.get("model_run_id"),
-            "teacher_version": source.get("model_version"),
-            "teacher_base_model": classifier.card.base_model,
-            "teacher_backend": classifier.backend.name,
+            "teacher_uri": joined(uris),
+            # Pinned: the run and version each alias names now, not the alias alone.
+            "teacher_run_id": joined([source.get("model_run_id") for source in sources]),
+            "teacher_version": joined([source.get("model_version") for source in sources]),
+            "teacher_base_model": joined([c.card.base_model for c in classifiers]),
+            "teacher_backend": joined([c.backend.name for c in classifiers]),
             "pool_hash": pool_hash(pool),
             "pool_size": len(pool),
             "data_hash": corpus.hash,
         }
-        added = write_soft_labels(classifier.logits, pool, target, meta)
+        predict = (
+            classifiers[0].logits
+            if len(classifiers) == 1
+            else ensemble_logits([c.logits for c in classifiers])
+        )
+        added = write_soft_labels(predict, pool, target, meta)
     except (DataError, FileNotFoundError, ValueError) as error:
         _fail(str(error))
     typer.echo(f"{added} sentences labelled; {len(pool)} in the pool ({target})")

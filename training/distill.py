@@ -53,6 +53,25 @@ def _done_ids(path: Path) -> set[str]:
         return {row["id"] for row in csv.DictReader(handle)}
 
 
+def ensemble_logits(
+    predictors: Sequence[Callable[[list[str]], np.ndarray]],
+) -> Callable[[list[str]], np.ndarray]:
+    """One teacher from several: the log of their averaged probabilities, so the softmax that
+    ``write_soft_labels`` applies gives back the average (averaging logits instead would let
+    the most confident teacher decide)."""
+
+    def predict(texts: list[str]) -> np.ndarray:
+        total = np.zeros((len(texts), len(LABELS)))
+        for predictor in predictors:
+            logits = np.asarray(predictor(texts), dtype=np.float64)
+            logits -= logits.max(axis=1, keepdims=True)
+            probabilities = np.exp(logits)
+            total += probabilities / probabilities.sum(axis=1, keepdims=True)
+        return np.log(total / len(predictors))
+
+    return predict
+
+
 def write_soft_labels(
     predict_logits: Callable[[list[str]], np.ndarray],
     pool: Sequence[PoolText],

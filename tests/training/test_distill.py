@@ -15,7 +15,7 @@ from training.config import TrainConfig
 from training.corpus.build import build_corpus
 from training.corpus.pool import PoolText
 from training.data import DataError
-from training.distill import SoftExample, soft_examples, write_soft_labels
+from training.distill import SoftExample, ensemble_logits, soft_examples, write_soft_labels
 from training.finetune import _loss, fine_tune
 
 POOL = [PoolText(f"1:{i}", f"pool sentence number {i} said the officials") for i in range(10)]
@@ -60,6 +60,25 @@ def test_soft_labels_resume_and_refuse_another_teacher(tmp_path: Path) -> None:
     examples = soft_examples(POOL[2:], path)
     assert [e.text for e in examples] == [item.text for item in POOL[2:]]
     assert int(np.argmax(examples[0].probabilities)) == LABELS.index(Label.DENIAL)
+
+
+def test_an_ensemble_teacher_writes_the_average_of_its_teachers_probabilities(
+    tmp_path: Path,
+) -> None:
+    sure = np.log(np.array([0.1, 0.8, 0.1]))
+    unsure = np.array([5.0, 4.0, -3.0])  # a confident assertion, logits far larger
+
+    def teacher(row: np.ndarray):
+        return lambda texts: np.tile(row, (len(texts), 1))
+
+    path = tmp_path / "soft.csv"
+    write_soft_labels(ensemble_logits([teacher(sure), teacher(unsure)]), POOL[:2], path, META)
+    written = soft_examples(POOL[:2], path)[0].probabilities
+    second = np.exp(unsure - unsure.max()) / np.exp(unsure - unsure.max()).sum()
+    expected = (np.array([0.1, 0.8, 0.1]) + second) / 2
+    assert written == pytest.approx(expected, abs=2e-4)
+    # Averaged logits would have followed the larger ones: the average keeps the denial's mass.
+    assert written[LABELS.index(Label.DENIAL)] > 0.4
 
 
 def test_missing_soft_labels_say_how_to_make_them(tmp_path: Path) -> None:
