@@ -140,7 +140,7 @@ class ResolvedModel:
     run_id: str | None = None
     alias: str | None = None
     # The folder the download went into (None for a plain directory): the model's directory
-    # lies somewhere inside it, which ``training.tracking`` needs to upload into the same place.
+    # lies somewhere inside it, which ``training.tracking.runs`` needs to upload into the same place.
     download_root: Path | None = None
 
     def describe(self) -> str:
@@ -316,7 +316,7 @@ def _download(location: Location, tracking_uri: str, cache_dir: Path) -> Path:
     try:
         # MLflow puts the URI's last folder inside ``dst_path`` and returns it: that folder,
         # the root of the artifact URI, becomes the cache folder, so paths inside it are
-        # the same as in the store (``training.tracking`` uploads to them).
+        # the same as in the store (``training.tracking.runs`` uploads to them).
         with _quiet_when_local(location.artifact_uri):
             root = mlflow.artifacts.download_artifacts(
                 artifact_uri=location.artifact_uri,

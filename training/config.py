@@ -26,7 +26,7 @@ from model.device import DeviceSetting
 from model.embeddings import PACKAGED_ENCODER_MODULE
 from model.identity import FAST_MODEL
 from model.store import default_tracking_uri
-from training.user_data import DEFAULT_MAX_MB
+from training.corpus.user_data import DEFAULT_MAX_MB
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -76,7 +76,7 @@ class DataConfig(_Strict):
     news_test_fraction: float = Field(0.2, gt=0, lt=0.5)
     # Loss weight per source: encyclopedic Szeged sentences should not outweigh news.
     source_weights: dict[str, float] = Field(default_factory=dict)
-    # A user's labelled file (training/user_data.py): added to the sources above, or alone
+    # A user's labelled file (training/corpus/user_data.py): added to the sources above, or alone
     # with builtin=false. Relative paths are read from where the command runs.
     extra: Path | None = None
     builtin: bool = True

@@ -14,7 +14,7 @@ from service.app import create_app
 from service.schemas import MAX_NOTE_CHARS
 from tests.service.support import make_settings, metric_samples, metric_value
 from training.cli import app as training_cli
-from training.user_data import read_user_file
+from training.corpus.user_data import read_user_file
 
 CORRECTION = {
     "text": "The report on the fake website was shared widely.",

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from model.attribution import Span
 from model.labels import Label
-from training.attribution_metrics import score_attribution, token_f1
 from training.cli import app
 from training.corpus import attribution_sample as sampling
 from training.corpus.agreement import attribution_agreement, disagreement_rows
@@ -35,6 +34,7 @@ from training.corpus.attribution import (
     write_gold,
 )
 from training.data import DataError, Example, Split
+from training.evaluation.attribution_metrics import score_attribution, token_f1
 
 runner = CliRunner()
 

@@ -6,9 +6,9 @@ import pytest
 
 from model.attribution import RuleAttributor, SourceKind, Span
 from model.labels import Label
-from training.attribution_eval import score_attributor
 from training.corpus.attribution import AttributionSpan
 from training.data import Split
+from training.evaluation.attribution import score_attributor
 
 
 def _gold(

@@ -17,13 +17,13 @@ from model.export import export_classifier
 from model.labels import Label
 from model.network import ATTRIBUTION_HEAD_FILE
 from tests.conftest import keyword_head_classifier
-from training.attribution_eval import HeadAttributor, choose_kind_source, score_attributor
-from training.attribution_head import AttributionGold, token_targets
 from training.config import TrainConfig
 from training.corpus.attribution import AttributionSpan
 from training.corpus.build import build_corpus
 from training.data import DataError, Example, Split
-from training.finetune import fine_tune
+from training.evaluation.attribution import HeadAttributor, choose_kind_source, score_attributor
+from training.fit.attribution_head import AttributionGold, token_targets
+from training.fit.finetune import fine_tune
 
 # (opening words of a tiny-corpus headline, its source, kind and cue); other headlines are
 # gold nulls (the outlet's own voice), which teach the head to tag nothing.
@@ -295,7 +295,7 @@ def test_a_training_run_with_the_key_logs_and_registers_the_joint_model(
 ) -> None:
     import training.corpus.attribution
     from training.corpus.build import EMERGENT_TEST
-    from training.pipeline import run_training
+    from training.fit.pipeline import run_training
 
     corpus = build_corpus(tiny_config.data, seed=tiny_config.seed)
     gold = {

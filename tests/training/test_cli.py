@@ -140,7 +140,7 @@ def test_evaluate_unknown_model_is_a_clear_cli_error(tmp_path: Path) -> None:
 
 
 def test_promoting_a_missing_version_is_a_clear_cli_error(tmp_path: Path) -> None:
-    from training import tracking
+    from training.tracking import runs
 
     store = tmp_path / "m.db"
     promote = ["promote", "7", "--reason", "better", f"tracking_uri=sqlite:///{store}"]
@@ -150,7 +150,7 @@ def test_promoting_a_missing_version_is_a_clear_cli_error(tmp_path: Path) -> Non
     assert f"error: no MLflow store at {store}" in result.output
     assert "MLFLOW_TRACKING_URI" in result.output and not store.exists()
 
-    tracking.configure(f"sqlite:///{store}", "claimstance")
+    runs.configure(f"sqlite:///{store}", "claimstance")
     result = runner.invoke(app, promote)
     assert result.exit_code == 2
     assert "error: model 'claimstance' has no version '7'" in result.output
@@ -173,13 +173,13 @@ def test_export_adds_onnx_to_a_version_registered_without_it(
     from model.backends import has_onnx_export
     from model.classifier import ClaimClassifier
     from model.resolve import resolve_model
-    from training import tracking
+    from training.tracking import runs
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(uri, "export-test")
+    runs.configure(uri, "export-test")
     with mlflow.start_run() as run:
-        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-        tracking.register(model_uri, "claimstance", 0.5, run.info.run_id)
+        model_uri = runs.RunTracker(run.info.run_id).model(tiny_model_dir)
+        runs.register(model_uri, "claimstance", 0.5, run.info.run_id)
     before = resolve_model("models:/claimstance/1", uri).directory
     assert not has_onnx_export(before, "classifier")
 
@@ -237,13 +237,13 @@ def test_bench_grouping_refuses_a_malformed_encoder_option(shared_dir: Path) -> 
 def test_ensure_model_names_the_champion_it_found(tmp_path: Path, tiny_model_dir: Path) -> None:
     import mlflow
 
-    from training import tracking
+    from training.tracking import runs
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(uri, "ensure-test")
+    runs.configure(uri, "ensure-test")
     with mlflow.start_run() as run:
-        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-        tracking.register(model_uri, "claimstance", 0.5, run.info.run_id)
+        model_uri = runs.RunTracker(run.info.run_id).model(tiny_model_dir)
+        runs.register(model_uri, "claimstance", 0.5, run.info.run_id)
     result = runner.invoke(app, ["ensure-model", f"tracking_uri={uri}"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "models:/claimstance@champion is version 1; not training"

@@ -15,8 +15,8 @@ from training.config import TrainConfig
 from training.corpus.build import build_corpus
 from training.corpus.pool import PoolText
 from training.data import DataError
-from training.distill import SoftExample, ensemble_logits, soft_examples, write_soft_labels
-from training.finetune import _loss, fine_tune
+from training.fit.distill import SoftExample, ensemble_logits, soft_examples, write_soft_labels
+from training.fit.finetune import _loss, fine_tune
 
 POOL = [PoolText(f"1:{i}", f"pool sentence number {i} said the officials") for i in range(10)]
 META = {"teacher_uri": "models:/teacher@champion", "teacher_run_id": "r1", "pool_hash": "p1"}
@@ -111,7 +111,7 @@ def test_the_student_moves_toward_the_teacher(tiny_config: TrainConfig, tmp_path
 
 
 def test_balance_evens_out_the_teacher_labels_drawn() -> None:
-    from training.finetune import _draw_weights
+    from training.fit.finetune import _draw_weights
 
     soft = [SoftExample("a", np.array([0.8, 0.1, 0.1]))] * 8 + [
         SoftExample("d", np.array([0.1, 0.8, 0.1]))

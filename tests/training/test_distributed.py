@@ -86,8 +86,8 @@ def _distil_on_two_workers(rank: int, port: int, config_json: str, out: str) -> 
     """One of two gloo workers running the training loop on gold and teacher-labelled sentences."""
     import numpy as np
 
-    from training.distill import SoftExample
-    from training.finetune import train_loop
+    from training.fit.distill import SoftExample
+    from training.fit.finetune import train_loop
 
     os.environ.update(
         MASTER_ADDR="127.0.0.1",

@@ -9,7 +9,7 @@ from model.classifier import ClaimClassifier
 from model.network import MeanPooledClassifier
 from training.config import TrainConfig
 from training.corpus.build import build_corpus
-from training.finetune import fine_tune
+from training.fit.finetune import fine_tune
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
@@ -33,7 +33,7 @@ def test_fine_tune_saves_a_directory_that_reloads_with_its_pooling(
 
 def test_one_seed_gives_the_same_losses_and_weights(tiny_config: TrainConfig) -> None:
     """train_loop's steps draw from seeded sources in a fixed order: a rerun is identical."""
-    from training.finetune import _weights_digest, train_loop
+    from training.fit.finetune import _weights_digest, train_loop
 
     corpus = build_corpus(tiny_config.data, seed=tiny_config.seed)
     runs = []

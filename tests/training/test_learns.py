@@ -7,7 +7,7 @@ from pathlib import Path
 from model.labels import Label
 from training.config import TrainConfig
 from training.data import Example, Split
-from training.finetune import fine_tune
+from training.fit.finetune import fine_tune
 
 # One cue word per label, in the tiny vocabulary, on four different claims: a learnable dozen.
 CLAIMS = [

@@ -22,7 +22,7 @@ from model.labels import LABELS
 from model.table import CLAIM_COLUMNS
 from service.responses import classify_texts
 from tests.test_dependency_files import problem_with_requirement
-from training import tracking
+from training.tracking import runs
 
 TEXTS = [
     "North Korea said it has never exported weapons to Russia. "
@@ -56,10 +56,10 @@ print(json.dumps({
 
 
 def _log(directory: Path, tracking_uri: str) -> str:
-    tracking.configure(tracking_uri, "mlflow-model-test")
+    runs.configure(tracking_uri, "mlflow-model-test")
     with mlflow.start_run() as run:
-        model_uri = tracking.RunTracker(run.info.run_id).model(directory)
-        tracking.register(model_uri, "claimstance", 0.5, run.info.run_id)
+        model_uri = runs.RunTracker(run.info.run_id).model(directory)
+        runs.register(model_uri, "claimstance", 0.5, run.info.run_id)
     return model_uri
 
 
@@ -96,7 +96,7 @@ def test_registered_model_loads_without_the_repo_and_labels_as_classify_does(
     # The child could not import the repo; `model` came with the logged model.
     assert loaded["hidden"] == {"model": True, "training": True, "service": True}
     assert "/code/model/" in loaded["model_from"]
-    assert not loaded["model_from"].startswith(str(Path(tracking.__file__).parents[1]))
+    assert not loaded["model_from"].startswith(str(Path(runs.__file__).parents[2]))
 
     classify = classify_texts(ClaimClassifier.from_directory(tiny_model_dir), TEXTS)
     expected = [

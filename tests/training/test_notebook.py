@@ -7,7 +7,7 @@ import pytest
 from nbclient import NotebookClient
 
 from training.config import TrainConfig
-from training.pipeline import run_training
+from training.fit.pipeline import run_training
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOK = NOTEBOOKS / "01-experiments.ipynb"
@@ -76,13 +76,13 @@ def test_error_analysis_notebook_shows_the_champions_mistakes(
 
     from model.classifier import ClaimClassifier
     from model.labels import LABELS
-    from training import tracking
     from training.corpus.build import build_corpus
+    from training.tracking import runs
 
-    tracking.configure(tiny_config.tracking_uri, tiny_config.experiment)
+    runs.configure(tiny_config.tracking_uri, tiny_config.experiment)
     with mlflow.start_run() as run:
-        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-        tracking.register(model_uri, tiny_config.registered_model, 0.5, run.info.run_id)
+        model_uri = runs.RunTracker(run.info.run_id).model(tiny_model_dir)
+        runs.register(model_uri, tiny_config.registered_model, 0.5, run.info.run_id)
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(tiny_config.model_dump(mode="json")), encoding="utf-8")
     monkeypatch.setenv("CLAIMSTANCE_CONFIG", str(config_file))

@@ -13,13 +13,13 @@ from model.identity import CHAMPION
 from model.labels import LABELS
 from model.resolve import resolve_model
 from tests.training.conftest import HEADLINES
-from training import tracking
-from training.baseline import Baseline
 from training.config import PACKAGED_MINILM, BaselineConfig, TrainConfig
 from training.corpus.build import EMERGENT_TEST
-from training.finetune import resolve_base_model
+from training.fit.baseline import Baseline
+from training.fit.finetune import resolve_base_model
+from training.fit.pipeline import run_training
 from training.metrics import evaluate, expected_calibration_error, fit_temperature
-from training.pipeline import run_training
+from training.tracking import runs
 
 
 def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) -> None:
@@ -75,37 +75,35 @@ def test_training_run_logs_everything_and_registers(tiny_config: TrainConfig) ->
 
 def test_champion_moves_only_on_improvement(tmp_path: Path, tiny_model_dir: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(uri, "registry-test")
+    runs.configure(uri, "registry-test")
     scores = [0.50, 0.40, 0.60, 0.60]
     registrations = []
     for score in scores:
         with mlflow.start_run() as run:
-            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-            registrations.append(
-                tracking.register(model_uri, "claimstance", score, run.info.run_id)
-            )
+            model_uri = runs.RunTracker(run.info.run_id).model(tiny_model_dir)
+            registrations.append(runs.register(model_uri, "claimstance", score, run.info.run_id))
     assert [r.promoted for r in registrations] == [True, False, True, False]
-    assert tracking.champion_score("claimstance") == ("3", 0.6)
-    assert tracking.has_champion(uri, "claimstance")
-    assert not tracking.has_champion(uri, "another-model")
+    assert runs.champion_score("claimstance") == ("3", 0.6)
+    assert runs.has_champion(uri, "claimstance")
+    assert not runs.has_champion(uri, "another-model")
 
     # A person may overrule the metric; the reason stays on the version.
-    assert tracking.promote(uri, "claimstance", "2", "reads the guide's examples right") == "3"
-    assert tracking.champion_score("claimstance") == ("2", 0.4)
+    assert runs.promote(uri, "claimstance", "2", "reads the guide's examples right") == "3"
+    assert runs.champion_score("claimstance") == ("2", 0.4)
     version = MlflowClient(uri).get_model_version("claimstance", "2")
-    assert version.tags[tracking.PROMOTION_REASON_TAG] == "reads the guide's examples right"
+    assert version.tags[runs.PROMOTION_REASON_TAG] == "reads the guide's examples right"
     with pytest.raises(ValueError, match="no version '9'"):
-        tracking.promote(uri, "claimstance", "9", "typo")
+        runs.promote(uri, "claimstance", "9", "typo")
     with pytest.raises(ValueError, match="needs a reason"):
-        tracking.promote(uri, "claimstance", "1", " ")
-    assert tracking.champion_score("claimstance") == ("2", 0.4)
+        runs.promote(uri, "claimstance", "1", " ")
+    assert runs.champion_score("claimstance") == ("2", 0.4)
 
     # ...and that choice stands against a run that only scores higher on validation.
     with mlflow.start_run() as run:
-        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-        later = tracking.register(model_uri, "claimstance", 0.9, run.info.run_id)
+        model_uri = runs.RunTracker(run.info.run_id).model(tiny_model_dir)
+        later = runs.register(model_uri, "claimstance", 0.9, run.info.run_id)
     assert not later.promoted
-    assert tracking.champion_score("claimstance") == ("2", 0.4)
+    assert runs.champion_score("claimstance") == ("2", 0.4)
 
 
 def test_baseline_learns_separable_headlines() -> None:
@@ -152,12 +150,12 @@ def test_packaged_base_model_is_found() -> None:
 
 
 def _register(
-    model_dir: Path, score: float, data_hash: str, rescore: tracking.Rescore
-) -> tracking.Registration:
+    model_dir: Path, score: float, data_hash: str, rescore: runs.Rescore
+) -> runs.Registration:
     """Log ``model_dir`` in a new run of the configured store and register it as claimstance."""
     with mlflow.start_run() as run:
-        model_uri = tracking.RunTracker(run.info.run_id).model(model_dir)
-        return tracking.register(
+        model_uri = runs.RunTracker(run.info.run_id).model(model_dir)
+        return runs.register(
             model_uri, "claimstance", score, run.info.run_id, data_hash=data_hash, rescore=rescore
         )
 
@@ -168,7 +166,7 @@ def test_models_registered_in_the_timestamp_layout_still_load(
     """Versions logged before folders were named by model and run keep their folder as it was
     (``artifacts/<timestamp>`` inside the logged model): they resolve and load as new ones do."""
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(tracking_uri, "layouts")
+    runs.configure(tracking_uri, "layouts")
     old = shutil.copytree(tiny_model_dir, tmp_path / "models" / "20261205-083855")
     new = shutil.copytree(tiny_model_dir, tmp_path / "models" / "claimstance-run-0123abcd")
     for model_dir in (old, new):
@@ -189,14 +187,14 @@ def test_champion_from_other_data_is_rescored_on_this_split(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(uri, "rescore-test")
+    runs.configure(uri, "rescore-test")
     rescored: list[Path] = []
 
     def rescore(directory: Path) -> float:
         rescored.append(directory)
         return 0.40
 
-    def register(score: float, data_hash: str) -> tracking.Registration:
+    def register(score: float, data_hash: str) -> runs.Registration:
         return _register(tiny_model_dir, score, data_hash, rescore)
 
     assert register(0.90, "old-data").promoted
@@ -207,19 +205,19 @@ def test_champion_from_other_data_is_rescored_on_this_split(
     # Same data: the recorded score counts and nothing is re-scored.
     assert not register(0.45, "new-data").promoted
     assert len(rescored) == 1
-    assert tracking.current_champion("claimstance") == tracking.Champion("2", 0.5, "new-data")
+    assert runs.current_champion("claimstance") == runs.Champion("2", 0.5, "new-data")
 
 
 def test_a_champion_that_cannot_be_rescored_keeps_its_recorded_score(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(uri, "unloadable-champion")
+    runs.configure(uri, "unloadable-champion")
 
     def refuses(directory: Path) -> float:
         raise ModelDirectoryError(f"{directory} holds pickled weights")
 
-    def register(score: float, data_hash: str) -> tracking.Registration:
+    def register(score: float, data_hash: str) -> runs.Registration:
         return _register(tiny_model_dir, score, data_hash, refuses)
 
     assert register(0.80, "old-data").promoted
@@ -233,37 +231,37 @@ def test_experiment_opens_on_model_training_views_in_the_ui(tmp_path: Path) -> N
     # MLflow 3's UI shows an experiment's GenAI overview unless this tag marks it as model training.
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
-    created = tracking.configure(uri, "fresh")
+    created = runs.configure(uri, "fresh")
     older = client.create_experiment("made-before-the-tag")
-    assert tracking.configure(uri, "made-before-the-tag") == older
+    assert runs.configure(uri, "made-before-the-tag") == older
     for experiment_id in (created, older):
         tags = client.get_experiment(experiment_id).tags
-        assert tags[tracking.EXPERIMENT_KIND_TAG] == tracking.MODEL_TRAINING_KIND
+        assert tags[runs.EXPERIMENT_KIND_TAG] == runs.MODEL_TRAINING_KIND
 
 
 def test_a_gain_inside_the_interval_leaves_the_champion(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(uri, "interval-test")
+    runs.configure(uri, "interval-test")
     outcomes = []
     for score, low in [(0.60, 0.50), (0.62, 0.55), (0.70, 0.65)]:
         with mlflow.start_run() as run:
-            model_uri = tracking.RunTracker(run.info.run_id).model(tiny_model_dir)
-            registration = tracking.register(
+            model_uri = runs.RunTracker(run.info.run_id).model(tiny_model_dir)
+            registration = runs.register(
                 model_uri, "claimstance", score, run.info.run_id, score_low=low
             )
             outcomes.append(registration.promoted)
     # 0.62 beats 0.60, but 0.60 lies inside 0.62's interval: noise, not a better model.
     assert outcomes == [True, False, True]
-    assert tracking.champion_score("claimstance") == ("3", 0.7)
+    assert runs.champion_score("claimstance") == ("3", 0.7)
 
 
 def test_experiment_id_is_found_without_creating_a_store(tmp_path: Path) -> None:
     missing = tmp_path / "absent.db"
-    assert tracking.find_experiment_id(f"sqlite:///{missing}", "claimstance") is None
+    assert runs.find_experiment_id(f"sqlite:///{missing}", "claimstance") is None
     assert not missing.exists()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    created = tracking.configure(uri, "claimstance")
-    assert tracking.find_experiment_id(uri, "claimstance") == created
-    assert tracking.find_experiment_id(uri, "other") is None
+    created = runs.configure(uri, "claimstance")
+    assert runs.find_experiment_id(uri, "claimstance") == created
+    assert runs.find_experiment_id(uri, "other") is None

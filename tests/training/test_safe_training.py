@@ -11,10 +11,10 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-import training.pipeline
-from training import tracking
+import training.fit.pipeline
 from training.config import TrainConfig
-from training.pipeline import run_training
+from training.fit.pipeline import run_training
+from training.tracking import runs
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,8 @@ def _runs(config: TrainConfig) -> list:
     """The top-level runs (a fine-tuning run's baseline is its child, finished before it)."""
     client = MlflowClient(config.tracking_uri)
     experiment = client.get_experiment_by_name(config.experiment)
-    runs = client.search_runs([experiment.experiment_id])
-    return [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    found = client.search_runs([experiment.experiment_id])
+    return [run for run in found if "mlflow.parentRunId" not in run.data.tags]
 
 
 def _versions(tracking_uri: str, name: str = "claimstance") -> list[str]:
@@ -53,7 +53,7 @@ def test_a_run_that_stops_during_fine_tuning_ends_so_and_registers_nothing(
     config = tiny_config.model_copy(
         update={"tracking_uri": store, "experiment": f"stops-{status}", "registered_model": status}
     )
-    monkeypatch.setattr(training.pipeline, "train_loop", fails)
+    monkeypatch.setattr(training.fit.pipeline, "train_loop", fails)
     with pytest.raises(type(error)):
         run_training(config)
     [run] = _runs(config)
@@ -64,23 +64,23 @@ def test_a_run_that_stops_during_fine_tuning_ends_so_and_registers_nothing(
 def _log(model_dir: Path) -> tuple[str, str]:
     run = mlflow.active_run()
     assert run is not None
-    return tracking.RunTracker(run.info.run_id).model(model_dir), run.info.run_id
+    return runs.RunTracker(run.info.run_id).model(model_dir), run.info.run_id
 
 
 def test_a_run_that_fails_after_registering_withdraws_its_version(
     store: str, tiny_model_dir: Path
 ) -> None:
     uri = store
-    with tracking.start_run(uri, "safe", "first"):
+    with runs.start_run(uri, "safe", "first"):
         model_uri, run_id = _log(tiny_model_dir)
-        assert tracking.register(model_uri, "withdrawn", 0.5, run_id).promoted
-    with pytest.raises(RuntimeError, match="disk full"), tracking.start_run(uri, "safe", "second"):
+        assert runs.register(model_uri, "withdrawn", 0.5, run_id).promoted
+    with pytest.raises(RuntimeError, match="disk full"), runs.start_run(uri, "safe", "second"):
         model_uri, run_id = _log(tiny_model_dir)
         # A better score: this version takes the alias...
-        assert tracking.register(model_uri, "withdrawn", 0.9, run_id).promoted
-        assert tracking.champion_score("withdrawn") == ("2", 0.9)
+        assert runs.register(model_uri, "withdrawn", 0.9, run_id).promoted
+        assert runs.champion_score("withdrawn") == ("2", 0.9)
         raise RuntimeError("disk full")  # ...and then the run fails.
-    assert tracking.champion_score("withdrawn") == ("1", 0.5)
+    assert runs.champion_score("withdrawn") == ("1", 0.5)
     assert _versions(uri, "withdrawn") == ["1"]
     second = MlflowClient(uri).get_run(run_id)
     assert second.info.status == "FAILED"
@@ -90,25 +90,25 @@ def test_an_interrupted_rescore_leaves_no_version_and_the_alias_in_place(
     store: str, tiny_model_dir: Path
 ) -> None:
     uri = store
-    with tracking.start_run(uri, "safe", "first"):
+    with runs.start_run(uri, "safe", "first"):
         model_uri, run_id = _log(tiny_model_dir)
-        tracking.register(model_uri, "rescored", 0.5, run_id, data_hash="old")
+        runs.register(model_uri, "rescored", 0.5, run_id, data_hash="old")
 
     def interrupted(directory: Path) -> float:
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt), tracking.start_run(uri, "safe", "second"):
+    with pytest.raises(KeyboardInterrupt), runs.start_run(uri, "safe", "second"):
         model_uri, run_id = _log(tiny_model_dir)
         # Other data: the champion is re-scored first, and Ctrl-C lands there.
-        tracking.register(model_uri, "rescored", 0.9, run_id, data_hash="new", rescore=interrupted)
-    assert tracking.champion_score("rescored") == ("1", 0.5)
+        runs.register(model_uri, "rescored", 0.9, run_id, data_hash="new", rescore=interrupted)
+    assert runs.champion_score("rescored") == ("1", 0.5)
     assert _versions(uri, "rescored") == ["1"]
     assert MlflowClient(uri).get_run(run_id).info.status == "KILLED"
 
 
 def test_sigterm_ends_the_run_as_killed(store: str) -> None:
     uri = store
-    with pytest.raises(KeyboardInterrupt), tracking.start_run(uri, "safe", "killed") as tracker:
+    with pytest.raises(KeyboardInterrupt), runs.start_run(uri, "safe", "killed") as tracker:
         os.kill(os.getpid(), signal.SIGTERM)
     assert MlflowClient(uri).get_run(tracker.run_id).info.status == "KILLED"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
@@ -116,8 +116,8 @@ def test_sigterm_ends_the_run_as_killed(store: str) -> None:
 
 def test_a_model_whose_upload_did_not_finish_is_not_registered(store: str) -> None:
     uri = store
-    with tracking.start_run(uri, "safe", "partial") as tracker:
+    with runs.start_run(uri, "safe", "partial") as tracker:
         pending = mlflow.initialize_logged_model(name="model")  # artifacts never logged
         with pytest.raises(ValueError, match="not READY"):
-            tracking.register(f"models:/{pending.model_id}", "partial", 0.9, tracker.run_id)
+            runs.register(f"models:/{pending.model_id}", "partial", 0.9, tracker.run_id)
     assert _versions(uri, "partial") == []

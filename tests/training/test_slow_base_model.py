@@ -8,7 +8,7 @@ import pytest
 
 from model.classifier import ClaimClassifier
 from training.config import PACKAGED_MINILM, TrainConfig
-from training.pipeline import run_training
+from training.fit.pipeline import run_training
 
 pytestmark = pytest.mark.slow
 

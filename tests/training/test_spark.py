@@ -14,8 +14,8 @@ import pytest
 
 from model.classifier import ClaimClassifier
 from tests.training.test_score import TEXTS, write_input
-from training import tracking
 from training.batch.score import score_file
+from training.tracking import runs
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -70,10 +70,10 @@ def test_spark_scoring_matches_the_local_command(
     from training.batch.spark import score_with_spark
 
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracking.configure(tracking_uri, "spark-test")
+    runs.configure(tracking_uri, "spark-test")
     with mlflow.start_run() as run:
-        model_uri = tracking.RunTracker(run.info.run_id).model(tiny_exported_dir)
-        tracking.register(model_uri, "claimstance", 0.5, run.info.run_id)
+        model_uri = runs.RunTracker(run.info.run_id).model(tiny_exported_dir)
+        runs.register(model_uri, "claimstance", 0.5, run.info.run_id)
 
     # Local reference: the score command's path on the same model directory.
     parquet_in = write_input(tmp_path / "in.parquet", id_column="doc", text_column="body")

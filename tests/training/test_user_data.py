@@ -20,9 +20,9 @@ from tests.training.conftest import emergent_only
 from training.cli import app
 from training.config import TrainConfig, load_config
 from training.corpus.build import build_corpus
+from training.corpus.user_data import USER_SOURCE, USER_TEST_SET, read_user_file
 from training.data import DataError, Split
-from training.pipeline import run_training
-from training.user_data import USER_SOURCE, USER_TEST_SET, read_user_file
+from training.fit.pipeline import run_training
 
 ROWS = [
     {"text": "The minister denied the report.", "label": "denial", "story": "s1"},
@@ -285,7 +285,7 @@ def test_the_readme_example_file_reads_as_the_readme_says() -> None:
 def test_a_run_on_the_user_file_alone_distils_nothing_from_the_built_in_pool(
     tiny_config: TrainConfig, tmp_path: Path
 ) -> None:
-    from training.pipeline import _soft_examples
+    from training.fit.pipeline import _soft_examples
 
     splits = ["train", "train", "validation", "train"]
     extra = write_csv(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Kept in step with training/mlflow_model.py, which this file cannot import on a cluster.
+# Kept in step with training/tracking/pyfunc.py, which this file cannot import on a cluster.
 PER_TEXT_PARAM = "per_text"
 CLAIMS_COLUMN = "claims"
 ID_COLUMN = "id"

@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from training.attribution_metrics import same_span, token_f1
 from training.corpus.attribution import Attribution, BatchRow, sort_ids, span_value
 from training.corpus.natural import SKIP
+from training.evaluation.attribution_metrics import same_span, token_f1
 
 
 def cohen_kappa(first: Sequence[str], second: Sequence[str]) -> float:

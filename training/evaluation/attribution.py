@@ -13,9 +13,9 @@ from model.attribution import Attribution, Attributor, Source, kind_at
 from model.attribution_head import DEFAULT_KIND_SOURCE, KindSource
 from model.classifier import ClaimClassifier
 from model.labels import Label
-from training.attribution_metrics import AttributionScores, score_attribution
 from training.corpus.attribution import AttributionSpan
 from training.data import Split
+from training.evaluation.attribution_metrics import AttributionScores, score_attribution
 
 
 class HeadError(ValueError):

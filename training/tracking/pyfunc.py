@@ -4,7 +4,7 @@ MLflow stores this file with the model and runs it by path when the model loads
 ("models from code": no pickle). The ``model`` package travels beside it as the
 model's code (``code_paths``), and MLflow puts it on ``sys.path`` first, so the
 model loads where claimstance is not installed. This file therefore imports only
-mlflow, pandas and ``model``; ``training.tracking`` logs it.
+mlflow, pandas and ``model``; ``training.tracking.runs`` logs it.
 
 Input: a DataFrame (or JSON records) with a ``text`` column and an optional ``id``
 column (the row's position when absent). Output: ``model.table.CLAIM_COLUMNS``, a row
@@ -75,5 +75,5 @@ def _as_frame(model_input: Any) -> pd.DataFrame:
 # MLflow runs this file by path, under a module name of its own, when it logs or loads the
 # model: that run names the model. Imported as part of the package (tracking, tests), the
 # file only defines it, and no global is set.
-if __name__ != "training.mlflow_model":
+if __name__ != "training.tracking.pyfunc":
     set_model(ClaimstanceModel())

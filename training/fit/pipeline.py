@@ -22,14 +22,14 @@ from model.classifier import ClaimClassifier, ModelDirectoryError
 from model.embeddings import BUNDLED_ENCODER_DIR
 from model.identity import model_folder_name
 from model.labels import LABELS, Label
-from training import tracking
-from training.attribution_head import AttributionGold
-from training.baseline import Baseline
 from training.config import TrainConfig
 from training.corpus.build import Corpus, build_corpus
 from training.data import DataError, Example, Split, counts, data_hash, examples_frame
-from training.distill import SoftExample
-from training.finetune import (
+from training.evaluation.plots import calibration_figure, confusion_matrix_figure
+from training.fit.attribution_head import AttributionGold
+from training.fit.baseline import Baseline
+from training.fit.distill import SoftExample
+from training.fit.finetune import (
     calibrate,
     choose_kind,
     model_card,
@@ -39,7 +39,7 @@ from training.finetune import (
     train_loop,
 )
 from training.metrics import EvaluationResult, evaluate, label_indices
-from training.plots import calibration_figure, confusion_matrix_figure
+from training.tracking import runs
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,12 @@ class TrainReport:
     data_hash: str
     transformer: dict[str, EvaluationResult]
     baseline: dict[str, EvaluationResult]
-    registration: tracking.Registration | None
+    registration: runs.Registration | None
     seconds: float
 
 
 def _log_evaluation(
-    tracker: tracking.RunTracker,
+    tracker: runs.RunTracker,
     model_name: str,
     result: EvaluationResult,
     probabilities: np.ndarray,
@@ -77,7 +77,7 @@ def evaluate_sets(
     name: str,
     predict_proba: Callable[[Sequence[str]], np.ndarray],
     sets: dict[str, list[Example]],
-    tracker: tracking.RunTracker | None = None,
+    tracker: runs.RunTracker | None = None,
 ) -> dict[str, EvaluationResult]:
     results: dict[str, EvaluationResult] = {}
     for set_name, examples in sets.items():
@@ -132,7 +132,7 @@ def run_name(config: TrainConfig, data_hash: str, *, train_transformer: bool) ->
     return f"{config.registered_model}-{model}-{config.training.epochs}ep-{digest}"
 
 
-def log_datasets(tracker: tracking.RunTracker, corpus: Corpus) -> None:
+def log_datasets(tracker: runs.RunTracker, corpus: Corpus) -> None:
     """Training, validation, every evaluation set and the user's file as MLflow datasets."""
     sets = {"train": corpus.train, "validation": corpus.validation, **corpus.evaluation}
     for set_name, examples in sets.items():
@@ -192,12 +192,12 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         raise ValueError("the corpus has no training examples: enable at least one source")
     kind = "fine-tune" if train_transformer else "baseline"
     name = run_name(config, corpus.hash, train_transformer=train_transformer)
-    with tracking.start_run(config.tracking_uri, config.experiment, name) as tracker:
+    with runs.start_run(config.tracking_uri, config.experiment, name) as tracker:
         # Named by model and run, not by the time: unique, and it says which run made it. The
         # logged model keeps its copy under this name too (MLflow names it after the folder).
         model_dir = config.output_dir / model_folder_name(config.registered_model, tracker.run_id)
         tracker.params(config.flat())
-        tracker.tags({"git_commit": tracking.git_commit(), "data_hash": corpus.hash, "kind": kind})
+        tracker.tags({"git_commit": runs.git_commit(), "data_hash": corpus.hash, "kind": kind})
         tracker.text(corpus_table(corpus), "data/counts.tsv")
         log_datasets(tracker, corpus)
         # rows.*: counts; data.* holds the config's params.
@@ -213,7 +213,7 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
         # A fine-tuning run's baseline is its own (child) run, so the two models' scores sit
         # side by side in the UI; `baseline` alone logs into its own run.
         baseline_run = (
-            tracking.child_run(
+            runs.child_run(
                 f"{name}-baseline",
                 {"kind": "baseline", "data_hash": corpus.hash},
                 {k: v for k, v in config.flat().items() if k.startswith(_BASELINE_PARAMS)},
@@ -273,7 +273,7 @@ def run_training(config: TrainConfig, *, train_transformer: bool = True) -> Trai
                 validation = transformer_results.get("validation")
                 score = validation.macro_f1 if validation is not None else 0.0
                 interval = validation.macro_f1_interval if validation is not None else None
-                registration = tracking.register(
+                registration = runs.register(
                     model_uri,
                     config.registered_model,
                     score,
@@ -323,11 +323,11 @@ def _train_worker(config: TrainConfig, workers: Accelerator) -> None:
 
 
 def attribution_gold(
-    config: TrainConfig, corpus: Corpus, tracker: tracking.RunTracker | None
+    config: TrainConfig, corpus: Corpus, tracker: runs.RunTracker | None
 ) -> AttributionGold | None:
     """The attribution gold joined to this corpus, when the run trains an attribution head.
 
-    Only its train rows become targets (``training.attribution_head``); validation chooses
+    Only its train rows become targets (``training.fit.attribution_head``); validation chooses
     the kind source and is reported each epoch; test is scored once, at the end.
     """
     if not config.training.attribution_head:
@@ -358,7 +358,7 @@ def _attribution_scores(classifier: ClaimClassifier, gold: AttributionGold) -> d
     scored as ``attribution-eval --model`` scores a saved model."""
     if not classifier.uses_attribution_head:
         return {}
-    from training.attribution_eval import HeadAttributor, score_attributor
+    from training.evaluation.attribution import HeadAttributor, score_attributor
 
     scores = score_attributor(
         HeadAttributor(classifier), {Split.VALIDATION: gold.validation, Split.TEST: gold.test}
@@ -370,7 +370,7 @@ def _attribution_scores(classifier: ClaimClassifier, gold: AttributionGold) -> d
 
 
 def _soft_examples(
-    config: TrainConfig, corpus: Corpus, tracker: tracking.RunTracker | None
+    config: TrainConfig, corpus: Corpus, tracker: runs.RunTracker | None
 ) -> list[SoftExample]:
     """The teacher-labelled pool sentences this run distils from, recorded on the run."""
     if config.training.distill_per_epoch == 0:
@@ -380,7 +380,7 @@ def _soft_examples(
         logger.info("data.builtin=false: no distillation from the built-in pool")
         return []
     from training.corpus.pool import corpus_pool, pool_hash
-    from training.distill import read_meta, soft_examples
+    from training.fit.distill import read_meta, soft_examples
 
     pool = corpus_pool(config.data, corpus)
     path = config.training.soft_labels

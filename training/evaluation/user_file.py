@@ -1,6 +1,6 @@
 """``python -m training evaluate --data FILE``: a model scored on a user's own labelled claims.
 
-The file is read as ``data.extra`` reads it (training/user_data.py). Rows marked
+The file is read as ``data.extra`` reads it (training/corpus/user_data.py). Rows marked
 ``split=test``, and rows with no split, are scored; rows a training run would train or
 validate on are left out, so one file can both train a model and measure it.
 """
@@ -15,10 +15,10 @@ import numpy as np
 
 from model.classifier import ClaimClassifier
 from model.labels import LABELS
-from training import tracking
+from training.corpus.user_data import UserData, read_user_file
 from training.data import DataError, Example, Split
 from training.metrics import EvaluationResult, evaluate, label_indices
-from training.user_data import UserData, read_user_file
+from training.tracking import runs
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,11 @@ def log_evaluation(
 
     ``source``: the model's name, version and run as resolved (``ResolvedModel.provenance``).
     """
-    from training.plots import calibration_figure, confusion_matrix_figure
+    from training.evaluation.plots import calibration_figure, confusion_matrix_figure
 
     data, result = evaluation.data, evaluation.result
     name = f"evaluate-{data.path.stem}-{source.get('model_version') or Path(model_uri).name}"
-    with tracking.start_run(tracking_uri, experiment, name) as tracker:
+    with runs.start_run(tracking_uri, experiment, name) as tracker:
         tracker.tags({"kind": "evaluation", "model_uri": model_uri, **source})
         tracker.user_file(data, evaluation.scored, context="evaluation")
         tracker.metrics(result.flat(f"eval.{result.name}"))

@@ -37,11 +37,12 @@ from model.resolve import (
 )
 from model.store import missing_sqlite_store, missing_store_reason, sqlite_path
 from model.table import CLAIM_COLUMNS, ID_COLUMN, NULLABLE_FIELDS, TEXT_COLUMN
-from training import mlflow_model
+from training.config import REPO_ROOT
 from training.data import Example, examples_frame
+from training.tracking import pyfunc
 
 if TYPE_CHECKING:
-    from training.user_data import UserData
+    from training.corpus.user_data import UserData
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ SELECTION_METRIC = "validation.macro_f1"
 DATA_HASH_TAG = "data_hash"
 # Why a person made a version the champion (``promote``).
 PROMOTION_REASON_TAG = "promotion_reason"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # MLflow 3's UI opens an experiment on its GenAI views unless this tag says the experiment
 # trains models; with it, the claimstance experiment opens on its runs table.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -62,7 +62,7 @@ DIGEST_CHARS = 16
 
 # The pyfunc model: its code (this file, run by MLflow at load) and the package it imports,
 # which travels with it so the model loads where claimstance is not installed.
-MODEL_CODE = Path(mlflow_model.__file__)
+MODEL_CODE = Path(pyfunc.__file__)
 MODEL_PACKAGE = Path(model_package.__file__).parent
 # The guide's example (docs/labels.md): one text, two claims, a denial and a caveat.
 INPUT_EXAMPLE = pd.DataFrame(
@@ -101,7 +101,7 @@ def model_signature() -> ModelSignature:
             for name, kind in CLAIM_COLUMNS.items()
         ]
     )
-    params = ParamSchema([ParamSpec(mlflow_model.PER_TEXT_PARAM, "boolean", False)])
+    params = ParamSchema([ParamSpec(pyfunc.PER_TEXT_PARAM, "boolean", False)])
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
@@ -239,7 +239,7 @@ class RunTracker:
         )
 
     def model(self, model_dir: Path) -> str:
-        """Log the model directory as the pyfunc model (``training.mlflow_model``); return its URI.
+        """Log the model directory as the pyfunc model (``training.tracking.pyfunc``); return its URI.
 
         MLflow keeps the directory under ``artifacts/<its folder name>/``; the service and
         ``export`` search the download for it (``model.card.find_model_directory``).
@@ -247,7 +247,7 @@ class RunTracker:
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=str(MODEL_CODE),
-            artifacts={mlflow_model.CLASSIFIER_ARTIFACT: str(model_dir)},
+            artifacts={pyfunc.CLASSIFIER_ARTIFACT: str(model_dir)},
             code_paths=[str(MODEL_PACKAGE)],
             signature=model_signature(),
             input_example=INPUT_EXAMPLE,

@@ -1,6 +1,6 @@
 """``python -m training feedback-export OUT``: users' label corrections as a training file.
 
-The file is in the format ``data.extra`` reads (training/user_data.py): ``text`` and
+The file is in the format ``data.extra`` reads (training/corpus/user_data.py): ``text`` and
 ``label`` (the corrected label), plus ``model_label``, ``note``, ``model_version``,
 ``id`` and ``created`` for the reviewer, which training ignores. A correction round is:
 export, review, ``make train DATA=corrections.csv``.

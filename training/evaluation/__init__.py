@@ -1,0 +1,1 @@
+"""Evaluation beyond the split scores: a user's labelled file, attribution spans, figures."""

@@ -1,0 +1,1 @@
+"""Fitting: the training job (``pipeline``), the transformer and its distillation, the baseline."""
