@@ -566,9 +566,12 @@ def user_file_sample(
     path = out or USER_FILE
     try:
         rows = draw_from_gold(settings.data, seed=seed, corpus_seed=settings.seed)
-        write_user_file(rows, path)
-    except (DataError, OSError) as error:
+    except DataError as error:
         _fail(str(error))
+    try:
+        write_user_file(rows, path)
+    except OSError as error:
+        _fail(f"cannot write {path}: {error.strerror}")
     counts = Counter((row.split.value, row.label.value) for row in rows)
     stories: dict[str, set[str]] = {row.split.value: set() for row in rows}
     for row in rows:
