@@ -27,6 +27,7 @@ from training.corpus.attribution_sample import (
     SECOND_PASS_SEED,
     SECOND_PASS_SIZE,
 )
+from training.corpus.user_sample import SEED as USER_SEED
 from training.corpus.waves import WaveKind
 from training.data import DataError
 from training.metrics import EvaluationResult
@@ -542,6 +543,43 @@ def natural_sample(
     )
     write_sample(sample)
     typer.echo(f"{len(sample)} sentences written to {SAMPLE_FILE}")
+
+
+@app.command("user-file-sample", rich_help_panel=DATA)
+def user_file_sample(
+    out: Annotated[Path | None, typer.Option(help="Where to write the CSV")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the draw and of the story split")] = USER_SEED,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """Draw the example user's file (issue 26's experiment) from the Wikinews gold openings.
+
+    Denials, caveats and assertions from test stories no run trains on, none a near-copy of
+    the corpus; half the stories marked train, half test (docs/data.md).
+    """
+    from collections import Counter
+
+    from model.labels import LABELS
+    from training.corpus.user_sample import USER_FILE, draw_from_gold, write_user_file
+
+    settings = _load(config, overrides)
+    path = out or USER_FILE
+    try:
+        rows = draw_from_gold(settings.data, seed=seed, corpus_seed=settings.seed)
+    except DataError as error:
+        _fail(str(error))
+    try:
+        write_user_file(rows, path)
+    except OSError as error:
+        _fail(f"cannot write {path}: {error.strerror}")
+    counts = Counter((row.split.value, row.label.value) for row in rows)
+    stories: dict[str, set[str]] = {row.split.value: set() for row in rows}
+    for row in rows:
+        stories[row.split.value].add(row.story)
+    typer.echo(f"{len(rows)} rows written to {path}")
+    for split, names in stories.items():
+        mix = ", ".join(f"{counts[(split, label.value)]} {label.value}" for label in LABELS)
+        typer.echo(f"  {split}: {len(names)} stories, {mix}")
 
 
 @app.command("annotation-sample", rich_help_panel=DATA)

@@ -30,7 +30,7 @@ def family_of(sentence_id: str) -> str:
     return sentence_id.split(":", 1)[0]
 
 
-def _labelled_rows(path: Path) -> list[tuple[str, str, str]]:
+def labelled_rows(path: Path) -> list[tuple[str, str, str]]:
     """(id, text, label or ``skip``) for every row."""
     rows = read_csv_rows(path, ("id", "text", "label"))
     return [
@@ -55,7 +55,7 @@ def load_active_gold(
         raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
     )
     examples = []
-    for sentence_id, text, label in _labelled_rows(path):
+    for sentence_id, text, label in labelled_rows(path):
         if label == SKIP:
             continue
         story, split = place(sentence_id)
@@ -81,7 +81,7 @@ def load_openings(
         raw_dir, validation_fraction=validation_fraction, test_fraction=test_fraction
     )
     by_family: dict[str, list[Example]] = {name: [] for name in FAMILY_OF_SET.values()}
-    for sentence_id, text, label in _labelled_rows(path):
+    for sentence_id, text, label in labelled_rows(path):
         if label == SKIP:
             continue
         story, split = place(sentence_id)
