@@ -29,7 +29,8 @@ else
 endif
 
 # Checked when make starts, before anything installs or trains, for the targets that read them.
-MODEL_TARGETS := serve ensure-model train baseline evaluate score score-spark bench load notebook promote
+MODEL_TARGETS := serve ensure-model train baseline evaluate score score-spark bench load hostile-cost \
+	notebook promote
 TRAIN_TARGETS := ensure-model train baseline promote
 goals := $(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))
 ifeq ($(origin MODEL_URI),command line)
@@ -113,7 +114,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 .PHONY: help install serve score score-spark train baseline evaluate notebook ensure-model \
-	promote mlflow-ui corpus bench load test test-slow hostile lint format docs lock install-locked \
+	promote mlflow-ui corpus bench load hostile-cost test test-slow hostile lint format docs lock install-locked \
 	browser-deps clean
 
 # --- Help --------------------------------------------------------------------------------------
@@ -186,6 +187,9 @@ bench: $(STAMP) ## MODEL on each backend beside transformers.pipeline, then the 
 
 load: $(STAMP) ## Load the service on loopback: 1, 8, 32 clients of the mixed workload (ARGS="--soak 300")
 	$(BIN)/python -m training load --model-uri $(model_uri) $(ARGS)
+
+hostile-cost: $(STAMP) ## What each of issue 24's attacks costs MODEL's service: time, answer size, RSS (ARGS="--json out.json")
+	$(BIN)/python -m training bench-hostile --model-uri $(model_uri) $(ARGS)
 
 ##@ Develop
 test: $(STAMP) ## Run the default (fast, offline) test suite

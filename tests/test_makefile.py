@@ -54,6 +54,7 @@ ACCURATE = f"models:/{_registered_name('accurate.yaml')}@champion"
         ("evaluate", ()),
         ("bench", ()),
         ("load", ()),
+        ("hostile-cost", ()),
         ("score", ("IN=texts.jsonl", "OUT=claims.parquet")),
         ("score-spark", ("IN=texts.jsonl", "OUT=claims")),
     ],

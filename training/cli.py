@@ -1135,6 +1135,57 @@ def load_test(
         _fail(str(error))
 
 
+@app.command("bench-hostile", rich_help_panel=BENCHMARKS)
+def bench_hostile(
+    model_uri: ModelOption = DEFAULT_MODEL_URI,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Also write the rows as JSON")
+    ] = None,
+    only: Annotated[
+        str,
+        typer.Option(
+            help="Attacks whose names start with these words, comma-separated; all if empty"
+        ),
+    ] = "",
+    stalled: Annotated[
+        int, typer.Option(min=1, help="Sockets that stall their bodies at once")
+    ] = 64,
+    config: ConfigOption = None,
+    overrides: Overrides = None,
+) -> None:
+    """What each attack of issue 24 costs the service: time, answer size, RSS; held or not.
+
+    Starts the service on loopback with the model, then sends each attack and prints one
+    row per attack. Exit status 1 when a protection did not hold.
+    """
+    from training.bench.hostile import Row, Sizes, failed, run_bench
+
+    settings = _load(config, overrides)
+    # httpx logs every request at INFO: thousands of /health probes would bury the table.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Outside the try: _fail's Exit is a RuntimeError to click, and would be caught below.
+    model_dir = _resolve(model_uri, settings.tracking_uri).directory
+    words = [word.strip() for word in only.split(",") if word.strip()]
+    try:
+        typer.echo(Row.HEADER)
+        rows = []
+        for row in run_bench(str(model_dir), sizes=Sizes(stalled=stalled), only=words):
+            typer.echo(row.line())
+            rows.append(row)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        _fail(str(error))
+    if not rows:
+        _fail(f"no attack's name starts with {only!r}")
+    if json_path is not None:
+        _write_json(json_path, {"model": model_uri, "rows": [row.record() for row in rows]})
+    if broken := failed(rows):
+        typer.echo(
+            f"{len(broken)} protection(s) did not hold: " + ", ".join(row.attack for row in broken),
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 @app.command("bench-grouping", rich_help_panel=BENCHMARKS)
 def bench_grouping(
     encoder_dirs: Annotated[
