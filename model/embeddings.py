@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model.backends import Backend, forward_sorted, load_backend
+from model.alignment import ClaimTokens, content_vocabulary
+from model.backends import Backend, forward_batches, forward_sorted, load_backend
 from model.encoding import TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ _TOKENIZER_CONFIG = "tokenizer_config.json"
 # Inside a classifier directory: training's ONNX export of the default encoder, so /compare
 # runs without torch wherever the classifier does.
 BUNDLED_ENCODER_DIR = "encoder"
+# The encoder's second output (model.network.SentenceEmbeddingModule): every token's state.
+TOKEN_STATES_OUTPUT = "token_states"
 
 
 # The packaged all-MiniLM-L6-v2: /compare's default encoder and the fast model's base
@@ -74,6 +77,10 @@ class SentenceEmbedder:
         self.encoder = encoder
         self.dim = dim
         self.batch_size = batch_size
+        # Built on the first embed_tokens: which vocabulary ids are content words, and
+        # which are special tokens.
+        self._content: np.ndarray | None = None
+        self._special = np.zeros(0, dtype=np.int64)
 
     @property
     def device(self) -> str:
@@ -119,3 +126,53 @@ class SentenceEmbedder:
         vector does not depend on the batch it lands in (up to float rounding).
         """
         return forward_sorted(self.backend, self.encoder, texts, self.batch_size, self.dim)
+
+    @property
+    def has_token_states(self) -> bool:
+        """Whether the forward pass returns token states too (an ONNX export made before
+        they were added returns the sentence vectors only: re-export it)."""
+        return TOKEN_STATES_OUTPUT in self.backend.output_names
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, ClaimTokens]:
+        """``embed``'s vectors and, from the same forward pass, every text's token states
+        (special tokens off), packed in input order for ``model.alignment``."""
+        if not self.has_token_states:
+            raise ValueError(
+                f"this encoder's {self.backend.name} graph returns no {TOKEN_STATES_OUTPUT}: "
+                "re-export it with `python -m training export`"
+            )
+        if self._content is None:
+            self._content = content_vocabulary(self.encoder.vocabulary())
+            self._special = self.encoder.special_ids()
+        slot = self.backend.output_names.index(TOKEN_STATES_OUTPUT)
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        owners, ids, states = [], [], []
+        for indices, batch, outputs in forward_batches(
+            self.backend, self.encoder, texts, self.batch_size
+        ):
+            vectors[indices] = outputs[0]
+            # Real tokens that are not [CLS] or [SEP]: those match every sentence alike.
+            keep = batch.attention_mask.astype(bool) & ~np.isin(batch.input_ids, self._special)
+            lengths[indices] = keep.sum(axis=1)
+            # Boolean indexing walks rows in order, so each text's tokens stay together.
+            owners.append(np.repeat(indices, keep.sum(axis=1)))
+            ids.append(batch.input_ids[keep])
+            states.append(outputs[slot][keep])
+        if not owners:
+            empty = np.zeros(0, dtype=np.int64)
+            tokens = ClaimTokens(
+                np.zeros((0, self.dim), np.float32), empty, empty.astype(bool), lengths
+            )
+            return vectors, tokens
+        # Batches run in token-count order: a stable sort by text puts them back in input order.
+        order = np.argsort(np.concatenate(owners), kind="stable")
+        token_ids = np.concatenate(ids)[order]
+        content = self._content[np.minimum(token_ids, len(self._content) - 1)]
+        tokens = ClaimTokens(
+            np.concatenate(states)[order].astype(np.float32, copy=False),
+            token_ids,
+            content & (token_ids < len(self._content)),
+            lengths,
+        )
+        return vectors, tokens

@@ -51,6 +51,15 @@ class TextEncoder:
             0,
         )
 
+    def vocabulary(self) -> dict[str, int]:
+        """Token -> id, added tokens included."""
+        return self._tokenizer.get_vocab(with_added_tokens=True)
+
+    def special_ids(self) -> np.ndarray:
+        """Ids of the special tokens ([CLS], [SEP], [PAD], ...), sorted."""
+        decoder = self._tokenizer.get_added_tokens_decoder()
+        return np.array(sorted(i for i, token in decoder.items() if token.special), dtype=np.int64)
+
     @classmethod
     def from_directory(cls, directory: str | Path, max_length: int) -> TextEncoder:
         path = Path(directory) / TOKENIZER_FILE

@@ -266,7 +266,15 @@ def logits_module(network: torch.nn.Module) -> LogitsModule | JointLogitsModule:
 
 
 class SentenceEmbeddingModule(torch.nn.Module):
-    """(input_ids, attention_mask) -> unit-length mean of the token states, as sentence-transformers pools."""
+    """(input_ids, attention_mask) -> (unit-length mean of the token states, as
+    sentence-transformers pools; every token's own unit-length state).
+
+    The second output is what /compare's token alignment reads (``model.alignment``): it
+    comes out of the same forward pass as the sentence vector, so grouping never runs the
+    encoder twice. The export names both outputs ``output_names``.
+    """
+
+    output_names = ("output", "token_states")
 
     def __init__(self, encoder: PreTrainedModel) -> None:
         super().__init__()
@@ -276,11 +284,14 @@ class SentenceEmbeddingModule(torch.nn.Module):
     def config(self) -> PretrainedConfig:
         return self.encoder.config
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return torch.nn.functional.normalize(
-            masked_mean(hidden.float(), attention_mask), p=2, dim=1
-        )
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask
+        ).last_hidden_state.float()
+        pooled = torch.nn.functional.normalize(masked_mean(hidden, attention_mask), p=2, dim=1)
+        return pooled, torch.nn.functional.normalize(hidden, p=2, dim=2)
 
     @classmethod
     def from_pretrained(

@@ -12,7 +12,9 @@ similarity that blends three things (``claim_similarities``):
   names, its topic) count for little, the details that single out one fact (a figure, a
   place, a quoted phrase) count for much;
 - a penalty on pairs from one document, so a group forms across outlets rather than by
-  chaining an outlet's own neighbouring sentences.
+  chaining an outlet's own neighbouring sentences;
+- optionally (``SIMILARITIES``), a token alignment of the claims (``model.alignment``),
+  which reads the encoder's token states from the same forward pass as the vectors.
 
 Clusters merge while their average similarity is above a threshold. Unless the caller
 gives one, the threshold adapts to the story: its cross-document similarities' mean plus
@@ -42,6 +44,7 @@ from typing import Protocol
 
 import numpy as np
 
+from model.alignment import ClaimTokens, token_alignment
 from model.classifier import StanceClassifier
 from model.labelling import LabelledClaim, label_texts
 from model.labels import LABELS, Label
@@ -74,6 +77,41 @@ ADAPTIVE_MAX = 0.6
 # the threshold is then the adaptive one of a typical gold story.
 ADAPTIVE_MIN_PAIRS = 20
 SMALL_STORY_THRESHOLD = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingSimilarity:
+    """How one story's pairwise similarity is built; the embedding cosine takes the weight
+    the word overlap and the token alignment leave."""
+
+    lexical_weight: float
+    alignment_weight: float
+    same_document_penalty: float
+    spread: float  # the adaptive threshold's spread, chosen for this similarity
+
+    @property
+    def needs_tokens(self) -> bool:
+        return self.alignment_weight > 0
+
+
+WORDS, ALIGNMENT, BLEND = "words", "alignment", "blend"
+# The choices of the `compare_similarity` setting. Each spread was chosen on the nine tune
+# stories (`python -m training bench-grouping`); the table in docs/model-quality.md has their
+# held-out scores. "alignment" and "blend" need an encoder that returns token states.
+SIMILARITIES: dict[str, GroupingSimilarity] = {
+    # cosine + story words (0.5) + same-doc penalty: held out 0.439 [0.382, 0.500].
+    WORDS: GroupingSimilarity(LEXICAL_WEIGHT, 0.0, SAME_DOCUMENT_PENALTY, ADAPTIVE_SPREAD),
+    # token alignment alone: 0.497 [0.451, 0.545], but precision 0.68 on the five examples
+    # and 0.19 on the Baghdadi story.
+    ALIGNMENT: GroupingSimilarity(0.0, 1.0, SAME_DOCUMENT_PENALTY, 1.0),
+    # a third each of cosine, story words and alignment, penalty 0.3: 0.492 [0.426, 0.556].
+    BLEND: GroupingSimilarity(1 / 3, 1 / 3, 0.3, 1.5),
+}
+# The served choice: the cross-validated winner among the similarities that hold every
+# floor of tests/model/test_story.py (see docs/model-quality.md for which floor the others
+# break and by how much).
+DEFAULT_SIMILARITY = WORDS
+
 # The one statement of the threshold's bounds, read by the settings, the API schema and the
 # CLI: above 0 and at most 1. At 1 only identical sentences group; at 0 or below, claims
 # that share nothing (orthogonal embeddings) would still merge, which is no grouping at all.
@@ -179,20 +217,33 @@ def claim_similarities(
     *,
     lexical_weight: float = LEXICAL_WEIGHT,
     same_document_penalty: float = SAME_DOCUMENT_PENALTY,
+    alignment: np.ndarray | None = None,
+    alignment_weight: float = 0.0,
 ) -> np.ndarray:
     """Pairwise similarity of one story's claims: see the module docstring.
 
     Without ``texts`` the word overlap is left out and the embedding cosine takes its
-    weight (for callers that have vectors only).
+    weight (for callers that have vectors only). ``alignment`` (``token_alignment`` of the
+    same claims) takes ``alignment_weight`` of the similarity.
     """
     vectors = np.asarray(embeddings, dtype=np.float64)
-    similarities = vectors @ vectors.T
-    if texts is not None and lexical_weight:
-        if len(texts) != len(vectors):
-            raise ValueError(f"{len(texts)} texts for {len(vectors)} embeddings")
-        similarities = (1.0 - lexical_weight) * similarities + lexical_weight * (
-            _story_word_overlap(texts)
-        )
+    if not 0.0 <= lexical_weight + alignment_weight <= 1.0:
+        raise ValueError("the word overlap and alignment weights must sum to between 0 and 1")
+    if alignment_weight and (alignment is None or alignment.shape != (len(vectors),) * 2):
+        raise ValueError(f"alignment_weight needs a {len(vectors)}-square token alignment")
+    if texts is None:
+        lexical_weight = 0.0
+    elif len(texts) != len(vectors):
+        raise ValueError(f"{len(texts)} texts for {len(vectors)} embeddings")
+    cosine_weight = 1.0 - lexical_weight - alignment_weight
+    similarities = np.zeros((len(vectors), len(vectors)))
+    # The cosine is skipped at weight 0 so an alignment-only similarity needs no vectors.
+    if cosine_weight > 0:
+        similarities += cosine_weight * (vectors @ vectors.T)
+    if lexical_weight and texts is not None:
+        similarities += lexical_weight * _story_word_overlap(texts)
+    if alignment_weight and alignment is not None:
+        similarities += alignment_weight * alignment
     documents = np.array([document for document, _ in positions])
     if same_document_penalty:
         similarities = similarities - same_document_penalty * (
@@ -340,18 +391,64 @@ def _flatten(claims_per_doc: Sequence[Sequence[str]]) -> tuple[list[str], list[C
     return texts, positions
 
 
+def _similarity(name: str) -> GroupingSimilarity:
+    try:
+        return SIMILARITIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown grouping similarity {name!r}; expected one of {', '.join(SIMILARITIES)}"
+        ) from None
+
+
+def similarity_for(name: str, embedder: Embedder) -> str:
+    """``name``, or the word-overlap similarity when ``name`` needs token states the
+    embedder does not give (an ONNX export made before they were added)."""
+    if _similarity(name).needs_tokens and not getattr(embedder, "has_token_states", False):
+        logger.warning(
+            "grouping similarity %r needs the encoder's token states, which this encoder does "
+            "not return (re-export it with `python -m training export`); using %r",
+            name,
+            WORDS,
+        )
+        return WORDS
+    return name
+
+
 def group_claims(
     claims_per_doc: Sequence[Sequence[str]],
     embedder: Embedder,
     *,
     threshold: float | None = None,
+    similarity: str = DEFAULT_SIMILARITY,
 ) -> StoryGrouping:
-    """Group claim texts across documents with one ``embed`` call over all of them."""
+    """Group claim texts across documents with one encoder call over all of them.
+
+    ``similarity`` names an entry of ``SIMILARITIES``; one that needs token states reads
+    them from that same call (``embed_tokens``).
+    """
     _check_threshold(threshold)
+    recipe = _similarity(similarity_for(similarity, embedder))
     texts, positions = _flatten(claims_per_doc)
     if len(texts) < 2:
         return StoryGrouping([], threshold if threshold is not None else SMALL_STORY_THRESHOLD)
-    return group_similar(embedder.embed(texts), positions, texts, threshold=threshold)
+    alignment = None
+    if recipe.needs_tokens:
+        embed_tokens: Callable[[Sequence[str]], tuple[np.ndarray, ClaimTokens]]
+        embed_tokens = embedder.embed_tokens  # type: ignore[attr-defined]
+        embeddings, tokens = embed_tokens(texts)
+        alignment = token_alignment(tokens)
+    else:
+        embeddings = embedder.embed(texts)
+    similarities = claim_similarities(
+        embeddings,
+        positions,
+        texts,
+        lexical_weight=recipe.lexical_weight,
+        same_document_penalty=recipe.same_document_penalty,
+        alignment=alignment,
+        alignment_weight=recipe.alignment_weight,
+    )
+    return cluster_similarities(similarities, positions, threshold=threshold, spread=recipe.spread)
 
 
 # --- labels per group --------------------------------------------------------------
@@ -397,16 +494,19 @@ def compare_documents(
     threshold: float | None = None,
     segment: bool = True,
     checkpoint: Callable[[], None] | None = None,
+    similarity: str = DEFAULT_SIMILARITY,
 ) -> StoryComparison:
     """Label the claims of each ``(id, raw text)`` document and group them across documents.
 
     ``threshold=None`` adapts the similarity threshold to the story (``story_threshold``).
     ``segment=False`` keeps each document whole as a single claim (short statements).
     ``checkpoint`` is called between steps and may raise to stop the work.
+    ``similarity`` names how claims are compared (``SIMILARITIES``).
     The classifier and the embedder are each called at most once, over every claim
     of every document, so batching covers the whole story.
     """
     _check_threshold(threshold)
+    _similarity(similarity)
     ids = [document_id for document_id, _ in documents]
     if duplicates := sorted(id_ for id_, n in Counter(ids).items() if n > 1):
         raise ValueError(f"document ids must be unique; repeated: {duplicates}")
@@ -429,7 +529,7 @@ def compare_documents(
 
     if checkpoint is not None:
         checkpoint()
-    grouping = group_claims(claims_per_doc, embedder, threshold=threshold)
+    grouping = group_claims(claims_per_doc, embedder, threshold=threshold, similarity=similarity)
     groups = [_build_group(cluster, summaries) for cluster in grouping.clusters]
     # Python's sort is stable and clusters arrive in first-appearance order.
     groups.sort(key=lambda group: (not group.disagreement, -len(group.members)))

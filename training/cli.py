@@ -1213,7 +1213,7 @@ def bench_grouping(
     """/compare's grouping cross-validated over hand-grouped stories (leave one story out)."""
     import torch
 
-    from model.embeddings import SentenceEmbedder, packaged_model_dir
+    from model.embeddings import SentenceEmbedder
     from training.bench.grouping import (
         ALIGNMENT_CANDIDATE_NAME,
         CHECK,
@@ -1229,19 +1229,20 @@ def bench_grouping(
         older_stories,
         paired_difference,
         score_story,
-        token_states,
     )
 
     settings = _load(config, overrides)
     # The benchmark shares the machine with whatever else runs; one thread is enough.
     torch.set_num_threads(1)
-    encoders = {"minilm": SentenceEmbedder.from_directory(device="cpu").embed}
+    minilm = SentenceEmbedder.from_directory(device="cpu")
+    encoders = {"minilm": minilm.embed}
     for item in encoder_dirs or []:
         name, _, directory = item.partition("=")
         if not name or not directory:
             _fail(f"--encoder takes NAME=DIRECTORY, got {item!r}")
         encoders[name] = SentenceEmbedder.from_directory(directory, device="cpu").embed
-    tokens = token_states(packaged_model_dir()) if alignment else None
+    # The token states /compare reads (the same encoder call's second output).
+    tokens = (lambda texts: minilm.embed_tokens(texts)[1]) if alignment else None
     shared = settings.data.shared_dir
     gold = embed_stories(gold_stories(shared), encoders, tokens=tokens)
     rows = candidates(list(encoders), alignment=alignment)

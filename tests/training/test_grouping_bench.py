@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.alignment import ClaimTokens
 from model.claims import extract_claims
 from model.story import PairwiseScores
 from training.bench.grouping import (
@@ -23,7 +24,6 @@ from training.bench.grouping import (
     EmbeddedStory,
     GoldStory,
     HeldOut,
-    TokenStates,
     bootstrap_interval,
     candidate_similarities,
     choose_parameter,
@@ -32,7 +32,6 @@ from training.bench.grouping import (
     leave_one_story_out,
     paired_difference,
     score_story,
-    token_alignment,
 )
 from training.corpus.fnc1 import read_bodies
 from training.corpus.news_gold import body_placement
@@ -102,9 +101,15 @@ def test_embed_stories_cuts_claims_as_compare_does_and_slices_one_embed_call() -
     ]
     tokenised: list[list[str]] = []
 
-    def tokens(texts: Sequence[str]) -> list[TokenStates]:
+    def tokens(texts: Sequence[str]) -> ClaimTokens:
         tokenised.append(list(texts))
-        return [TokenStates([text], np.ones((1, 2)) / np.sqrt(2)) for text in texts]
+        count = len(texts)
+        return ClaimTokens(
+            np.ones((count, 2), dtype=np.float32) / np.sqrt(2),
+            np.arange(count),
+            np.ones(count, dtype=bool),
+            np.ones(count, dtype=np.int64),
+        )
 
     embedded = embed_stories(stories, {"enc": embed}, tokens=tokens)
     # One call per input kind (the claims, their propositions, their cores), over every story.
@@ -134,33 +139,6 @@ def test_core_takes_stance_and_frame_words_off_so_a_denial_meets_its_claim() -> 
     assert denial == "The hospital the patient has Ebola."
     # Fewer than three words left: the proposition stays whole.
     assert core_proposition("Not true.") == "Not true."
-
-
-def _states(*rows: tuple[list[str], list[list[float]]]) -> list[TokenStates]:
-    out = []
-    for tokens, vectors in rows:
-        array = np.asarray(vectors, dtype=np.float64)
-        out.append(TokenStates(tokens, array / np.linalg.norm(array, axis=1, keepdims=True)))
-    return out
-
-
-def test_token_alignment_finds_a_short_claim_inside_a_longer_one() -> None:
-    # Claim 0 says "troops crossed"; claim 1 wraps the same two tokens in a frame; claim 2
-    # shares one of them. Axes: troops, crossed, minister, denied, retreated, filler.
-    troops, crossed, minister, denied, retreated, filler = np.eye(6).tolist()
-    short = (["troops", "crossed"], [troops, crossed])
-    framed = (["minister", "denied", "troops", "crossed"], [minister, denied, troops, crossed])
-    other = (["troops", "retreated"], [troops, retreated])
-    alignment = token_alignment(_states(short, framed, other))
-    np.testing.assert_allclose(np.diag(alignment), 1.0)
-    np.testing.assert_allclose(alignment, alignment.T)
-    # All of claim 0 is found in claim 1, half of it in claim 2.
-    assert alignment[0, 1] > alignment[0, 2] > 0
-    # The frame counts: claim 1 is only partly found in claim 0.
-    assert alignment[0, 1] < 1.0
-    # A stop word and punctuation weigh nothing: adding them to claim 1 changes nothing.
-    padded = (framed[0] + ["the", "."], framed[1] + [filler, filler])
-    np.testing.assert_allclose(token_alignment(_states(short, padded, other)), alignment)
 
 
 def test_candidate_similarities_mix_the_shares_and_push_one_documents_claims_apart() -> None:

@@ -13,12 +13,11 @@ and frame words, so "X denied the rumour that Y" meets "Y"), how the similarity 
 same-document penalty), a linkage, and a threshold rule (one fixed similarity, or the
 story-adaptive mean + k standard deviations) with a grid for its one free parameter.
 
-The token alignment (``token_alignment``) is BERTScore-like: every content token of one
+The token alignment (``model.alignment``) is BERTScore-like: every content token of one
 claim is matched to its most similar token of the other (contextual token states of the
-encoder's last layer), weighted by the token's rarity within the story; the two directions'
-averages are combined as an F-score. It reads "X denied that Y" and "Y" as close because
-every token of "Y" finds itself in the longer claim. It needs the encoder's token states,
-which the service's backends do not return, so it is a benchmark candidate only.
+encoder's last layer, from the same forward pass as the sentence vectors), weighted by the
+token's rarity within the story. It is the implementation /compare serves when the
+``compare_similarity`` setting names it.
 Each candidate is scored by leave-one-story-out: for every gold story, the parameter that
 scores best (mean pairwise F1) on the other stories is applied to it. Pairwise precision,
 recall and F1 count pairs of claims from different documents
@@ -32,7 +31,6 @@ story by story (the same held-out stories), which is tighter than comparing two 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,12 +38,16 @@ from pathlib import Path
 
 import numpy as np
 
+from model.alignment import ClaimTokens, token_alignment
 from model.claims import extract_claims
 from model.propositions import proposition
 from model.story import (
     ADAPTIVE_SPREAD,
+    ALIGNMENT,
+    BLEND,
     LEXICAL_WEIGHT,
     SAME_DOCUMENT_PENALTY,
+    SIMILARITIES,
     ClaimKey,
     ClaimPosition,
     PairwiseScores,
@@ -156,107 +158,9 @@ def candidate_inputs(texts: Sequence[str], kind: str) -> list[str]:
 
 # --- token alignment ------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class TokenStates:
-    """One text's word pieces (special tokens off) and their unit-length last-layer states."""
-
-    tokens: list[str]
-    vectors: np.ndarray  # (len(tokens), dim)
-
-
-Tokenise = Callable[[Sequence[str]], list[TokenStates]]
-
-
-def _content_weights(states: Sequence[TokenStates]) -> list[np.ndarray]:
-    """Per text, its tokens' rarity within these texts (IDF over the story's claims),
-    0 for stop words and punctuation, normalised to sum 1 (uniform if nothing is left)."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    document_frequency: dict[str, int] = {}
-    for item in states:
-        for token in set(item.tokens):
-            document_frequency[token] = document_frequency.get(token, 0) + 1
-    count = len(states)
-    weights = []
-    for item in states:
-        raw = np.array(
-            [
-                0.0
-                if not token.strip("#").isalnum() or token in ENGLISH_STOP_WORDS
-                else math.log((count + 1) / (document_frequency[token] + 1)) + 1.0
-                for token in item.tokens
-            ]
-        )
-        if not raw.sum():
-            raw = np.ones(len(item.tokens))
-        weights.append(raw / raw.sum() if len(raw) else raw)
-    return weights
-
-
-def token_alignment(states: Sequence[TokenStates]) -> np.ndarray:
-    """Pairwise alignment F of one story's claims: see the module docstring (1 on the
-    diagonal)."""
-    count = len(states)
-    if count == 0:
-        return np.zeros((0, 0))
-    lengths = np.array([len(item.tokens) for item in states])
-    if not lengths.all():
-        raise ValueError("every claim needs at least one token")
-    # float32 and content tokens only as queries: a zero-weight token adds nothing to any
-    # recall, and this keeps ten articles' claims at about 0.04 s instead of 0.17 s.
-    vectors = np.concatenate([item.vectors for item in states]).astype(np.float32)
-    weights = np.concatenate(_content_weights(states)).astype(np.float32)
-    owner = np.repeat(np.arange(count), lengths)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    queries = weights > 0
-    # best[t, b]: how well content token t is matched anywhere in claim b.
-    best = np.maximum.reduceat(vectors[queries] @ vectors.T, starts, axis=1)
-    # recall[a, b]: the weighted share of claim a found in claim b.
-    recall = np.zeros((count, count), dtype=np.float64)
-    np.add.at(recall, owner[queries], weights[queries, None] * best)
-    denominator = recall + recall.T
-    alignment = np.divide(
-        2 * recall * recall.T, denominator, out=np.zeros_like(recall), where=denominator > 0
-    )
-    np.fill_diagonal(alignment, 1.0)
-    return alignment
-
-
-def token_states(directory: Path) -> Tokenise:
-    """Last-layer token states of the encoder in ``directory`` (torch, CPU), for
-    ``token_alignment``: the benchmark's own reader, since the service's backends return
-    pooled vectors only."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    from model.embeddings import encoder_max_length
-
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    encoder = AutoModel.from_pretrained(directory).eval()
-    max_length = encoder_max_length(directory)
-
-    def run(texts: Sequence[str]) -> list[TokenStates]:
-        out: list[TokenStates] = []
-        with torch.inference_mode():
-            for start in range(0, len(texts), 32):
-                batch = tokenizer(
-                    list(texts[start : start + 32]),
-                    padding=True,
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                )
-                hidden = encoder(**batch).last_hidden_state
-                for row in range(hidden.shape[0]):
-                    # Without [CLS] and [SEP]: they match every sentence alike.
-                    end = int(batch["attention_mask"][row].sum()) - 1
-                    ids = batch["input_ids"][row, 1:end].tolist()
-                    states = torch.nn.functional.normalize(hidden[row, 1:end].float(), dim=1)
-                    out.append(TokenStates(tokenizer.convert_ids_to_tokens(ids), states.numpy()))
-        return out
-
-    return run
+# Texts -> their token states, packed (``SentenceEmbedder.embed_tokens``'s second half): the
+# same reader and the same ``model.alignment.token_alignment`` as /compare.
+Tokenise = Callable[[Sequence[str]], ClaimTokens]
 
 
 # --- candidates -------------------------------------------------------------------
@@ -280,8 +184,8 @@ class Candidate:
 
 
 DEFAULT_CANDIDATE_NAME = "default: story words + same-doc penalty, adaptive"
-# The best candidate at MiniLM cost that keeps the five examples' grouping: it needs token
-# states (see the module docstring), so it is what to build next, not today's default.
+# model.story.SIMILARITIES["blend"]: the best alignment candidate on the five examples, which
+# still misses their recall floor by 0.007 (docs/model-quality.md), so not the default.
 ALIGNMENT_CANDIDATE_NAME = "cosine + token alignment + story words, penalty 0.3, adaptive"
 
 
@@ -313,13 +217,14 @@ def candidates(encoders: Sequence[str], *, alignment: bool = True) -> list[Candi
         Candidate(DEFAULT_CANDIDATE_NAME, "minilm", **recipe),
     ]
     if alignment:
+        only, blend = SIMILARITIES[ALIGNMENT], SIMILARITIES[BLEND]
         rows += [
             Candidate(
                 "token alignment, adaptive",
                 "minilm",
-                alignment_weight=1.0,
+                alignment_weight=only.alignment_weight,
                 adaptive=True,
-                same_document_penalty=SAME_DOCUMENT_PENALTY,
+                same_document_penalty=only.same_document_penalty,
             ),
             Candidate(
                 "token alignment + story words, adaptive",
@@ -332,9 +237,9 @@ def candidates(encoders: Sequence[str], *, alignment: bool = True) -> list[Candi
             Candidate(
                 ALIGNMENT_CANDIDATE_NAME,
                 "minilm",
-                lexical_weight=1 / 3,
-                alignment_weight=1 / 3,
-                same_document_penalty=0.3,
+                lexical_weight=blend.lexical_weight,
+                alignment_weight=blend.alignment_weight,
+                same_document_penalty=blend.same_document_penalty,
                 adaptive=True,
             ),
         ]
@@ -392,7 +297,7 @@ def embed_stories(
     for story, keys, positions in cut:
         end = start + len(keys)
         rows = {key: matrix[start:end] for key, matrix in vectors.items()}
-        alignment = token_alignment(states[start:end]) if states is not None else None
+        alignment = token_alignment(states.claims(start, end)) if states is not None else None
         embedded.append(EmbeddedStory(story, keys, positions, rows, alignment))
         start = end
     return embedded
@@ -400,28 +305,17 @@ def embed_stories(
 
 def candidate_similarities(story: EmbeddedStory, candidate: Candidate) -> np.ndarray:
     """The pairwise similarity ``candidate`` groups ``story`` on."""
-    texts = [text for _, text in story.keys]
-    share = candidate.alignment_weight
-    if share and story.alignment is None:
+    if candidate.alignment_weight and story.alignment is None:
         raise ValueError(f"{candidate.name!r} needs token alignments: embed with tokens=")
-    documents = np.array([document for document, _ in story.positions])
-    if share >= 1.0:
-        similarities = np.array(story.alignment, dtype=np.float64)
-    else:
-        similarities = claim_similarities(
-            story.vectors[(candidate.encoder, candidate.inputs)],
-            story.positions,
-            texts,
-            lexical_weight=candidate.lexical_weight / (1.0 - share),
-            same_document_penalty=0.0,
-        )
-        if share:
-            similarities = (1.0 - share) * similarities + share * story.alignment
-    similarities = similarities - candidate.same_document_penalty * (
-        documents[:, None] == documents[None, :]
+    return claim_similarities(
+        story.vectors[(candidate.encoder, candidate.inputs)],
+        story.positions,
+        [text for _, text in story.keys],
+        lexical_weight=candidate.lexical_weight,
+        same_document_penalty=candidate.same_document_penalty,
+        alignment=story.alignment,
+        alignment_weight=candidate.alignment_weight,
     )
-    np.fill_diagonal(similarities, 1.0)
-    return similarities
 
 
 def score_story(story: EmbeddedStory, candidate: Candidate, parameter: float) -> PairwiseScores:
