@@ -10,6 +10,7 @@ import pytest
 
 from model.labels import Label
 from training.corpus.near_copies import NearCopyIndex
+from training.corpus.user_data import read_user_file
 from training.corpus.user_sample import (
     DEFAULT_QUOTAS,
     USER_FILE,
@@ -19,7 +20,6 @@ from training.corpus.user_sample import (
     write_user_file,
 )
 from training.data import DataError, Split
-from training.user_data import read_user_file
 
 QUOTAS = {Label.DENIAL: 6, Label.CAVEAT: 10, Label.ASSERTION: 12}
 
