@@ -89,6 +89,25 @@ def _list_literal_fragments(raw: str) -> list[str] | None:
     return None
 
 
+def _drop_comments(markup: str) -> str:
+    """``markup`` without its HTML comments; an unclosed one runs to the end, as in a browser.
+
+    html.parser looks for the end of every unclosed ``<!--`` from where it starts, so
+    ``"<!--" * n`` cost time growing with the square of n; one forward scan here does not.
+    """
+    if "<!--" not in markup:
+        return markup
+    pieces: list[str] = []
+    position = 0
+    while (start := markup.find("<!--", position)) != -1:
+        pieces.append(markup[position:start])
+        # From start + 2, so the empty comments "<!-->" and "<!--->" close themselves.
+        end = markup.find("-->", start + 2)
+        position = len(markup) if end == -1 else end + 3
+    pieces.append(markup[position:])
+    return "".join(pieces)
+
+
 def _strip_markup(markup: str) -> str:
     """The text of ``markup`` with its block tags as paragraph breaks and ``<br>`` as a newline.
 
@@ -96,7 +115,7 @@ def _strip_markup(markup: str) -> str:
     into the tree costs a walk to the end of each tag's subtree, so ``"<p>" * n`` (every
     tag inside the one before) took time growing with the square of n.
     """
-    soup = BeautifulSoup(markup, "html.parser")
+    soup = BeautifulSoup(_drop_comments(markup), "html.parser")
     pieces: list[str] = []
     # Children are pushed in reverse so they pop in document order; a block tag's
     # closing break is pushed beneath its children.

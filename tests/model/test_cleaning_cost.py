@@ -3,6 +3,7 @@ checkpoint inside the work can stop it within one step (the service's time budge
 
 Each hostile shape once cost time growing with the square of its length: ``"<p>" * n``
 nests n tags, each edited in place; ``"A,\\n" * n`` joined wraps onto a growing line;
+``"<!--" * n`` had html.parser look for the end of each unclosed comment;
 ``"a. " * n`` hands pysbd windows of 1,700 sentences each; ``"[x AP " * n`` had the caption
 rule's credit pattern try every unclosed bracket to the end of the line.
 """
@@ -35,8 +36,22 @@ def _seconds(raw: str) -> float:
 
 @pytest.mark.parametrize(
     ("shape", "count"),
-    [("<p>", 2_000), ("<div>x", 1_500), ("A,\n", 3_000), ("a. ", 700), ("[x AP ", 250)],
-    ids=["nested-p", "nested-div", "wrapped-commas", "short-sentences", "unclosed-credits"],
+    [
+        ("<p>", 2_000),
+        ("<div>x", 1_500),
+        ("A,\n", 3_000),
+        ("a. ", 700),
+        ("[x AP ", 250),
+        ("<!--", 2_500),
+    ],
+    ids=[
+        "nested-p",
+        "nested-div",
+        "wrapped-commas",
+        "short-sentences",
+        "unclosed-credits",
+        "unclosed-comments",
+    ],
 )
 def test_cost_grows_linearly_with_the_text(shape: str, count: int) -> None:
     short = max(_seconds(shape * count), FLOOR_S)
@@ -73,3 +88,17 @@ def test_cleaning_without_the_tree_edits_keeps_the_text() -> None:
         "<p>Kirby spoke.<br>He left.</p><ruby>k<rt>note</rt></ruby></div>"
     )
     assert claims.clean_text(raw) == "Moscow denied it.\n\nKirby spoke.\nHe left.\n\nk"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("<p>Kirby <!-- a -->spoke.</p>", "Kirby spoke."),
+        ("<p>Kirby spoke.</p><!-- never closed <p>hidden</p>", "Kirby spoke."),
+        ("<p>One<!-->two<!--->three</p>", "Onetwothree"),
+        ("<p>a --> b</p>", "a --> b"),
+    ],
+    ids=["closed", "unclosed-runs-to-the-end", "empty-comments", "no-comment"],
+)
+def test_comments_leave_nothing_and_an_unclosed_one_hides_the_rest(raw: str, expected: str) -> None:
+    assert claims.clean_text(raw) == expected
