@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from model.resolve import ResolvedModel
+    from training.corpus.selection import Sentence, Wave
     from training.evaluation.attribution import HeadAttributor
 
 app = typer.Typer(
@@ -615,6 +616,12 @@ def annotation_sample(
     wikinews_openings: Annotated[
         int, typer.Option(min=0, help="doubt: openings of further Wikinews test articles")
     ] = 0,
+    total: Annotated[
+        int, typer.Option(min=1, help="pushback: sentences to draw (fewer if the wording runs out)")
+    ] = 700,
+    broad_share: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="pushback: most of the wave from bare negations")
+    ] = 0.3,
     config: ConfigOption = None,
     overrides: Overrides = None,
 ) -> None:
@@ -622,7 +629,7 @@ def annotation_sample(
 
     Whole test-story openings and training sentences chosen by stance wording
     (``wording``), or by two models' doubt (``doubt``), or openings read further
-    (``openings``).
+    (``openings``), or push-back wording the first wave's deny-words missed (``pushback``).
 
     Sentences already labelled, or already in ``out`` from an earlier wave, are never drawn.
     """
@@ -643,6 +650,10 @@ def annotation_sample(
     elif wave is WaveKind.OPENINGS:
         drawn = selection.further_openings_wave(
             sentences, drawn_documents, seed=seed, fnc1=fnc1_openings
+        )
+    elif wave is WaveKind.PUSHBACK:
+        drawn = _pushback_wave(
+            sentences, taken, settings, seed=seed, total=total, broad_share=broad_share
         )
     else:
         first = _probabilities_of(model_uri, settings)
@@ -671,6 +682,32 @@ def annotation_sample(
         f"{len(drawn.evaluation)} opening and {len(drawn.training)} training sentences "
         f"in {len(paths)} files under {out}"
     )
+
+
+def _pushback_wave(
+    sentences: Sequence[Sentence],
+    taken: set[str],
+    settings: TrainConfig,
+    *,
+    seed: int,
+    total: int,
+    broad_share: float,
+) -> Wave:
+    """The push-back wording wave, clear of near-copies of every evaluation set's sentences."""
+    from training.corpus import pushback
+    from training.corpus.build import build_corpus, evaluation_texts
+    from training.corpus.near_copies import NearCopyIndex
+
+    # Training drops near-copies of evaluation sentences at build time: never spend a label on one.
+    corpus = build_corpus(settings.data, seed=settings.seed)
+    held_out = NearCopyIndex(evaluation_texts(corpus.evaluation))
+    drawn = pushback.pushback_wave(
+        sentences, taken, seed=seed, total=total, broad_share=broad_share, held_out=held_out
+    )
+    counts = pushback.counts(drawn)
+    typer.echo("by family: " + ", ".join(f"{k} {v}" for k, v in counts.by_family.items()))
+    typer.echo("by wording: " + ", ".join(f"{k} {v}" for k, v in counts.by_group.items()))
+    return drawn
 
 
 def _probabilities_of(
@@ -711,8 +748,9 @@ def annotation_second_pass(
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CANDIDATE_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        # The reason a row was drawn could lean the second annotator: it is left blank.
-        writer.writerows({**row, "selected_by": ""} for row in rows)
+        # The reason a row was drawn could lean the second annotator: it is left blank, and
+        # the label column is empty whatever the batch file held.
+        writer.writerows({**row, "selected_by": "", "label": ""} for row in rows)
     typer.echo(f"{len(rows)} rows written to {out}")
 
 
@@ -727,21 +765,38 @@ def annotation_merge(
             metavar="LABELS", help="Folder of their answers: the same file names, id,label"
         ),
     ],
+    add: Annotated[
+        bool,
+        typer.Option(
+            "--add", help="Keep the rows already in the files (a later wave's batches alone)"
+        ),
+    ] = False,
     yes: Yes = False,
 ) -> None:
     """Write the labelled waves into the committed annotation files.
 
     Training rows go to active_gold.csv, openings to natural_openings.csv (both rewritten
     whole, sorted by id), with the adjudicated labels of active_gold_second_pass.csv where
-    the two passes disagreed. Asks first unless --yes.
+    the two passes disagreed. Without --add, CANDIDATES must hold every wave's batches; with
+    it, rows already in the files stay unless a merged batch carries the same id. Asks first
+    unless --yes.
     """
-    from training.corpus.active import ACTIVE_FILE, OPENINGS_FILE, adjudicated_labels, write_merged
+    from training.corpus.active import (
+        ACTIVE_FILE,
+        OPENINGS_FILE,
+        adjudicated_labels,
+        with_existing,
+        write_merged,
+    )
     from training.corpus.selection import merge_labels
 
     try:
         openings, training = merge_labels(candidates, labels, adjudicated_labels())
     except ValueError as error:
         _fail(str(error))
+    if add:
+        openings = with_existing(openings, OPENINGS_FILE)
+        training = with_existing(training, ACTIVE_FILE)
     # Asked once the answers check out: a refused merge never gets as far as the question.
     _confirm_rewrite([path for path in (OPENINGS_FILE, ACTIVE_FILE) if path.exists()], yes)
     write_merged(openings, training)

@@ -113,6 +113,18 @@ def id_order(sentence_id: str) -> tuple[str, str, int]:
     return family, document.zfill(12), int(index)
 
 
+def with_existing(rows: list[list[str]], path: Path) -> list[list[str]]:
+    """``rows`` and the rows already in ``path`` whose ids they do not carry: a later wave
+    merged from its own batches alone adds to the file instead of replacing it."""
+    if not path.is_file():
+        return rows
+    new = {row[0] for row in rows}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        return [*(row for row in reader if row and row[0] not in new), *rows]
+
+
 def write_merged(
     openings: list[list[str]],
     training: list[list[str]],

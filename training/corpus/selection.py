@@ -35,7 +35,9 @@ WIKINEWS = "wikinews"
 FAMILIES = (FNC1, WIKINEWS)
 MIN_WORDS = 6
 MAX_WORDS = 70
-CANDIDATE_COLUMNS = ("id", "family", "selected_by", "title", "before", "text", "after")
+# ``label`` is written empty: an annotator fills it in a copy of the batch, which is then the
+# answer file ``merge_labels`` reads (it takes ``id`` and ``label`` from it, nothing else).
+CANDIDATE_COLUMNS = ("id", "family", "selected_by", "title", "before", "text", "after", "label")
 
 # Wording that often carries a denial or a caveat, used only to choose what annotators read.
 # It holds the push-back shapes the models miss ("hit out at", "laughed off", "alive and
@@ -216,6 +218,7 @@ def write_candidates(rows: Iterable[tuple[Sentence, str]], path: Path) -> int:
                     sentence.before,
                     sentence.text,
                     sentence.after,
+                    "",
                 ]
             )
             written += 1
@@ -272,7 +275,7 @@ def wording_wave(
             seed=seed,
         )
     ]
-    candidates = [s for s in sentences if s.split is not Split.TEST and _fits(s, taken)]
+    candidates = [s for s in sentences if s.split is not Split.TEST and fits(s, taken)]
     wiki = [s for s in candidates if s.family == WIKINEWS]
     fnc1 = [s for s in candidates if s.family == FNC1]
     chosen: dict[str, tuple[Sentence, str]] = {}
@@ -288,7 +291,8 @@ def wording_wave(
     return Wave(evaluation=evaluation, training=list(chosen.values()))
 
 
-def _fits(sentence: Sentence, taken: set[str]) -> bool:
+def fits(sentence: Sentence, taken: set[str]) -> bool:
+    """Long enough to carry a claim, short enough to read, and never labelled or drawn before."""
     return MIN_WORDS <= len(sentence.text.split()) <= MAX_WORDS and (
         normalise(sentence.text) not in taken
     )
@@ -409,7 +413,7 @@ def doubt_wave(
     candidates = []
     for sentence in sentences:
         key = normalise(sentence.text)
-        if sentence.split is not Split.TEST and _fits(sentence, taken) and key not in seen:
+        if sentence.split is not Split.TEST and fits(sentence, taken) and key not in seen:
             seen.add(key)
             candidates.append(sentence)
     texts = [s.text for s in candidates]

@@ -12,3 +12,4 @@ class WaveKind(StrEnum):
     WORDING = "wording"  # openings, stance wording and a uniform draw: no model needed
     DOUBT = "doubt"  # two models' disagreement and entropy, likeliest denials
     OPENINGS = "openings"  # news_natural read further
+    PUSHBACK = "pushback"  # push-back wording the deny-word wave missed: condemn, void, doctored
