@@ -16,7 +16,7 @@ claim, and a weighted sum per claim pair.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +52,27 @@ class ClaimTokens:
             self.content[first:last],
             self.lengths[start:end],
         )
+
+
+def join_claims(parts: Sequence[ClaimTokens], positions: Sequence[int]) -> ClaimTokens:
+    """The claims of ``parts`` packed in input order, where the k-th claim of all parts
+    (in order) came from input position ``positions[k]``: chunks embedded out of order (the
+    service embeds a story a chunk at a time, each chunk of similar lengths) put back
+    together as one call over the whole story would have packed them."""
+    if not parts:
+        raise ValueError("no claims to join")
+    lengths = np.concatenate([part.lengths for part in parts])
+    where = np.asarray(positions, dtype=np.int64)
+    if len(where) != len(lengths) or not np.array_equal(np.sort(where), np.arange(len(where))):
+        raise ValueError(f"positions must order the {len(lengths)} claims, got {len(where)}")
+    vectors = np.concatenate([part.vectors for part in parts])
+    ids = np.concatenate([part.ids for part in parts])
+    content = np.concatenate([part.content for part in parts])
+    # Each token follows its claim; a stable sort keeps a claim's tokens in their order.
+    order = np.argsort(np.repeat(where, lengths), kind="stable")
+    in_order = np.empty_like(lengths)
+    in_order[where] = lengths
+    return ClaimTokens(vectors[order], ids[order], content[order], in_order)
 
 
 def is_content_token(token: str) -> bool:

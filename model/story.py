@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
@@ -57,8 +57,8 @@ logger = logging.getLogger(__name__)
 # (`python -m training bench-grouping`; table in docs/model-quality.md). Against the former
 # setting (embedding cosine alone, one threshold of 0.62 tuned on the five example
 # articles) held-out pairwise F1 rose from 0.37 to 0.44 over 13 stories. Every candidate's
-# number is in that table; the few that score higher held out either need the encoder's token
-# states, which the backends do not return, or break the five examples' grouping.
+# number is in that table; the few that score higher held out break a floor of the five
+# examples' or another story's grouping (the token-alignment ones are servable: SIMILARITIES).
 # Weight of the story-IDF word overlap against the embedding cosine: 0.3 and 0.7 both
 # scored lower (0.41-0.46 held out, against 0.49, in exploration before the furniture rules).
 LEXICAL_WEIGHT = 0.5
@@ -94,10 +94,12 @@ class GroupingSimilarity:
         return self.alignment_weight > 0
 
 
-WORDS, ALIGNMENT, BLEND = "words", "alignment", "blend"
-# The choices of the `compare_similarity` setting. Each spread was chosen on the nine tune
-# stories (`python -m training bench-grouping`); the table in docs/model-quality.md has their
-# held-out scores. "alignment" and "blend" need an encoder that returns token states.
+# The choices of the service's `grouping` setting (CLAIMSTANCE_GROUPING), written once here.
+GroupingSetting = Literal["words", "alignment", "blend"]
+WORDS, ALIGNMENT, BLEND = get_args(GroupingSetting)
+# Each spread was chosen on the nine tune stories (`python -m training bench-grouping`); the
+# table in docs/model-quality.md has their held-out scores. "alignment" and "blend" need an
+# encoder that returns token states.
 SIMILARITIES: dict[str, GroupingSimilarity] = {
     # cosine + story words (0.5) + same-doc penalty: held out 0.439 [0.382, 0.500].
     WORDS: GroupingSimilarity(LEXICAL_WEIGHT, 0.0, SAME_DOCUMENT_PENALTY, ADAPTIVE_SPREAD),
@@ -110,7 +112,7 @@ SIMILARITIES: dict[str, GroupingSimilarity] = {
 # The served choice: the cross-validated winner among the similarities that hold every
 # floor of tests/model/test_story.py (see docs/model-quality.md for which floor the others
 # break and by how much).
-DEFAULT_SIMILARITY = WORDS
+DEFAULT_SIMILARITY: GroupingSetting = WORDS
 
 # The one statement of the threshold's bounds, read by the settings, the API schema and the
 # CLI: above 0 and at most 1. At 1 only identical sentences group; at 0 or below, claims
@@ -123,6 +125,16 @@ class Embedder(Protocol):
     """What grouping needs of an encoder (``SentenceEmbedder`` fits): unit-length rows."""
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class TokenEmbedder(Embedder, Protocol):
+    """An encoder that may also return token states (``SentenceEmbedder`` fits), for the
+    similarities that align tokens; ``has_token_states`` says whether it does."""
+
+    @property
+    def has_token_states(self) -> bool: ...
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, ClaimTokens]: ...
 
 
 # --- results --------------------------------------------------------------------
@@ -400,18 +412,26 @@ def _similarity(name: str) -> GroupingSimilarity:
         ) from None
 
 
-def similarity_for(name: str, embedder: Embedder) -> str:
+def served_similarity(name: str, embedder: Embedder) -> GroupingSetting:
     """``name``, or the word-overlap similarity when ``name`` needs token states the
-    embedder does not give (an ONNX export made before they were added)."""
+    embedder does not give (an ONNX export made before they were added). Says nothing:
+    for a caller that has already said so once (``similarity_for``)."""
     if _similarity(name).needs_tokens and not getattr(embedder, "has_token_states", False):
+        return WORDS
+    return name  # type: ignore[return-value]  # a key of SIMILARITIES, checked above
+
+
+def similarity_for(name: str, embedder: Embedder) -> GroupingSetting:
+    """``served_similarity``, with a warning when it is not ``name``."""
+    served = served_similarity(name, embedder)
+    if served != name:
         logger.warning(
             "grouping similarity %r needs the encoder's token states, which this encoder does "
             "not return (re-export it with `python -m training export`); using %r",
             name,
-            WORDS,
+            served,
         )
-        return WORDS
-    return name
+    return served
 
 
 def group_claims(

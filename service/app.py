@@ -140,9 +140,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await _load_at_start(state)
         elif state.embedder is None:
             # A classifier passed to create_app: only the encoder is left to load.
-            state.embedder, error = await anyio.to_thread.run_sync(
+            embedder, error = await anyio.to_thread.run_sync(
                 serving.try_load_embedder, state.settings, state.model.directory
             )
+            state.models.set_embedder(embedder)
             _record_embedder_error(state, error)
         state.metrics.model_loaded.set(1 if state.model is not None else 0)
         with _reload_on_sighup(app):
@@ -346,6 +347,7 @@ def create_app(
     state.load_error = NOT_LOADED_YET
     state.model = None
     state.embedder = embedder
+    state.grouping = None  # decided with the classifier's install, or in the lifespan
     state.embedder_given = embedder is not None
     state.embedder_error = EMBEDDER_NOT_LOADED
     state.models = ModelSlot(state)

@@ -23,6 +23,7 @@ import anyio.to_thread
 import numpy as np
 from fastapi import HTTPException, status
 
+from model.alignment import ClaimTokens, join_claims
 from model.card import ModelCard
 from model.classifier import Prediction, StanceClassifier
 from model.story import Embedder
@@ -145,11 +146,38 @@ class BudgetedClassifier:
 
 
 class BudgetedEmbedder:
-    """An embedder that embeds a chunk at a time, checking the budget before each chunk."""
+    """An embedder that embeds a chunk at a time, checking the budget before each chunk;
+    token states (``embed_tokens``, for the grouping similarities that align tokens) too."""
 
     def __init__(self, inner: Embedder, budget: Budget) -> None:
         self.inner = inner
         self.budget = budget
+
+    @property
+    def has_token_states(self) -> bool:
+        # Grouping asks this before choosing embed_tokens: answer for the wrapped encoder,
+        # so wrapping it never turns token alignment off.
+        return bool(getattr(self.inner, "has_token_states", False))
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, ClaimTokens]:
+        if not self.has_token_states:
+            raise ValueError("this encoder returns no token states")
+        embed_tokens = self.inner.embed_tokens  # type: ignore[attr-defined]  # checked above
+        order = _by_length(texts)
+        rows: np.ndarray | None = None
+        parts: list[ClaimTokens] = []
+        for start in range(0, len(order), CHUNK_CLAIMS):
+            self.budget.check()
+            chunk = order[start : start + CHUNK_CLAIMS]
+            vectors, tokens = embed_tokens([texts[i] for i in chunk])
+            if rows is None:
+                rows = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
+            rows[chunk] = vectors
+            parts.append(tokens)
+        if rows is None:
+            # Nothing to embed: the inner encoder's own empty answer has the right shapes.
+            return embed_tokens([])
+        return rows, join_claims(parts, order)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         order = _by_length(texts)

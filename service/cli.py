@@ -200,7 +200,7 @@ def compare_files(
 ) -> CompareResponse:
     """Load the model and encoder ``settings`` name and compare the files, as /compare does."""
     from service.responses import compare_texts
-    from service.serving import load_models
+    from service.serving import grouping_in_effect, load_models
 
     documents = read_documents(paths)
     models = load_models(settings)
@@ -215,6 +215,7 @@ def compare_files(
             documents,
             threshold=settings.similarity_threshold,
             segment=segment,
+            similarity=grouping_in_effect(settings, models.embedder) or settings.grouping,
         )
 
 

@@ -15,8 +15,8 @@ from model.attribution import Source, Span
 from model.classifier import ClaimClassifier, StanceClassifier
 from model.labelling import LabelledClaim, label_texts
 from model.labels import LABELS
+from model.story import DEFAULT_SIMILARITY, Embedder, GroupingSetting, compare_documents
 from model.story import ClaimGroup as StoryGroup
-from model.story import Embedder, compare_documents
 from service.redact import public
 from service.schemas import (
     ClaimGroup,
@@ -163,12 +163,14 @@ def compare_texts(
     segment: bool = True,
     classifier: StanceClassifier | None = None,
     checkpoint: Callable[[], None] | None = None,
+    similarity: GroupingSetting = DEFAULT_SIMILARITY,
 ) -> CompareResponse:
     """Label the claims of each ``(id, text)`` document and group them across documents.
 
     One predict call and one embed call cover every claim of every document
     (``model.story.compare_documents``). ``classifier`` stands in for the loaded
-    model's (the service's budgeted one); ``checkpoint`` may raise to stop the work.
+    model's (the service's budgeted one); ``checkpoint`` may raise to stop the work;
+    ``similarity`` is the grouping in effect (``model.story.served_similarity``).
     Blocking: callers on an event loop run it in a worker thread.
     """
     comparison = compare_documents(
@@ -178,10 +180,12 @@ def compare_texts(
         threshold=threshold,
         segment=segment,
         checkpoint=checkpoint,
+        similarity=similarity,
     )
     return CompareResponse(
         model=loaded.ref,
         threshold=comparison.threshold,
+        grouping=similarity,
         documents=[
             DocumentResult(
                 id=summary.id,

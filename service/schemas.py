@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from model.attribution import SourceKind
 from model.labels import Label
-from model.story import SIMILARITY_THRESHOLD_GT, SIMILARITY_THRESHOLD_LE
+from model.story import SIMILARITY_THRESHOLD_GT, SIMILARITY_THRESHOLD_LE, GroupingSetting
 
 ITEM_FORM = '{"id", "text"}'
 TEXTS_ARE = f"a list of strings, or of {ITEM_FORM} objects"
@@ -396,6 +396,10 @@ class CompareResponse(BaseModel):
         description="The similarity threshold the groups were cut at: the request's, the "
         "service's, or else the story's own"
     )
+    grouping: GroupingSetting = Field(
+        description="How claims were compared to group them (the grouping setting, or "
+        '"words" when the encoder returns no token states)'
+    )
     documents: list[DocumentResult] = Field(description="One per input document, in input order")
     groups: list[ClaimGroup] = Field(
         description="Disagreements first, then groups spanning more documents, then by first "
@@ -417,6 +421,11 @@ class ModelInfo(ModelRef):
     )
     base_model: str
     pooling: str = Field(description='How the head reads the encoder: "cls" or "mean"')
+    grouping: GroupingSetting | None = Field(
+        None,
+        description='How /compare groups claims: the grouping setting, or "words" when it '
+        "needs token states the loaded encoder does not return; null when no encoder is loaded",
+    )
     max_length: int
     temperature: float
     data_hash: str

@@ -28,7 +28,7 @@ from model.classifier import ClaimClassifier
 from model.embeddings import BUNDLED_ENCODER_DIR, SentenceEmbedder
 from model.microbatch import MicroBatcher
 from model.resolve import ModelNotFoundError, resolve_model
-from model.story import Embedder
+from model.story import Embedder, GroupingSetting, similarity_for
 from service.redact import public, redact_credentials
 from service.responses import LoadedModel, StanceClassifier, attribution_source
 from service.schemas import ModelRef, ReloadResponse
@@ -157,6 +157,16 @@ def try_load_embedder(
         return None, error
 
 
+def grouping_in_effect(settings: Settings, embedder: Embedder | None) -> GroupingSetting | None:
+    """The grouping /compare runs with this encoder: the setting, or "words" when the setting
+    needs token states the encoder does not return (an export made before them), with one
+    warning here, at load, rather than a quiet fallback in every request. ``None`` without
+    an encoder."""
+    if embedder is None:
+        return None
+    return similarity_for(settings.grouping, embedder)
+
+
 def embedder_message(error: Exception) -> str:
     """What /compare answers (503) when its encoder did not load."""
     return redact_credentials(f"no sentence encoder loaded: {error}; {EMBEDDER_HINT}")
@@ -184,6 +194,16 @@ class ModelSlot:
         # One reload at a time; a second is told so (409) rather than queued.
         self.reloading = asyncio.Lock()
 
+    def set_embedder(self, embedder: Embedder | None) -> None:
+        """Serve ``embedder`` for /compare beside the serving classifier."""
+        with self._lock:
+            self._set_embedder(embedder)
+
+    def _set_embedder(self, embedder: Embedder | None) -> None:
+        # The grouping in effect travels with the encoder it was decided for.
+        self._state.grouping = grouping_in_effect(self._state.settings, embedder)
+        self._state.embedder = embedder
+
     def install(
         self, loaded: LoadedModel, embedder: Embedder | None, resources: ExitStack
     ) -> tuple[LoadedModel | None, ExitStack | None]:
@@ -193,7 +213,7 @@ class ModelSlot:
             previous = self._state.model
             self._leases[id(loaded)] = _Lease(resources)
             self._state.model = loaded
-            self._state.embedder = embedder
+            self._set_embedder(embedder)
             to_close = self._retire(previous) if previous is not None else None
         ref = loaded.ref
         self._state.metrics.serving(ref.name, ref.version, ref.run_id, loaded.backend)

@@ -15,8 +15,10 @@ from model.feedback import check_url, default_feedback_path
 from model.identity import DEFAULT_MODEL_URI
 from model.store import default_tracking_uri
 from model.story import (
+    DEFAULT_SIMILARITY,
     SIMILARITY_THRESHOLD_GT,
     SIMILARITY_THRESHOLD_LE,
+    GroupingSetting,
 )
 from service.schemas import MAX_ID_CHARS
 
@@ -180,6 +182,13 @@ class Settings(BaseSettings):
         le=SIMILARITY_THRESHOLD_LE,
         description="Default similarity above which /compare groups claims; unset: each "
         "story's own (model.story.story_threshold)",
+    )
+    grouping: GroupingSetting = Field(
+        DEFAULT_SIMILARITY,
+        description="How /compare compares claims to group them: words (embedding cosine and "
+        "the story's word overlap), blend (a third each of cosine, word overlap and token "
+        "alignment) or alignment; blend and alignment need an encoder export with token "
+        "states, else words is used and GET /model says so (model.story.SIMILARITIES)",
     )
     embedder_dir: Path | None = Field(
         None,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from prometheus_client import Counter
 
     from model.feedback import FeedbackStore
-    from model.story import Embedder
+    from model.story import Embedder, GroupingSetting
     from service.metrics import Metrics
     from service.responses import LoadedModel
     from service.serving import ModelSlot
@@ -24,13 +24,16 @@ if TYPE_CHECKING:
 
 
 class ServiceState(State):
-    """The app's state; ``ModelSlot`` is the only writer of ``model`` and ``embedder``."""
+    """The app's state; ``ModelSlot`` is the only writer of ``model``, ``embedder`` and
+    ``grouping``."""
 
     settings: Settings
     metrics: Metrics
     # The serving classifier and /compare's encoder, or None with the reason in *_error.
     model: LoadedModel | None
     embedder: Embedder | None
+    # How /compare groups claims with that encoder (service.serving.grouping_in_effect).
+    grouping: GroupingSetting | None
     load_error: str | None
     embedder_error: str | None
     # An encoder passed to create_app is kept across reloads rather than loaded again.

@@ -1248,7 +1248,9 @@ def bench_grouping(
         typer.Option(
             "--encoder",
             help="Another encoder to compare, as NAME=DIRECTORY (repeatable); the packaged "
-            "all-MiniLM-L6-v2 is always in",
+            "all-MiniLM-L6-v2 is always in. A directory with an int8 ONNX export (a model's "
+            "encoder/ folder) runs on ONNX Runtime, as the service runs it; one whose forward "
+            "pass returns token states also gets the blend row, aligned on its own states",
         ),
     ] = None,
     alignment: Annotated[
@@ -1270,12 +1272,12 @@ def bench_grouping(
 
     from model.embeddings import SentenceEmbedder
     from training.bench.grouping import (
-        ALIGNMENT_CANDIDATE_NAME,
         CHECK,
         CLAIM,
         DEFAULT_CANDIDATE_NAME,
         INPUTS,
         TUNE,
+        blend_candidate,
         candidates,
         choose_parameter,
         cross_validate,
@@ -1290,17 +1292,30 @@ def bench_grouping(
     # The benchmark shares the machine with whatever else runs; one thread is enough.
     torch.set_num_threads(1)
     minilm = SentenceEmbedder.from_directory(device="cpu")
-    encoders = {"minilm": minilm.embed}
+    loaded = {"minilm": minilm}
     for item in encoder_dirs or []:
         name, _, directory = item.partition("=")
         if not name or not directory:
             _fail(f"--encoder takes NAME=DIRECTORY, got {item!r}")
-        encoders[name] = SentenceEmbedder.from_directory(directory, device="cpu").embed
-    # The token states /compare reads (the same encoder call's second output).
-    tokens = (lambda texts: minilm.embed_tokens(texts)[1]) if alignment else None
+        if name in loaded:
+            _fail(f"--encoder: the name {name!r} is taken")
+        try:
+            # threads=1: ONNX Runtime's own default is every core.
+            loaded[name] = SentenceEmbedder.from_directory(directory, device="cpu", threads=1)
+        except (FileNotFoundError, ValueError, OSError, ImportError) as error:
+            _fail(f"--encoder {name}: {error}")
+        typer.echo(f"encoder {name}: {loaded[name].backend.name} on {loaded[name].device}")
+    encoders = {name: embedder.embed for name, embedder in loaded.items()}
+    # The token states /compare reads (the same encoder call's second output), per encoder
+    # that returns them (an export made before token states does not).
+    tokens = {
+        name: (lambda texts, embedder=embedder: embedder.embed_tokens(texts)[1])
+        for name, embedder in loaded.items()
+        if alignment and embedder.has_token_states
+    }
     shared = settings.data.shared_dir
     gold = embed_stories(gold_stories(shared), encoders, tokens=tokens)
-    rows = candidates(list(encoders), alignment=alignment)
+    rows = candidates(list(encoders), alignment=alignment, aligned=set(tokens))
     results = cross_validate(gold, rows)
     [default] = [row for row in results if row.candidate.name == DEFAULT_CANDIDATE_NAME]
 
@@ -1342,13 +1357,19 @@ def bench_grouping(
     tune = [story for story in gold if story.story.fold == TUNE]
     check = [story for story in gold if story.story.fold == CHECK]
     # With --per-story every candidate gets the tune-only check; else the default and the
-    # alignment candidate (what the default could become), which need the claims alone.
+    # blend on each encoder with token states (what the default could become), which need
+    # the claims alone.
+    blends = {blend_candidate(name).name for name in tokens}
     guarded = (
         results
         if per_story
-        else [default] + [row for row in results if row.candidate.name == ALIGNMENT_CANDIDATE_NAME]
+        else [default] + [row for row in results if row.candidate.name in blends]
     )
-    older_encoders = encoders if per_story else {"minilm": encoders["minilm"]}
+    older_encoders = {
+        name: embed
+        for name, embed in encoders.items()
+        if per_story or name == "minilm" or name in tokens
+    }
     older = embed_stories(
         older_stories(shared),
         older_encoders,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from model.story import served_similarity
 from service.budget import BudgetedClassifier, BudgetedEmbedder, run_bounded
 from service.deps import BudgetDep, EmbedderDep, JsonBody, MetricsDep, ModelDep, SettingsDep
 from service.limits import compare_limits
@@ -68,6 +69,9 @@ async def compare(
         segment=body.segment,
         classifier=classifier,
         checkpoint=budget.check,
+        # The encoder in hand decides, so a reload between the two reads cannot pair a
+        # token grouping with an encoder that has no token states; the load said so once.
+        similarity=served_similarity(settings.grouping, embedder),
     )
     metrics.documents.inc(len(response.documents))
     metrics.record_claims(claim.label for doc in response.documents for claim in doc.claims)

@@ -5,13 +5,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pytest
 
-from model.alignment import ClaimTokens, content_vocabulary, token_alignment
+from model.alignment import ClaimTokens, content_vocabulary, join_claims, token_alignment
 from model.embeddings import SentenceEmbedder
-from model.story import ALIGNMENT, BLEND, WORDS, group_claims
+from model.story import (
+    ALIGNMENT,
+    BLEND,
+    SIMILARITIES,
+    WORDS,
+    GroupingSetting,
+    group_claims,
+    served_similarity,
+    similarity_for,
+)
 
 # --- the vectorised alignment against a loop-by-loop reference ----------------------------
 
@@ -89,6 +99,30 @@ def test_vectorised_alignment_matches_the_token_by_token_definition(
     content[-1] = [False] * len(content[-1])
     expected = _naive_alignment(vectors, ids, content)
     np.testing.assert_allclose(token_alignment(_packed(vectors, ids, content)), expected, atol=1e-5)
+
+
+def test_claims_packed_in_chunks_join_back_in_input_order() -> None:
+    vectors, ids, content = _random_claims(4, [3, 0, 5, 2, 4])
+    whole = _packed(vectors, ids, content)
+    # Two chunks in the order a length sort would make them: claims 1, 3, 0 then 4, 2.
+    chunks = [[1, 3, 0], [4, 2]]
+    parts = [
+        _packed(*[[seq[i] for i in chunk] for seq in (vectors, ids, content)]) for chunk in chunks
+    ]
+    joined = join_claims(parts, [i for chunk in chunks for i in chunk])
+    np.testing.assert_array_equal(joined.lengths, whole.lengths)
+    np.testing.assert_array_equal(joined.ids, whole.ids)
+    np.testing.assert_array_equal(joined.content, whole.content)
+    np.testing.assert_array_equal(joined.vectors, whole.vectors)
+    with pytest.raises(ValueError, match="positions must order"):
+        join_claims(parts, [1, 3, 0, 4, 4])
+    with pytest.raises(ValueError, match="positions must order"):
+        join_claims(parts, [1, 3, 0])
+
+
+def test_the_setting_choices_are_the_similarities() -> None:
+    # The settings, the API schema and model.story read one list of names.
+    assert set(get_args(GroupingSetting)) == set(SIMILARITIES)
 
 
 def test_alignment_finds_a_short_claim_inside_a_longer_one() -> None:
@@ -192,8 +226,26 @@ def test_an_encoder_without_token_states_groups_on_words_and_an_unknown_name_is_
     assert group_claims(CLAIMS, VectorsOnly(), similarity=ALIGNMENT) == group_claims(
         CLAIMS, VectorsOnly(), similarity=WORDS
     )
+    assert served_similarity(BLEND, VectorsOnly()) == WORDS
+    assert served_similarity(BLEND, tiny_embedder) == BLEND
     with pytest.raises(ValueError, match="unknown grouping similarity"):
         group_claims(CLAIMS, tiny_embedder, similarity="cosine")
+
+
+def test_only_a_fallback_is_warned_about(
+    tiny_embedder: SentenceEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    class VectorsOnly:
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            return tiny_embedder.embed(texts)
+
+    with caplog.at_level("WARNING", logger="model.story"):
+        assert similarity_for(BLEND, tiny_embedder) == BLEND
+        assert similarity_for(WORDS, VectorsOnly()) == WORDS
+        assert not caplog.records
+        assert similarity_for(BLEND, VectorsOnly()) == WORDS
+    [record] = caplog.records
+    assert "'blend' needs the encoder's token states" in record.getMessage()
 
 
 def test_the_onnx_export_returns_token_states_from_the_same_pass(tiny_exported_dir: Path) -> None:

@@ -58,7 +58,8 @@ def test_response_is_consistent_with_itself(client: TestClient) -> None:
     response = client.post("/compare", json={"documents": documents})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"model", "threshold", "documents", "groups"}
+    assert set(body) == {"model", "threshold", "grouping", "documents", "groups"}
+    assert body["grouping"] == "words"  # the default setting
     assert set(body["model"]) == {"name", "version", "run_id"}
     # No threshold set anywhere: the story's own; two short documents are too few claims
     # for a spread, so it is the small-story value.

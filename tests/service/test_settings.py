@@ -72,12 +72,34 @@ def test_compare_settings_from_the_environment(clean_env: pytest.MonkeyPatch) ->
         ("CLAIMSTANCE_MAX_DOCUMENTS", "1"),
         ("CLAIMSTANCE_SIMILARITY_THRESHOLD", "0"),
         ("CLAIMSTANCE_SIMILARITY_THRESHOLD", "1.5"),
+        ("CLAIMSTANCE_GROUPING", "cosine"),
     ],
 )
 def test_bad_environment_is_refused(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
     clean_env.setenv(name, value)
     with pytest.raises(ValidationError, match=name.removeprefix("CLAIMSTANCE_").lower()):
         Settings()
+
+
+def test_grouping_is_one_of_the_similarities_and_words_by_default(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().grouping == "words"
+    clean_env.setenv("CLAIMSTANCE_GROUPING", "blend")
+    assert Settings().grouping == "blend"
+
+
+def test_a_bad_grouping_stops_the_start_naming_the_variable_and_the_choices(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("CLAIMSTANCE_GROUPING", "Blend ")
+    with pytest.raises(typer.Exit) as stopped:
+        settings_from_flags(port=None)
+    assert stopped.value.exit_code == 2
+    error = capsys.readouterr().err
+    assert "CLAIMSTANCE_GROUPING" in error
+    assert all(f"'{name}'" in error for name in ("words", "alignment", "blend"))
+    assert "Traceback" not in error
 
 
 def test_flags_override_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:

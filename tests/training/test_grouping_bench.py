@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +11,9 @@ import pytest
 
 from model.alignment import ClaimTokens
 from model.claims import extract_claims
-from model.story import PairwiseScores
+from model.story import BLEND, SIMILARITIES, PairwiseScores
 from training.bench.grouping import (
+    ALIGNMENT_CANDIDATE_NAME,
     CHECK,
     CLAIM,
     CORE,
@@ -26,6 +27,7 @@ from training.bench.grouping import (
     HeldOut,
     bootstrap_interval,
     candidate_similarities,
+    candidates,
     choose_parameter,
     core_proposition,
     embed_stories,
@@ -99,24 +101,33 @@ def test_embed_stories_cuts_claims_as_compare_does_and_slices_one_embed_call() -
         ),
         GoldStory("two", [("c", "Shares rose.")], [], CHECK),
     ]
-    tokenised: list[list[str]] = []
+    tokenised: list[tuple[str, list[str]]] = []
 
-    def tokens(texts: Sequence[str]) -> ClaimTokens:
-        tokenised.append(list(texts))
-        count = len(texts)
-        return ClaimTokens(
-            np.ones((count, 2), dtype=np.float32) / np.sqrt(2),
-            np.arange(count),
-            np.ones(count, dtype=bool),
-            np.ones(count, dtype=np.int64),
-        )
+    def tokens_of(name: str, axis: int) -> Callable[[Sequence[str]], ClaimTokens]:
+        """One token per claim, on ``axis``: the second claim's on another axis for "int8",
+        so its alignment differs from "enc"'s."""
 
-    embedded = embed_stories(stories, {"enc": embed}, tokens=tokens)
+        def tokens(texts: Sequence[str]) -> ClaimTokens:
+            tokenised.append((name, list(texts)))
+            count = len(texts)
+            vectors = np.zeros((count, 2), dtype=np.float32)
+            vectors[:, 0] = 1.0
+            vectors[1] = np.eye(2)[axis]
+            return ClaimTokens(
+                vectors, np.arange(count), np.ones(count, dtype=bool), np.ones(count, np.int64)
+            )
+
+        return tokens
+
+    embedded = embed_stories(
+        stories, {"enc": embed}, tokens={"enc": tokens_of("enc", 0), "int8": tokens_of("int8", 1)}
+    )
     # One call per input kind (the claims, their propositions, their cores), over every story.
     assert calls[0] == ["Police said the man fled.", "He was caught.", "He fled.", "Shares rose."]
     assert calls[1][0] == "The man fled."
     assert len(calls) == 3
-    assert tokenised == [calls[0]]
+    # Each encoder's token states are read once, over the claims of every story.
+    assert tokenised == [("enc", calls[0]), ("int8", calls[0])]
     assert [story.keys for story in embedded] == [
         [("a", "Police said the man fled."), ("a", "He was caught."), ("b", "He fled.")],
         [("c", "Shares rose.")],
@@ -124,9 +135,14 @@ def test_embed_stories_cuts_claims_as_compare_does_and_slices_one_embed_call() -
     assert embedded[0].positions == [(0, 0), (0, 1), (1, 0)]
     assert embedded[1].vectors[("enc", CLAIM)][0, 0] == 3.0
     assert set(embedded[0].vectors) == {("enc", CLAIM), ("enc", PROPOSITION), ("enc", CORE)}
-    # Each story aligns its own claims only.
-    assert embedded[0].alignment is not None and embedded[0].alignment.shape == (3, 3)
-    assert embedded[1].alignment is not None and embedded[1].alignment.shape == (1, 1)
+    # Each story aligns its own claims only, on each encoder's own states.
+    assert {name: a.shape for name, a in embedded[0].alignments.items()} == {
+        "enc": (3, 3),
+        "int8": (3, 3),
+    }
+    assert embedded[1].alignments["int8"].shape == (1, 1)
+    assert embedded[0].alignments["enc"][0, 1] == pytest.approx(1.0)
+    assert embedded[0].alignments["int8"][0, 1] == pytest.approx(0.0)
 
 
 def test_core_takes_stance_and_frame_words_off_so_a_denial_meets_its_claim() -> None:
@@ -145,7 +161,9 @@ def test_candidate_similarities_mix_the_shares_and_push_one_documents_claims_apa
     story = _story("s", 0.5)
     alignment = np.full((4, 4), 0.2)
     np.fill_diagonal(alignment, 1.0)
-    story = EmbeddedStory(story.story, story.keys, story.positions, story.vectors, alignment)
+    story = EmbeddedStory(
+        story.story, story.keys, story.positions, story.vectors, {"minilm": alignment}
+    )
     cosine = story.vectors[("minilm", CLAIM)] @ story.vectors[("minilm", CLAIM)].T
     mixed = candidate_similarities(
         story, Candidate("c", "minilm", alignment_weight=0.5, same_document_penalty=0.1)
@@ -158,6 +176,24 @@ def test_candidate_similarities_mix_the_shares_and_push_one_documents_claims_apa
     assert only[0, 2] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="token alignments"):
         candidate_similarities(_story("t", 0.5), Candidate("a", "minilm", alignment_weight=1.0))
+    # Another encoder's candidate reads that encoder's alignment, never MiniLM's.
+    with pytest.raises(ValueError, match="int8's token alignments"):
+        candidate_similarities(story, Candidate("b", "int8", alignment_weight=1.0))
+
+
+def test_an_encoder_with_token_states_gets_the_blend_row() -> None:
+    rows = {row.name: row for row in candidates(["minilm", "int8", "mpnet"], aligned={"int8"})}
+    blend = SIMILARITIES[BLEND]
+    row = rows["int8: blend"]
+    assert (row.encoder, row.alignment_weight, row.lexical_weight) == (
+        "int8",
+        blend.alignment_weight,
+        blend.lexical_weight,
+    )
+    assert (row.same_document_penalty, row.adaptive) == (blend.same_document_penalty, True)
+    assert rows[ALIGNMENT_CANDIDATE_NAME].encoder == "minilm"
+    assert "mpnet: blend" not in rows
+    assert not any(row.alignment_weight for row in candidates(["minilm", "int8"], alignment=False))
 
 
 def test_paired_difference_compares_the_same_stories() -> None:

@@ -17,7 +17,9 @@ The token alignment (``model.alignment``) is BERTScore-like: every content token
 claim is matched to its most similar token of the other (contextual token states of the
 encoder's last layer, from the same forward pass as the sentence vectors), weighted by the
 token's rarity within the story. It is the implementation /compare serves when the
-``compare_similarity`` setting names it.
+service's ``grouping`` setting (CLAIMSTANCE_GROUPING) names it. Every encoder that returns
+token states is aligned with its own states, so an int8 ONNX export of the encoder (what
+the service runs) is scored on its own alignment, not on torch's.
 Each candidate is scored by leave-one-story-out: for every gold story, the parameter that
 scores best (mean pairwise F1) on the other stories is applied to it. Pairwise precision,
 recall and F1 count pairs of claims from different documents
@@ -32,8 +34,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -189,9 +191,25 @@ DEFAULT_CANDIDATE_NAME = "default: story words + same-doc penalty, adaptive"
 ALIGNMENT_CANDIDATE_NAME = "cosine + token alignment + story words, penalty 0.3, adaptive"
 
 
+def blend_candidate(encoder: str) -> Candidate:
+    """``model.story.SIMILARITIES["blend"]`` on ``encoder``'s vectors and token states."""
+    blend = SIMILARITIES[BLEND]
+    return Candidate(
+        ALIGNMENT_CANDIDATE_NAME if encoder == "minilm" else f"{encoder}: blend",
+        encoder,
+        lexical_weight=blend.lexical_weight,
+        alignment_weight=blend.alignment_weight,
+        same_document_penalty=blend.same_document_penalty,
+        adaptive=True,
+    )
+
+
 # The former setting first, then one change at a time, then the default, then what the
-# default could become.
-def candidates(encoders: Sequence[str], *, alignment: bool = True) -> list[Candidate]:
+# default could become. ``aligned``: the other encoders with token states, which also get
+# the blend row.
+def candidates(
+    encoders: Sequence[str], *, alignment: bool = True, aligned: Collection[str] = ()
+) -> list[Candidate]:
     recipe = {
         "lexical_weight": LEXICAL_WEIGHT,
         "same_document_penalty": SAME_DOCUMENT_PENALTY,
@@ -217,7 +235,7 @@ def candidates(encoders: Sequence[str], *, alignment: bool = True) -> list[Candi
         Candidate(DEFAULT_CANDIDATE_NAME, "minilm", **recipe),
     ]
     if alignment:
-        only, blend = SIMILARITIES[ALIGNMENT], SIMILARITIES[BLEND]
+        only = SIMILARITIES[ALIGNMENT]
         rows += [
             Candidate(
                 "token alignment, adaptive",
@@ -234,14 +252,7 @@ def candidates(encoders: Sequence[str], *, alignment: bool = True) -> list[Candi
                 same_document_penalty=SAME_DOCUMENT_PENALTY,
                 adaptive=True,
             ),
-            Candidate(
-                ALIGNMENT_CANDIDATE_NAME,
-                "minilm",
-                lexical_weight=blend.lexical_weight,
-                alignment_weight=blend.alignment_weight,
-                same_document_penalty=blend.same_document_penalty,
-                adaptive=True,
-            ),
+            blend_candidate("minilm"),
         ]
     for encoder in encoders:
         if encoder == "minilm":
@@ -250,6 +261,8 @@ def candidates(encoders: Sequence[str], *, alignment: bool = True) -> list[Candi
             Candidate(f"{encoder}: cosine, fixed", encoder),
             Candidate(f"{encoder}: default recipe", encoder, **recipe),
         ]
+        if alignment and encoder in aligned:
+            rows.append(blend_candidate(encoder))
     return rows
 
 
@@ -262,7 +275,8 @@ class EmbeddedStory:
     keys: list[ClaimKey]
     positions: list[ClaimPosition]
     vectors: dict[tuple[str, str], np.ndarray]  # (encoder, inputs) -> unit rows
-    alignment: np.ndarray | None = None  # token_alignment of the claims, when asked for
+    # encoder -> token_alignment of the claims on its own token states, when asked for
+    alignments: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -273,10 +287,11 @@ def embed_stories(
     encoders: Mapping[str, Embed],
     *,
     inputs: Sequence[str] = INPUTS,
-    tokens: Tokenise | None = None,
+    tokens: Mapping[str, Tokenise] | None = None,
 ) -> list[EmbeddedStory]:
     """Cut every story into claims as /compare does, and embed all of them once per encoder
-    and input; with ``tokens``, also align every story's claims token by token."""
+    and input; with ``tokens`` (encoder name -> its token states), also align every story's
+    claims token by token on each of those encoders' states."""
     cut = []
     for story in stories:
         keys: list[ClaimKey] = []
@@ -292,28 +307,33 @@ def embed_stories(
         for name, embed in encoders.items()
         for kind in inputs
     }
-    states = tokens(texts) if tokens is not None else None
+    states = {name: tokenise(texts) for name, tokenise in (tokens or {}).items()}
     embedded, start = [], 0
     for story, keys, positions in cut:
         end = start + len(keys)
         rows = {key: matrix[start:end] for key, matrix in vectors.items()}
-        alignment = token_alignment(states.claims(start, end)) if states is not None else None
-        embedded.append(EmbeddedStory(story, keys, positions, rows, alignment))
+        alignments = {
+            name: token_alignment(packed.claims(start, end)) for name, packed in states.items()
+        }
+        embedded.append(EmbeddedStory(story, keys, positions, rows, alignments))
         start = end
     return embedded
 
 
 def candidate_similarities(story: EmbeddedStory, candidate: Candidate) -> np.ndarray:
     """The pairwise similarity ``candidate`` groups ``story`` on."""
-    if candidate.alignment_weight and story.alignment is None:
-        raise ValueError(f"{candidate.name!r} needs token alignments: embed with tokens=")
+    alignment = story.alignments.get(candidate.encoder)
+    if candidate.alignment_weight and alignment is None:
+        raise ValueError(
+            f"{candidate.name!r} needs {candidate.encoder}'s token alignments: embed with tokens="
+        )
     return claim_similarities(
         story.vectors[(candidate.encoder, candidate.inputs)],
         story.positions,
         [text for _, text in story.keys],
         lexical_weight=candidate.lexical_weight,
         same_document_penalty=candidate.same_document_penalty,
-        alignment=story.alignment,
+        alignment=alignment,
         alignment_weight=candidate.alignment_weight,
     )
 
