@@ -158,6 +158,7 @@ def test_render_marks_disagreements_and_empty_cells() -> None:
     response = CompareResponse(
         model=ModelRef(name="m"),
         threshold=0.62,
+        grouping="words",
         documents=[
             document("a-very-long-outlet-name-indeed", denied, asserted),
             document("b", denied),
@@ -214,7 +215,9 @@ def test_render_marks_disagreements_and_empty_cells() -> None:
 
 
 def test_render_says_when_nothing_is_shared() -> None:
-    response = CompareResponse(model=ModelRef(name="m"), threshold=0.9, documents=[], groups=[])
+    response = CompareResponse(
+        model=ModelRef(name="m"), threshold=0.9, grouping="words", documents=[], groups=[]
+    )
     assert "No claim is carried by two or more documents" in cli.render_comparison(response)
 
 
@@ -243,7 +246,11 @@ def _one_long_claim(text: str) -> CompareResponse:
         members=members,
     )
     return CompareResponse(
-        model=ModelRef(name="m"), threshold=0.6, documents=documents, groups=[group]
+        model=ModelRef(name="m"),
+        threshold=0.6,
+        grouping="words",
+        documents=documents,
+        groups=[group],
     )
 
 
