@@ -22,6 +22,7 @@ from model.story import (
     served_similarity,
     similarity_for,
 )
+from tests.service.support import RecordingEmbedder
 
 # --- the vectorised alignment against a loop-by-loop reference ----------------------------
 
@@ -183,24 +184,6 @@ def test_token_states_come_with_the_vectors_in_input_order(
         np.testing.assert_allclose(mine.vectors, alone.vectors, atol=1e-5)
 
 
-class CountingEmbedder:
-    def __init__(self, inner: SentenceEmbedder) -> None:
-        self.inner = inner
-        self.calls: list[str] = []
-
-    @property
-    def has_token_states(self) -> bool:
-        return self.inner.has_token_states
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append("embed")
-        return self.inner.embed(texts)
-
-    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, ClaimTokens]:
-        self.calls.append("embed_tokens")
-        return self.inner.embed_tokens(texts)
-
-
 CLAIMS = [
     ["Troops crossed the border on Monday.", "The minister resigned."],
     ["The minister denied that troops crossed the border.", "Prices rose."],
@@ -211,7 +194,7 @@ CLAIMS = [
 def test_grouping_runs_the_encoder_once_whatever_the_similarity(
     tiny_embedder: SentenceEmbedder, similarity: str, call: str
 ) -> None:
-    counting = CountingEmbedder(tiny_embedder)
+    counting = RecordingEmbedder(tiny_embedder)
     group_claims(CLAIMS, counting, similarity=similarity)
     assert counting.calls == [call]
 

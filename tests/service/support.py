@@ -19,8 +19,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from model.alignment import ClaimTokens
 from model.card import ModelCard
 from model.classifier import Prediction
+from model.embeddings import SentenceEmbedder
 from model.labels import LABELS, Label
 from service.settings import Settings
 
@@ -220,3 +222,23 @@ def sentences(count: int, start: int = 0) -> str:
     return " ".join(
         f"Officials said report {index} was accurate." for index in range(start, start + count)
     )
+
+
+class RecordingEmbedder:
+    """A sentence encoder that notes which of its two calls grouping made."""
+
+    def __init__(self, inner: SentenceEmbedder) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    @property
+    def has_token_states(self) -> bool:
+        return self.inner.has_token_states
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append("embed")
+        return self.inner.embed(texts)
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, ClaimTokens]:
+        self.calls.append("embed_tokens")
+        return self.inner.embed_tokens(texts)

@@ -17,33 +17,13 @@ from model.embeddings import SentenceEmbedder
 from model.story import BLEND, WORDS, compare_documents
 from service.app import create_app
 from service.budget import CHUNK_CLAIMS, Budget, BudgetedEmbedder, OverBudgetError
-from tests.service.support import KeywordClassifier, WordEmbedder, make_settings
+from tests.service.support import KeywordClassifier, RecordingEmbedder, WordEmbedder, make_settings
 
 STORY = [
     {"id": "a", "text": "Troops crossed the border on Monday. The minister resigned."},
     {"id": "b", "text": "The minister denied that troops crossed the border. Prices rose."},
     {"id": "c", "text": "Troops may have crossed the border. The minister quit on Monday."},
 ]
-
-
-class RecordingEmbedder:
-    """A sentence encoder that notes which of its two calls grouping made."""
-
-    def __init__(self, inner: SentenceEmbedder) -> None:
-        self.inner = inner
-        self.calls: list[str] = []
-
-    @property
-    def has_token_states(self) -> bool:
-        return self.inner.has_token_states
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append("embed")
-        return self.inner.embed(texts)
-
-    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, ClaimTokens]:
-        self.calls.append("embed_tokens")
-        return self.inner.embed_tokens(texts)
 
 
 @pytest.fixture(scope="module")
