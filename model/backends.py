@@ -157,18 +157,22 @@ class TorchBackend:
         # A module with several outputs (model.network.JointLogitsModule) names them.
         self.output_names: tuple[str, ...] = tuple(getattr(module, "output_names", ("output",)))
 
-    def run(self, batch: TokenBatch) -> tuple[np.ndarray, ...]:
+    def _forward(self, batch: TokenBatch) -> tuple[torch.Tensor, ...]:
         torch = self._torch
         with torch.inference_mode():
             output = self.module(
                 torch.from_numpy(batch.input_ids).to(self.device),
                 torch.from_numpy(batch.attention_mask).to(self.device),
             )
-        outputs = output if isinstance(output, tuple) else (output,)
-        return tuple(value.float().cpu().numpy() for value in outputs)
+        return output if isinstance(output, tuple) else (output,)
+
+    def run(self, batch: TokenBatch) -> tuple[np.ndarray, ...]:
+        return tuple(value.float().cpu().numpy() for value in self._forward(batch))
 
     def __call__(self, batch: TokenBatch) -> np.ndarray:
-        return self.run(batch)[0]
+        # The first output alone, as OnnxBackend does: the token states or token logits a
+        # module also returns are not copied off the device for a caller that reads none.
+        return self._forward(batch)[0].float().cpu().numpy()
 
     def map(self, batches: Sequence[TokenBatch]) -> list[np.ndarray]:
         # torch spreads one batch over its own intra-op threads already.
