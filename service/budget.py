@@ -163,33 +163,38 @@ class BudgetedEmbedder:
         if not self.has_token_states:
             raise ValueError("this encoder returns no token states")
         embed_tokens = self.inner.embed_tokens  # type: ignore[attr-defined]  # checked above
-        order = _by_length(texts)
-        rows: np.ndarray | None = None
-        parts: list[ClaimTokens] = []
-        for start in range(0, len(order), CHUNK_CLAIMS):
-            self.budget.check()
-            chunk = order[start : start + CHUNK_CLAIMS]
-            vectors, tokens = embed_tokens([texts[i] for i in chunk])
-            if rows is None:
-                rows = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
-            rows[chunk] = vectors
-            parts.append(tokens)
-        if rows is None:
-            # Nothing to embed: the inner encoder's own empty answer has the right shapes.
+        if not texts:
+            # The inner encoder's own empty answer has the right shapes.
             return embed_tokens([])
+        parts: list[ClaimTokens] = []
+
+        def chunk_vectors(chunk: list[str]) -> np.ndarray:
+            vectors, tokens = embed_tokens(chunk)
+            parts.append(tokens)
+            return vectors
+
+        rows, order = self._by_chunks(texts, chunk_vectors)
         return rows, join_claims(parts, order)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        rows, _ = self._by_chunks(texts, self.inner.embed)
+        return rows
+
+    def _by_chunks(
+        self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]
+    ) -> tuple[np.ndarray, list[int]]:
+        """``embed`` over length-sorted chunks of ``texts``, the budget checked before each;
+        the rows back in input order, and the order the chunks ran in."""
         order = _by_length(texts)
         rows: np.ndarray | None = None
         for start in range(0, len(order), CHUNK_CLAIMS):
             self.budget.check()
             chunk = order[start : start + CHUNK_CLAIMS]
-            vectors = self.inner.embed([texts[i] for i in chunk])
+            vectors = embed([texts[i] for i in chunk])
             if rows is None:
                 rows = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
             rows[chunk] = vectors
-        return rows if rows is not None else np.empty((0, 0), dtype=np.float32)
+        return (rows if rows is not None else np.empty((0, 0), dtype=np.float32)), order
 
 
 def busy_error(detail: str) -> HTTPException:
