@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, cast, get_args
 
 import numpy as np
 
@@ -453,9 +453,8 @@ def group_claims(
         return StoryGrouping([], threshold if threshold is not None else SMALL_STORY_THRESHOLD)
     alignment = None
     if recipe.needs_tokens:
-        embed_tokens: Callable[[Sequence[str]], tuple[np.ndarray, ClaimTokens]]
-        embed_tokens = embedder.embed_tokens  # type: ignore[attr-defined]
-        embeddings, tokens = embed_tokens(texts)
+        # similarity_for chose a token similarity only for an encoder that has token states.
+        embeddings, tokens = cast(TokenEmbedder, embedder).embed_tokens(texts)
         alignment = token_alignment(tokens)
     else:
         embeddings = embedder.embed(texts)

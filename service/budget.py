@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 import anyio.to_thread
 import numpy as np
@@ -26,7 +26,7 @@ from fastapi import HTTPException, status
 from model.alignment import ClaimTokens, join_claims
 from model.card import ModelCard
 from model.classifier import Prediction, StanceClassifier
-from model.story import Embedder
+from model.story import Embedder, TokenEmbedder
 from service.limits import TooLargeError
 from service.settings import Settings
 
@@ -162,7 +162,7 @@ class BudgetedEmbedder:
     def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, ClaimTokens]:
         if not self.has_token_states:
             raise ValueError("this encoder returns no token states")
-        embed_tokens = self.inner.embed_tokens  # type: ignore[attr-defined]  # checked above
+        embed_tokens = cast(TokenEmbedder, self.inner).embed_tokens  # has_token_states: above
         if not texts:
             # The inner encoder's own empty answer has the right shapes.
             return embed_tokens([])
