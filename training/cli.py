@@ -546,6 +546,76 @@ def natural_sample(
     typer.echo(f"{len(sample)} sentences written to {SAMPLE_FILE}")
 
 
+@app.command("natural-audit-sample", rich_help_panel=DATA)
+def natural_audit_sample(
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Folder for the batches and key")],
+    others: Annotated[int, typer.Option(min=0, help="Non-denial rows drawn beside")] = 240,
+    batches: Annotated[int, typer.Option(min=1, help="Batch files to split the rows into")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the draw and the shuffle")] = 20261206,
+) -> None:
+    """Draw news_natural's blind relabelling audit: every denial and a seeded draw of the rest.
+
+    The batch files carry no label; ``key.csv`` (kept from annotators) maps each row back.
+    """
+    from collections import Counter
+
+    from training.corpus.natural_audit import audit_sample, natural_rows, write_batches
+
+    try:
+        sample = audit_sample(natural_rows(), others=others, seed=seed)
+    except DataError as error:
+        _fail(str(error))
+    write_batches(sample, out, batches=batches)
+    mix = Counter(row.label for row in sample)
+    typer.echo(f"{len(sample)} rows ({dict(sorted(mix.items()))}) in {batches} batches in {out}")
+
+
+@app.command("natural-audit-merge", rich_help_panel=DATA)
+def natural_audit_merge(
+    sample_dir: Annotated[
+        Path, typer.Argument(metavar="SAMPLE", help="The folder natural-audit-sample wrote")
+    ],
+    pass_a: Annotated[Path, typer.Argument(metavar="PASS_A", help="First blind pass's batches")],
+    pass_b: Annotated[Path, typer.Argument(metavar="PASS_B", help="Second blind pass's batches")],
+    adjudication: Annotated[
+        Path | None,
+        typer.Option(help="audit_id,label answers for the rows no pass agrees with"),
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Write the final labels into the news_natural files")
+    ] = False,
+) -> None:
+    """Agreement of the audit's blind passes with the scored labels; the audit record, and
+    with ``--apply`` the final labels in news_natural."""
+    from training.corpus.agreement import agreement
+    from training.corpus.natural_audit import (
+        AUDIT_FILE,
+        apply_audit,
+        audited_rows,
+        write_audit,
+    )
+
+    try:
+        rows = audited_rows(sample_dir, pass_a, pass_b, adjudication)
+    except DataError as error:
+        _fail(str(error))
+    for name, first, second in (
+        ("original vs pass A", [r.original for r in rows], [r.pass_a for r in rows]),
+        ("original vs pass B", [r.original for r in rows], [r.pass_b for r in rows]),
+        ("pass A vs pass B", [r.pass_a for r in rows], [r.pass_b for r in rows]),
+    ):
+        result = agreement(first, second)
+        typer.echo(f"{name}: raw {result.raw:.3f}, kappa {result.kappa:.3f} ({result.items} rows)")
+    for label in sorted({r.original for r in rows}):
+        chosen = [r for r in rows if r.original == label]
+        kept = sum(r.final == label for r in chosen)
+        typer.echo(f"  {label:<9} {len(chosen):>4} audited, {kept:>4} kept")
+    write_audit(rows)
+    typer.echo(f"audit record written to {AUDIT_FILE}")
+    if apply:
+        typer.echo(f"{apply_audit()} labels changed in the news_natural files")
+
+
 @app.command("user-file-sample", rich_help_panel=DATA)
 def user_file_sample(
     out: Annotated[Path | None, typer.Option(help="Where to write the CSV")] = None,
