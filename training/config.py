@@ -114,6 +114,10 @@ class TrainingConfig(_Strict):
     # The int8 ONNX export of the classifier and of the packaged sentence encoder, written into
     # the model directory before it is logged, so the registered version serves without torch.
     export_onnx: bool = True
+    # The served export is the fastest scheme (int8, then int8 with attention in fp32, then
+    # fp32) whose validation macro-F1 is within this of the fp32 model's: int8 noise cost
+    # some models over a point there, more than a user should pay for speed.
+    export_tolerance: float = Field(0.005, ge=0, le=1)
     # The sentence encoder /compare groups claims with, exported beside the classifier.
     compare_encoder: str = PACKAGED_MINILM
     # Distillation: each epoch also trains on this many pool sentences (drawn afresh) against

@@ -166,7 +166,7 @@ def test_experiment_id_in_a_missing_store_names_it_and_makes_none(tmp_path: Path
 
 
 def test_export_adds_onnx_to_a_version_registered_without_it(
-    tmp_path: Path, tiny_model_dir: Path
+    tmp_path: Path, tiny_model_dir: Path, tiny_shared: Path
 ) -> None:
     import mlflow
 
@@ -191,9 +191,12 @@ def test_export_adds_onnx_to_a_version_registered_without_it(
             "models:/claimstance/1",
             f"tracking_uri={uri}",
             f"training.compare_encoder={tiny_model_dir}",
+            # A miniature corpus: the export is checked against fp32 on its validation split.
+            *emergent_only(tiny_shared),
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "validation macro-F1 of the served export" in result.output
     # The same version, run and cache folder: export replaced the stale cached copy.
     after = resolve_model("models:/claimstance/1", uri).directory
     assert after == before

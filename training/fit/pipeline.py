@@ -421,15 +421,18 @@ def export_model_dir(
     sets: dict[str, list[Example]] | None = None,
     training_texts: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """Write the int8 ONNX exports into ``model_dir``; score them against the fp32 model.
+    """Write the ONNX exports into ``model_dir``; score them against the fp32 model.
 
     The static int8 scales are calibrated on a seeded sample of ``training_texts`` (the
-    corpus's training split when not given). Returns ``onnx.<set>.macro_f1`` and
-    ``onnx.<set>.agreement`` (the share of labels equal to fp32's) for each of ``sets``:
-    the evidence for serving int8 by default.
+    corpus's training split when not given). With a ``reference`` and a validation set, the
+    classifier's export is the fastest ``ExportScheme`` whose validation macro-F1 is within
+    ``training.export_tolerance`` of the reference's. Returns ``onnx.<set>.macro_f1`` and
+    ``onnx.<set>.agreement`` (the share of labels equal to fp32's) for each of ``sets``,
+    each tried scheme's validation score and ``onnx.scheme_rank`` (0 int8 ... 2 fp32):
+    the evidence for what is served by default.
     """
     from model.embeddings import encoder_max_length
-    from model.export import CALIBRATION_SENTENCES, export_classifier, export_encoder
+    from model.export import CALIBRATION_SENTENCES, export_encoder
 
     if training_texts is None:
         try:
@@ -441,7 +444,9 @@ def export_model_dir(
     calibration = random.Random(config.seed).sample(
         list(training_texts), min(CALIBRATION_SENTENCES, len(training_texts))
     )
-    export_classifier(model_dir, calibration)
+    metrics = _export_classifier_within_tolerance(
+        model_dir, calibration, reference, (sets or {}).get("validation"), config
+    )
     encoder_source = Path(resolve_base_model(config.training.compare_encoder))
     export_encoder(
         encoder_source,
@@ -450,21 +455,67 @@ def export_model_dir(
         calibration,
     )
     if reference is None or not sets:
-        return {}
-    int8 = ClaimClassifier.from_directory(model_dir, device="cpu", backend="onnx")
-    metrics: dict[str, float] = {}
+        return metrics
+    served = ClaimClassifier.from_directory(model_dir, device="cpu", backend="onnx")
     for set_name, examples in sets.items():
         texts = [e.text for e in examples]
-        exported = int8.predict_proba(texts).argmax(axis=1)
+        exported = served.predict_proba(texts).argmax(axis=1)
         fp32 = reference.predict_proba(texts).argmax(axis=1)
         truth = [e.label for e in examples]
         result = evaluate(set_name, truth, [LABELS[i] for i in exported])
         metrics[f"onnx.{set_name}.macro_f1"] = result.macro_f1
         metrics[f"onnx.{set_name}.agreement"] = float((exported == fp32).mean())
     logger.info(
-        "int8 ONNX export: %s",
+        "ONNX export: %s",
         {name: round(value, 4) for name, value in metrics.items() if "macro_f1" in name},
     )
+    return metrics
+
+
+def _export_classifier_within_tolerance(
+    model_dir: Path,
+    calibration: Sequence[str],
+    reference: ClaimClassifier | None,
+    validation: list[Example] | None,
+    config: TrainConfig,
+) -> dict[str, float]:
+    """Export the fastest scheme that keeps validation within tolerance of ``reference``;
+    without a reference or validation set, plain int8."""
+    from model.export import ExportScheme, export_classifier
+
+    if reference is None or not validation:
+        export_classifier(model_dir, calibration)
+        return {}
+    texts = [e.text for e in validation]
+    truth = [e.label for e in validation]
+
+    def macro_f1(classifier: ClaimClassifier) -> float:
+        predicted = classifier.predict_proba(texts).argmax(axis=1)
+        return evaluate("validation", truth, [LABELS[i] for i in predicted]).macro_f1
+
+    floor = macro_f1(reference) - config.training.export_tolerance
+    metrics: dict[str, float] = {}
+    schemes = list(ExportScheme)
+    for rank, scheme in enumerate(schemes):
+        export_classifier(model_dir, calibration, scheme)
+        score = macro_f1(ClaimClassifier.from_directory(model_dir, device="cpu", backend="onnx"))
+        metrics[f"onnx.{scheme.value}.validation.macro_f1"] = score
+        metrics["onnx.scheme_rank"] = float(rank)
+        # fp32 is the last resort: it is kept whatever it scores.
+        if score >= floor or rank == len(schemes) - 1:
+            logger.info(
+                "serving the %s export: validation %.4f against fp32's floor %.4f",
+                scheme.value,
+                score,
+                floor,
+            )
+            return metrics
+        logger.info(
+            "%s export scored %.4f < %.4f on validation; trying the next",
+            scheme.value,
+            score,
+            floor,
+        )
     return metrics
 
 
