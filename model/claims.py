@@ -332,6 +332,30 @@ DENSE_CHARS_PER_END = 10
 DENSE_SHRINK = 5
 
 
+# A block pysbd gives back whole, so it is not asked: it starts with a letter or digit,
+# holds one sentence mark, at its end, and none of what pysbd splits at or keeps apart
+# elsewhere (line breaks, brackets, double quotes, ellipses, a dash before a quote). Half
+# of the short lines and sentences of the FNC-1 bodies are such blocks, and pysbd took
+# 0.35 ms each: the largest cost of a one-claim /classify outside the forward pass.
+# tests/model/test_segmentation_cost.py holds pysbd's answers to this rule on real and
+# generated sentences; longer blocks always go to pysbd.
+_ONE_SENTENCE = re.compile(
+    r"[A-Za-z0-9]"
+    r"[^.!?\n\r()\[\]{}\"\u201c\u201d\u00ab\u00bb\u300c\u300d\uff08\uff09\u2026\u3002\uff0e\uff01\uff1f]*"
+    r"[.!?]"
+)
+ONE_SENTENCE_MAX_CHARS = 300
+
+
+def _is_one_sentence(block: str) -> bool:
+    """Whether pysbd would give ``block`` back as one sentence, by the rule above."""
+    return (
+        len(block) <= ONE_SENTENCE_MAX_CHARS
+        and _ONE_SENTENCE.fullmatch(block) is not None
+        and "-'" not in block
+    )
+
+
 def _segmenter() -> pysbd.Segmenter:
     segmenter = getattr(_THREAD_LOCAL, "segmenter", None)
     if segmenter is None:
@@ -354,6 +378,13 @@ def _window_spans(block: str) -> list[tuple[int, int]]:
     pysbd can rewrite or drop a fragment it cannot place, so any text left
     between the sentences it returns is kept as a sentence of its own.
     """
+    if _is_one_sentence(block):
+        return [(0, len(block))]
+    return _pysbd_spans(block)
+
+
+def _pysbd_spans(block: str) -> list[tuple[int, int]]:
+    """``_window_spans`` as pysbd finds them, whatever the block."""
     sentences = _segmenter().segment(block)
     spans: list[tuple[int, int]] = []
     cursor = 0

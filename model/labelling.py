@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from model.attribution import NO_ATTRIBUTION, Attribution, Attributor, RuleAttributor
-from model.claims import extract_claims
+from model.claims import ExtractedText, extract_claims
 from model.classifier import Prediction, StanceClassifier
 from model.labels import LABELS, Label
 
@@ -68,6 +68,21 @@ def label_texts(
     and may raise to stop the work (the service's time budget). Blocking: callers on an
     event loop run it in a worker thread.
     """
+    extracted = extract_texts(texts, segment=segment, checkpoint=checkpoint)
+    flat = claim_texts(extracted)
+    # No model call when there is nothing to label.
+    predictions = classifier.predict(flat) if flat else []
+    return label_extracted(extracted, predictions, attributor)
+
+
+def extract_texts(
+    texts: Sequence[str], *, segment: bool = True, checkpoint: Callable[[], None] | None = None
+) -> list[ExtractedText]:
+    """``label_texts``' first step: each text cleaned and cut into claims.
+
+    The service's /classify runs the three steps apart, so that its event loop can
+    await the forward pass in between (``service.responses``).
+    """
     extracted = []
     for text in texts:
         if checkpoint is None:
@@ -75,9 +90,22 @@ def label_texts(
             continue
         checkpoint()
         extracted.append(extract_claims(text, segment=segment, checkpoint=checkpoint))
-    flat = [claim.text for item in extracted for claim in item.claims]
-    # No model call when there is nothing to label.
-    predictions = classifier.predict(flat) if flat else []
+    return extracted
+
+
+def claim_texts(extracted: Sequence[ExtractedText]) -> list[str]:
+    """The claims of every text, in order: what one ``predict`` call labels."""
+    return [claim.text for item in extracted for claim in item.claims]
+
+
+def label_extracted(
+    extracted: Sequence[ExtractedText],
+    predictions: Sequence[Prediction],
+    attributor: Attributor | None = None,
+) -> list[LabelledText]:
+    """``label_texts``' last step: ``predictions`` (one per claim of ``claim_texts``) and
+    their attributions handed back to each text's claims."""
+    flat = claim_texts(extracted)
     if len(predictions) != len(flat):
         raise RuntimeError(f"classifier returned {len(predictions)} predictions for {len(flat)}")
     attributions = _attributions(flat, predictions, attributor)

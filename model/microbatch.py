@@ -1,11 +1,14 @@
 """Micro-batching: concurrent ``predict`` calls coalesce into one forward pass.
 
-Each caller (a request's worker thread) queues its texts and waits; one
-inference thread takes the first waiting job, gathers whatever else arrives
-within ``max_wait_s`` (up to ``max_batch`` texts), runs one ``predict`` over all
-of them and hands every caller its own slice. Under load, 32 one-claim requests
-cost about one batch of 32 instead of 32 batches of one; a lone request waits
-at most ``max_wait_s`` longer than it would alone.
+Each caller queues its texts: ``predict`` waits in the caller's thread,
+``submit`` returns the job's future at once, so the service's event loop can await
+it without parking a worker thread per request. One inference thread takes the
+first waiting job, gathers whatever else arrives within ``max_wait_s`` (up to
+``max_batch`` texts), runs one ``predict`` over all of them and hands every
+caller its own slice. Under load, 32 one-claim requests cost about one batch of
+32 instead of 32 batches of one; a lone request waits at most ``max_wait_s``
+longer than it would alone. A job whose future was cancelled before its batch
+started (its request went away) is left out of the batch.
 """
 
 from __future__ import annotations
@@ -60,16 +63,25 @@ class MicroBatcher:
         return self.inner.device
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        return self.submit(texts).result()
+
+    def submit(self, texts: Sequence[str]) -> Future[list[Prediction]]:
+        """Queue ``texts`` for the next forward pass; the future holds their predictions.
+
+        Raises at once (not through the future) for a bad text or a stopped batcher.
+        Cancelling the future before its batch starts leaves its texts out of the pass.
+        """
         # Checked here, not in the shared batch: one bad request must not fail its neighbours.
         check_texts(texts)
-        if not texts:
-            return []
         job = _Job(texts)
+        if not texts:
+            job.result.set_result([])
+            return job.result
         with self._queueing:
             if self._closed or not self._thread.is_alive():
                 raise RuntimeError("the inference thread has stopped")
             self._jobs.put(job)
-        return job.result.result()
+        return job.result
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the inference thread after the jobs already queued; later calls raise."""
@@ -101,6 +113,11 @@ class MicroBatcher:
             if first is None:
                 return
             jobs, stopping = self._gather(first)
+            # From here a job's future can no longer be cancelled; one cancelled already
+            # (its caller went away) is dropped, so its result is never set twice.
+            jobs = [job for job in jobs if job.result.set_running_or_notify_cancel()]
+            if not jobs:
+                continue
             texts = [text for job in jobs for text in job.texts]
             try:
                 predictions = self.inner.predict(texts)

@@ -1,7 +1,8 @@
 """The routes' work as the HTTP schema: ``model``'s dataclasses mapped to response bodies.
 
-``classify_texts`` serves /classify; ``compare_texts`` serves /compare and
-``python -m service compare``, so the API and the CLI's JSON are one format.
+``classify_texts`` serves /classify (``classify_on_loop`` its small requests);
+``compare_texts`` serves /compare and ``python -m service compare``, so the API and
+the CLI's JSON are one format.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ from typing import Literal
 
 from model.attribution import Source, Span
 from model.classifier import ClaimClassifier, StanceClassifier
-from model.labelling import LabelledClaim, label_texts
+from model.labelling import (
+    LabelledClaim,
+    LabelledText,
+    claim_texts,
+    extract_texts,
+    label_extracted,
+    label_texts,
+)
 from model.labels import LABELS
 from model.story import DEFAULT_SIMILARITY, Embedder, GroupingSetting, compare_documents
 from model.story import ClaimGroup as StoryGroup
+from service.budget import BudgetedClassifier
 from service.redact import public
 from service.schemas import (
     ClaimGroup,
@@ -91,6 +100,36 @@ def classify_texts(
     if ids is not None and len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
     labelled = label_texts(classifier, texts, segment=segment, checkpoint=checkpoint)
+    return text_results(labelled, ids)
+
+
+async def classify_on_loop(
+    classifier: BudgetedClassifier,
+    texts: Sequence[str],
+    *,
+    segment: bool = True,
+    checkpoint: Callable[[], None] | None = None,
+    ids: Sequence[str] | None = None,
+) -> list[TextResult]:
+    """``classify_texts`` for a caller on the event loop, with the same steps and answers.
+
+    The texts are cut into claims where this runs and the forward pass is awaited
+    (``BudgetedClassifier.predict_async``): for small requests only, since the cutting
+    holds the loop (``service.budget.runs_on_loop``).
+    """
+    if ids is not None and len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
+    extracted = extract_texts(texts, segment=segment, checkpoint=checkpoint)
+    claims = claim_texts(extracted)
+    # No model call when there is nothing to label, as in label_texts.
+    predictions = await classifier.predict_async(claims) if claims else []
+    return text_results(label_extracted(extracted, predictions), ids)
+
+
+def text_results(
+    labelled: Sequence[LabelledText], ids: Sequence[str] | None = None
+) -> list[TextResult]:
+    """Labelled texts in the /classify schema; ``ids`` (one per text) set on the results."""
     return [
         TextResult(
             id=None if ids is None else ids[index],

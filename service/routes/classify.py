@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from service.budget import BudgetedClassifier, run_bounded
+from service.budget import BudgetedClassifier, run_bounded, run_on_loop, runs_on_loop
 from service.deps import BudgetDep, JsonBody, MetricsDep, ModelDep, SettingsDep
 from service.limits import classify_limits
-from service.responses import classify_texts
+from service.responses import classify_on_loop, classify_texts
 from service.schemas import (
     BUSY_DESCRIPTION,
     JSON_BODY_ERRORS,
@@ -48,17 +48,31 @@ async def classify(
     classifier = BudgetedClassifier(
         loaded.classifier, budget, max_claims=settings.max_claims, limit_name="max_claims"
     )
-    # Cleaning, segmenting and the forward pass are CPU-bound: off the event loop,
-    # so health probes and other requests are answered meanwhile.
-    results = await run_bounded(
-        budget,
-        classify_texts,
-        classifier,
-        texts,
-        segment=body.segment,
-        checkpoint=budget.check,
-        ids=body.ids(),
-    )
+    if runs_on_loop(texts):
+        # One short text: cut into claims here and its forward pass awaited, with no
+        # worker thread in between (service.budget); the cutting holds the loop at most
+        # a few milliseconds.
+        results = await run_on_loop(
+            budget,
+            classify_on_loop,
+            classifier,
+            texts,
+            segment=body.segment,
+            checkpoint=budget.check,
+            ids=body.ids(),
+        )
+    else:
+        # Cleaning, segmenting and the forward pass are CPU-bound: off the event loop,
+        # so health probes and other requests are answered meanwhile.
+        results = await run_bounded(
+            budget,
+            classify_texts,
+            classifier,
+            texts,
+            segment=body.segment,
+            checkpoint=budget.check,
+            ids=body.ids(),
+        )
     metrics.texts.inc(len(texts))
     metrics.record_claims(claim.label for result in results for claim in result.claims)
     metrics.record_confidence(claim.scores for result in results for claim in result.claims)

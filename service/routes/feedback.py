@@ -34,7 +34,7 @@ def corrections_counter(registry: CollectorRegistry) -> Counter:
     return counter
 
 
-def get_store(request: Request) -> FeedbackStore:
+async def get_store(request: Request) -> FeedbackStore:
     return service_state(request.app).feedback
 
 

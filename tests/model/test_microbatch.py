@@ -117,3 +117,29 @@ def test_micro_batched_answers_equal_answers_alone(tiny_exported_dir: Path) -> N
             assert prediction.label == expected[text].label
             for label in LABELS:
                 assert abs(prediction.scores[label] - expected[text].scores[label]) < 1e-5
+
+
+def test_submit_hands_back_a_future_and_a_cancelled_job_never_runs() -> None:
+    """The service awaits ``submit``'s future on its event loop; a request that goes away
+    cancels it, and its texts stay out of the next forward pass."""
+    entered, gate = threading.Event(), threading.Event()
+
+    class Gated(SlowEcho):
+        def predict(self, texts: Sequence[str]) -> list[Prediction]:
+            entered.set()
+            gate.wait(timeout=10)
+            return super().predict(texts)
+
+    inner = Gated(seconds=0.0)
+    batcher = MicroBatcher(inner, max_batch=64, max_wait_s=0.0)
+    first = batcher.submit(["yes first"])
+    assert entered.wait(timeout=5)  # the first job holds the inference thread
+    gone = batcher.submit(["no one waits"])
+    kept = batcher.submit(["no one left"])
+    assert gone.cancel()
+    gate.set()
+    assert [p.label for p in first.result(timeout=5)] == [Label.ASSERTION]
+    assert [p.label for p in kept.result(timeout=5)] == [Label.DENIAL]
+    assert batcher.submit([]).result(timeout=0) == []
+    batcher.close()
+    assert inner.batches == [["yes first"], ["no one left"]]

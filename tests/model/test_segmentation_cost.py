@@ -3,11 +3,13 @@ waits for another's segmenter."""
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
 
 from model import claims
+from model.claims import extract_claims
 
 
 def test_windowed_segmentation_finds_the_same_sentences(example_articles: dict[str, str]) -> None:
@@ -78,3 +80,71 @@ def test_dense_short_sentences_get_a_smaller_window_and_the_same_sentences(
     # Prose keeps the whole window.
     prose = " ".join(f"Officials said report {i} was accurate." for i in range(200))
     assert claims._window_size(prose, 0, claims.SEGMENT_WINDOW) == claims.SEGMENT_WINDOW
+
+
+# Pieces that trip sentence segmenters: abbreviations, single letters, roman numerals,
+# numbers, apostrophes, dashes, list and symbol characters.
+_TRICKY_PIECES = (
+    *("a", "A", "Mr", "U", "S", "Dr", "i", "ii", "v", "1", "12", "2020", "Yahoo", "e", "g"),
+    *("etc", "vs", "no", "No", "p", "m", "Jan", "St", "Inc", "Co", "Ltd", "Fig", "x"),
+    *(" ", " ", " ", "'", "\u2019", "-", ",", ";", ":", "@", "#", "&", "/", "*", "\u2022"),
+    *("\u2013", "\u2014", "%", "$", "\t", "_", "=", "+", "<", ">", "~", "^"),
+)
+
+
+def _generated_sentences(count: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    made = []
+    for _ in range(count):
+        body = "".join(rng.choice(_TRICKY_PIECES) for _ in range(rng.randint(1, 25)))
+        made.append((rng.choice("AaZ1") + body).strip() + rng.choice(".!?"))
+    return made
+
+
+def test_pysbd_gives_back_whole_every_block_the_one_sentence_rule_passes(
+    example_articles: dict[str, str],
+) -> None:
+    """pysbd is not asked about a block the rule passes: pysbd's own answer for each such
+    block, real sentences and generated tricky ones, is the whole block."""
+    real = [
+        claim.text for text in example_articles.values() for claim in extract_claims(text).claims
+    ]
+    passed = [
+        block for block in [*real, *_generated_sentences(3_000)] if claims._is_one_sentence(block)
+    ]
+    assert len(passed) > 1_500
+    assert sum(claims._is_one_sentence(block) for block in real) > len(real) / 4
+    for block in passed:
+        assert claims._pysbd_spans(block) == [(0, len(block))], block
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        '"We won" Trump said.',  # pysbd splits after the quote
+        "Options are 1) leave 2) stay.",  # and at list items
+        "It was the so-called rock-' Star said.",  # and after a dash before a quote
+        "He said: yes! And left.",  # and at an inner sentence mark
+        "Mr. Smith left.",
+        "He said it... then left.",
+        "Officials denied the report",  # no sentence mark at the end
+        " Officials denied the report.",
+        "Officials denied\nthe report.",
+        "Officials denied the report. " * 12,  # past ONE_SENTENCE_MAX_CHARS
+    ],
+)
+def test_the_one_sentence_rule_leaves_anything_else_to_pysbd(block: str) -> None:
+    assert not claims._is_one_sentence(block)
+
+
+def test_a_plain_sentence_is_cut_without_pysbd(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_segmenter() -> None:
+        raise AssertionError("pysbd was asked")
+
+    monkeypatch.setattr(claims, "_segmenter", no_segmenter)
+    extracted = extract_claims("  Officials denied the report.  ")
+    assert [(c.text, c.start, c.end) for c in extracted.claims] == [
+        ("Officials denied the report.", 0, 28)
+    ]
+    with pytest.raises(AssertionError, match="pysbd was asked"):
+        extract_claims("The U.S. denied the report.")
