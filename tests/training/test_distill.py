@@ -121,3 +121,45 @@ def test_balance_evens_out_the_teacher_labels_drawn() -> None:
     assert full[:8].sum() == pytest.approx(0.5) and full[8:].sum() == pytest.approx(0.5)
     half = _draw_weights(soft, 0.5)
     assert 0.2 < half[8:].sum() < 0.5
+
+
+def test_soft_labels_command_runs_the_teachers_own_weights_by_default(
+    tiny_exported_dir: Path, tmp_path: Path
+) -> None:
+    """The student learns the teacher, not its int8 copy: though the teacher has an int8
+    export (which serving would pick), the CLI's default backend is torch."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from tests.training.conftest import emergent_only, write_raw_news
+    from training.cli import app
+
+    shared = tmp_path / "shared"
+    bodies = {
+        body: " ".join(
+            f"Witnesses in town {body} said event {i} happened on Monday." for i in range(4)
+        )
+        for body in range(40)
+    }
+    # Bodies under the four training claims, so some land in training stories: the pool.
+    claims = ["c1", "c2", "c3", "c4"]
+    write_raw_news(shared / "data" / "raw", bodies, {body: claims[body % 4] for body in range(40)})
+    out = tmp_path / "soft.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "soft-labels",
+            "--teacher",
+            str(tiny_exported_dir),
+            "--output",
+            str(out),
+            *emergent_only(shared),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text("utf-8"))
+    assert meta["teacher_backend"] == "torch"
+    labelled = re.search(r"(\d+) sentences labelled", result.output)
+    assert labelled is not None and int(labelled.group(1)) > 0
