@@ -48,31 +48,16 @@ async def classify(
     classifier = BudgetedClassifier(
         loaded.classifier, budget, max_claims=settings.max_claims, limit_name="max_claims"
     )
+    options = {"segment": body.segment, "checkpoint": budget.check, "ids": body.ids()}
     if runs_on_loop(texts):
         # One short text: cut into claims here and its forward pass awaited, with no
         # worker thread in between (service.budget); the cutting holds the loop at most
         # a few milliseconds.
-        results = await run_on_loop(
-            budget,
-            classify_on_loop,
-            classifier,
-            texts,
-            segment=body.segment,
-            checkpoint=budget.check,
-            ids=body.ids(),
-        )
+        results = await run_on_loop(budget, classify_on_loop, classifier, texts, **options)
     else:
         # Cleaning, segmenting and the forward pass are CPU-bound: off the event loop,
         # so health probes and other requests are answered meanwhile.
-        results = await run_bounded(
-            budget,
-            classify_texts,
-            classifier,
-            texts,
-            segment=body.segment,
-            checkpoint=budget.check,
-            ids=body.ids(),
-        )
+        results = await run_bounded(budget, classify_texts, classifier, texts, **options)
     metrics.texts.inc(len(texts))
     metrics.record_claims(claim.label for result in results for claim in result.claims)
     metrics.record_confidence(claim.scores for result in results for claim in result.claims)
