@@ -16,12 +16,14 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from training.corpus.active import OPENINGS_FILE, id_order, labelled_rows
+from training.corpus.attribution import write_rows
 from training.corpus.natural import LABELS_FILE, SAMPLE_FILE, SKIP, label_or_skip
 from training.corpus.news_gold import ANNOTATIONS
+from training.corpus.selection import FNC1
 from training.data import DataError, read_csv_rows
 
 AUDIT_FILE = ANNOTATIONS / "news_natural_audit.csv"
@@ -40,7 +42,7 @@ class AuditRow:
 
 
 def uniform_draw_id(body_id: int, sentence_index: int) -> str:
-    return f"fnc1:{body_id}:{sentence_index}"
+    return f"{FNC1}:{body_id}:{sentence_index}"
 
 
 def natural_rows(
@@ -102,22 +104,29 @@ def audit_sample(rows: Iterable[AuditRow], *, others: int, seed: int) -> list[Au
 def write_batches(sample: Sequence[AuditRow], out_dir: Path, *, batches: int) -> list[Path]:
     """``batch_<n>.csv`` files without labels (the annotators' copies) and ``key.csv``
     (audit id -> sentence id and original label), which annotators must not see."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for number in range(batches):
         path = out_dir / f"batch_{number + 1}.csv"
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(BATCH_COLUMNS)
-            for audit_id in range(number, len(sample), batches):
-                row = sample[audit_id]
-                writer.writerow([audit_id, row.text, row.before, row.after, ""])
+        write_rows(
+            path,
+            BATCH_COLUMNS,
+            (
+                [
+                    str(audit_id),
+                    sample[audit_id].text,
+                    sample[audit_id].before,
+                    sample[audit_id].after,
+                    "",
+                ]
+                for audit_id in range(number, len(sample), batches)
+            ),
+        )
         paths.append(path)
-    with (out_dir / "key.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["audit_id", "id", "original"])
-        for audit_id, row in enumerate(sample):
-            writer.writerow([audit_id, row.sentence_id, row.label])
+    write_rows(
+        out_dir / "key.csv",
+        ["audit_id", "id", "original"],
+        ([str(audit_id), row.sentence_id, row.label] for audit_id, row in enumerate(sample)),
+    )
     return paths
 
 
@@ -196,22 +205,8 @@ def audited_rows(
 
 
 def write_audit(rows: Sequence[AuditedRow], path: Path | None = None) -> None:
-    path = path or AUDIT_FILE
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(AUDIT_COLUMNS)
-        for row in rows:
-            writer.writerow(
-                [
-                    row.sentence_id,
-                    row.text,
-                    row.original,
-                    row.pass_a,
-                    row.pass_b,
-                    row.adjudicated,
-                    row.final,
-                ]
-            )
+    # AuditedRow's fields are AUDIT_COLUMNS, in order.
+    write_rows(path or AUDIT_FILE, AUDIT_COLUMNS, (astuple(row) for row in rows))
 
 
 def apply_audit(
