@@ -444,8 +444,18 @@ def export_model_dir(
     calibration = random.Random(config.seed).sample(
         list(training_texts), min(CALIBRATION_SENTENCES, len(training_texts))
     )
+    sets = sets or {}
+    # The fp32 labels of each set, once: the export guard and the agreement figures share them.
+    fp32_labels = (
+        {
+            name: reference.predict_proba([e.text for e in examples]).argmax(axis=1)
+            for name, examples in sets.items()
+        }
+        if reference is not None
+        else {}
+    )
     metrics = _export_classifier_within_tolerance(
-        model_dir, calibration, reference, (sets or {}).get("validation"), config
+        model_dir, calibration, sets.get("validation"), fp32_labels.get("validation"), config
     )
     encoder_source = Path(resolve_base_model(config.training.compare_encoder))
     export_encoder(
@@ -458,13 +468,11 @@ def export_model_dir(
         return metrics
     served = ClaimClassifier.from_directory(model_dir, device="cpu", backend="onnx")
     for set_name, examples in sets.items():
-        texts = [e.text for e in examples]
-        exported = served.predict_proba(texts).argmax(axis=1)
-        fp32 = reference.predict_proba(texts).argmax(axis=1)
+        exported = served.predict_proba([e.text for e in examples]).argmax(axis=1)
         truth = [e.label for e in examples]
         result = evaluate(set_name, truth, [LABELS[i] for i in exported])
         metrics[f"onnx.{set_name}.macro_f1"] = result.macro_f1
-        metrics[f"onnx.{set_name}.agreement"] = float((exported == fp32).mean())
+        metrics[f"onnx.{set_name}.agreement"] = float((exported == fp32_labels[set_name]).mean())
     logger.info(
         "ONNX export: %s",
         {name: round(value, 4) for name, value in metrics.items() if "macro_f1" in name},
@@ -475,30 +483,30 @@ def export_model_dir(
 def _export_classifier_within_tolerance(
     model_dir: Path,
     calibration: Sequence[str],
-    reference: ClaimClassifier | None,
     validation: list[Example] | None,
+    fp32_validation_labels: np.ndarray | None,
     config: TrainConfig,
 ) -> dict[str, float]:
-    """Export the fastest scheme that keeps validation within tolerance of ``reference``;
-    without a reference or validation set, plain int8."""
+    """Export the fastest scheme that keeps validation within tolerance of the fp32 model's
+    labels (``fp32_validation_labels``, indices into ``LABELS``); without them, plain int8."""
     from model.export import ExportScheme, export_classifier
 
-    if reference is None or not validation:
+    if fp32_validation_labels is None or not validation:
         export_classifier(model_dir, calibration)
         return {}
     texts = [e.text for e in validation]
     truth = [e.label for e in validation]
 
-    def macro_f1(classifier: ClaimClassifier) -> float:
-        predicted = classifier.predict_proba(texts).argmax(axis=1)
-        return evaluate("validation", truth, [LABELS[i] for i in predicted]).macro_f1
+    def macro_f1(label_ids: np.ndarray) -> float:
+        return evaluate("validation", truth, [LABELS[i] for i in label_ids]).macro_f1
 
-    floor = macro_f1(reference) - config.training.export_tolerance
+    floor = macro_f1(fp32_validation_labels) - config.training.export_tolerance
     metrics: dict[str, float] = {}
     schemes = list(ExportScheme)
     for rank, scheme in enumerate(schemes):
         export_classifier(model_dir, calibration, scheme)
-        score = macro_f1(ClaimClassifier.from_directory(model_dir, device="cpu", backend="onnx"))
+        served = ClaimClassifier.from_directory(model_dir, device="cpu", backend="onnx")
+        score = macro_f1(served.predict_proba(texts).argmax(axis=1))
         metrics[f"onnx.{scheme.value}.validation.macro_f1"] = score
         metrics["onnx.scheme_rank"] = float(rank)
         # fp32 is the last resort: it is kept whatever it scores.
